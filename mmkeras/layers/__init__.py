@@ -1,0 +1,7 @@
+"""Keras layers of mmkeras: fusion layers and the small modeling layers the branches use.
+
+Every layer is registered for `.keras` serialization under the package name `mmkeras`.
+"""
+
+from mmkeras.layers.fusion import *  # noqa: F401,F403
+from mmkeras.layers.modeling import *  # noqa: F401,F403
