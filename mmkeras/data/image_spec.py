@@ -1,0 +1,83 @@
+"""`ImageSpec`: how one image input is decoded, resized and (in training) augmented."""
+
+from mmkeras.data._checks import check_choice, check_positive_int
+
+_RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area")
+
+
+class ImageSpec:
+    """Describes an image input of a `Pipeline`.
+
+    The pipeline reads the file named in the manifest, decodes it with TensorFlow ops (JPEG, PNG,
+    BMP, GIF first frame), converts it to `channels` channels and resizes it to `size`. The result
+    is float32 in the raw pixel range 0..255 (the model's image branch normalises it).
+
+    Args:
+        size: `(height, width)` of the images the pipeline yields.
+        channels: 3 (RGB; grayscale files are expanded) or 1 (grayscale; colour files converted).
+        augment: optional `OpenCVAugment` applied to training batches only.
+        max_pixels: images whose header says `height * width` is larger are rejected by
+            validation without decoding them.
+        resize_method: `"bilinear"`, `"nearest"`, `"bicubic"` or `"area"`.
+
+    Example:
+    >>> spec = ImageSpec(size=(128, 128), augment=OpenCVAugment(rotation=15, flip="horizontal"))
+    """
+
+    modality = "image"
+
+    def __init__(
+        self,
+        size=(224, 224),
+        channels=3,
+        augment=None,
+        max_pixels=40_000_000,
+        resize_method="bilinear",
+    ):
+        if (
+            not isinstance(size, list | tuple)
+            or len(size) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)
+        ):
+            raise ValueError(
+                f"ImageSpec: `size` must be (height, width) of two positive ints, received {size!r}."
+            )
+        check_choice("channels", channels, (1, 3), "ImageSpec")
+        check_positive_int("max_pixels", max_pixels, "ImageSpec")
+        check_choice("resize_method", resize_method, _RESIZE_METHODS, "ImageSpec")
+        if augment is not None and not hasattr(augment, "augment_batch"):
+            raise ValueError(
+                "ImageSpec: `augment` must be an `OpenCVAugment` or None, "
+                f"received {type(augment).__name__}."
+            )
+        self.size = tuple(size)
+        self.channels = channels
+        self.augment = augment
+        self.max_pixels = max_pixels
+        self.resize_method = resize_method
+
+    @property
+    def shape(self):
+        """Shape of one decoded image: `(height, width, channels)`."""
+        return (*self.size, self.channels)
+
+    def get_config(self):
+        return {
+            "size": list(self.size),
+            "channels": self.channels,
+            "augment": None if self.augment is None else self.augment.get_config(),
+            "max_pixels": self.max_pixels,
+            "resize_method": self.resize_method,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        from mmkeras.data.opencv_augment import OpenCVAugment
+
+        config = dict(config)
+        if config.get("augment") is not None:
+            config["augment"] = OpenCVAugment.from_config(config["augment"])
+        return cls(**config)
+
+    def __repr__(self):
+        return f"ImageSpec(size={self.size}, channels={self.channels}, augment={self.augment!r})"

@@ -1,0 +1,172 @@
+"""The functional multimodal model: branches, a fusion layer and task heads."""
+
+import keras
+
+from mmkeras.tasks.task import Task
+
+PRESENT = "present"
+
+
+def _branch_outputs(outputs):
+    """Splits a branch's output into (feature, sequence, sequence_mask)."""
+    if isinstance(outputs, dict):
+        return outputs["feature"], outputs.get("sequence"), outputs.get("sequence_mask")
+    return outputs, None, None
+
+
+def _accepts(layer, argument):
+    import inspect
+
+    return argument in inspect.signature(layer.call).parameters
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class MultimodalModel(keras.Model):
+    """A functional model joining per-modality branches with a fusion layer and task heads.
+
+    Each branch is called on a `keras.Input` named after its key; their features go through the
+    fusion layer (with the optional presence mask) and then through one head per task. The model
+    also has an optional input `"present"`, shape `(batch, num_modalities)`, 1.0 where a modality
+    is present, in the order of `branches`; when it is not given every modality counts as present.
+
+    Most users call `mmkeras.build_model`, which validates its arguments, accepts strings for the
+    fusion and compiles the model. The constructor takes built objects.
+
+    Args:
+        branches: dict `{input_name: keras.Model}`; each branch maps one raw input tensor to a
+            feature `(batch, dim)`, or to a dict with `"feature"`, `"sequence"` and
+            `"sequence_mask"` (built with `return_sequence=True`).
+        fusion: a fusion layer from `mmkeras.layers`.
+        tasks: a `mmkeras.tasks.Task`, or a dict `{output_name: Task}` for a multi-task model.
+        modality_dropout: float in [0, 1), rate of `mmkeras.layers.ModalityDropout` applied to
+            the presence mask during training (0 disables it).
+        **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
+
+    Example:
+    >>> model = mmkeras.models.MultimodalModel(
+    ...     branches={"image": image_branch, "text": text_branch},
+    ...     fusion=mmkeras.layers.GatedFusion(units=64),
+    ...     tasks=mmkeras.tasks.Classification(num_classes=10))
+    """
+
+    def __init__(self, branches, fusion, tasks, modality_dropout=0.0, **kwargs):
+        single_task = isinstance(tasks, Task)
+        task_dict = {tasks.name: tasks} if single_task else dict(tasks)
+
+        # === Layers ===
+        self.branches = dict(branches)
+        self.fusion = fusion
+        self.tasks = task_dict
+        self.modality_dropout = float(modality_dropout)
+        self.modalities = list(self.branches)
+        self.single_task = single_task
+
+        # === Functional Model ===
+        inputs = {}
+        features, sequences, sequence_masks = [], [], []
+        for key, branch in self.branches.items():
+            spec = branch.inputs[0]
+            inputs[key] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=key)
+            feature, sequence, sequence_mask = _branch_outputs(branch(inputs[key]))
+            features.append(feature)
+            sequences.append(sequence)
+            sequence_masks.append(sequence_mask)
+        present = keras.Input(
+            shape=(len(self.branches),), dtype="float32", name=PRESENT, optional=True
+        )
+        mask = present
+        if self.modality_dropout:
+            from mmkeras.layers import ModalityDropout
+
+            mask = ModalityDropout(self.modality_dropout, name="modality_dropout")(
+                features, mask=present
+            )
+
+        fusion_kwargs = {"mask": mask}
+        fusion_inputs = features
+        if _accepts(fusion, "sequence_masks"):
+            fusion_inputs = sequences
+            fusion_kwargs["sequence_masks"] = sequence_masks
+        if _accepts(fusion, "return_attention_scores"):
+            fused, _ = fusion(fusion_inputs, return_attention_scores=True, **fusion_kwargs)
+        else:
+            fused = fusion(fusion_inputs, **fusion_kwargs)
+
+        outputs = {name: task.build_head(fused) for name, task in self.tasks.items()}
+        if single_task:
+            outputs = outputs[tasks.name]
+        super().__init__(inputs={**inputs, PRESENT: present}, outputs=outputs, **kwargs)
+
+    def __call__(self, inputs, *args, **kwargs):
+        # The presence mask is optional: data without it means every modality is present.
+        if isinstance(inputs, dict) and PRESENT not in inputs:
+            inputs = {**inputs, PRESENT: None}
+        return super().__call__(inputs, *args, **kwargs)
+
+    def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
+        """Compiles with the tasks' losses and metrics (Adam at `learning_rate` by default).
+
+        Args:
+            optimizer: an optimizer instance or name; default `keras.optimizers.Adam`.
+            learning_rate: float, used when `optimizer` is None.
+            **kwargs: passed on to `compile` (`jit_compile`, `steps_per_execution`, ...).
+        """
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        if self.single_task:
+            (task,) = self.tasks.values()
+            loss, metrics, loss_weights = task.loss, task.metrics(), None
+        else:
+            loss = {name: task.loss for name, task in self.tasks.items()}
+            metrics = {name: task.metrics() for name, task in self.tasks.items()}
+            loss_weights = {name: task.loss_weight for name, task in self.tasks.items()}
+        self.compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights, **kwargs
+        )
+        return self
+
+    def attention_weights_model(self):
+        """Returns a model from the same inputs to the fusion layer's weights per modality.
+
+        Raises:
+            ValueError: if the fusion layer does not produce attention weights.
+        """
+        if not _accepts(self.fusion, "return_attention_scores"):
+            raise ValueError(
+                f"The fusion layer {type(self.fusion).__name__} has no attention weights; "
+                "use AttentionFusion or CrossModalAttention."
+            )
+        _, weights = self.fusion.output
+        return keras.Model(self.inputs, weights, name=f"{self.name}_attention")
+
+    # === Config ===
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "branches": {k: keras.layers.serialize(b) for k, b in self.branches.items()},
+            "fusion": keras.layers.serialize(self.fusion),
+            "tasks": (
+                keras.saving.serialize_keras_object(next(iter(self.tasks.values())))
+                if self.single_task
+                else {k: keras.saving.serialize_keras_object(t) for k, t in self.tasks.items()}
+            ),
+            "modality_dropout": self.modality_dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["branches"] = {
+            k: keras.layers.deserialize(b, custom_objects=custom_objects)
+            for k, b in config["branches"].items()
+        }
+        config["fusion"] = keras.layers.deserialize(config["fusion"], custom_objects=custom_objects)
+        tasks = config["tasks"]
+        if isinstance(tasks, dict) and "class_name" in tasks:
+            config["tasks"] = keras.saving.deserialize_keras_object(tasks)
+        else:
+            config["tasks"] = {
+                k: keras.saving.deserialize_keras_object(t) for k, t in tasks.items()
+            }
+        return cls(**config)
