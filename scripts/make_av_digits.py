@@ -46,14 +46,14 @@ VARIANTS = ("", "+m1", "+m3", "+m5", "+m7", "+f1", "+f2", "+f3", "+f4", "+klatt"
 
 # --- difficulty knobs (tuned with --check so that each modality alone is clearly below the
 # --- combination; see the dataset card for the figures they give).
-OCCLUDER_COUNT = (1, 3)  # inclusive range of occluding blocks per image
-OCCLUDER_SIDE = (9, 17)  # side lengths in pixels of a block, inclusive
-IMAGE_NOISE_STD = 40.0  # Gaussian pixel noise, on the 0..255 scale
-AUDIO_SNR_DB = (-9.0, 12.0)  # speech-to-noise ratio of the broadband noise
-INTERFERER_PROB = 0.5  # chance that a second voice says another digit
-INTERFERER_GAIN_DB = (-8.0, 2.0)  # its level relative to the target word
-EXACT_CLUE_PROB = 0.3  # chance that a clue names the digit outright
-TYPO_PROB = 0.25  # chance that a clue gets one typo
+OCCLUDER_COUNT = (1, 2)  # inclusive range of occluding blocks per image
+OCCLUDER_SIDE = (8, 14)  # side lengths in pixels of a block, inclusive
+IMAGE_NOISE_STD = 30.0  # Gaussian pixel noise, on the 0..255 scale
+AUDIO_SNR_DB = (-6.0, 15.0)  # speech-to-noise ratio of the broadband noise
+INTERFERER_PROB = 0.4  # chance that a second voice says another digit
+INTERFERER_GAIN_DB = (-10.0, 0.0)  # its level relative to the target word
+EXACT_CLUE_PROB = 0.6  # chance that a clue names the digit outright
+TYPO_PROB = 0.15  # chance that a clue gets one typo
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,35 +66,50 @@ def _number_phrase(n, rng):
 
 
 def _ambiguous_clues():
-    """(template, set of digits it is true for) pairs; `{a}`-style fields are filled per clue."""
+    """Families of (template, digits it is true for); `{k}` fields are filled per clue.
+
+    A clue picks a family first, so that large families (such as "not k") do not crowd out
+    the rest.
+    """
     digits = range(10)
-    clues = [
-        ("an odd number", {1, 3, 5, 7, 9}),
-        ("odd", {1, 3, 5, 7, 9}),
-        ("an even number", {0, 2, 4, 6, 8}),
-        ("even", {0, 2, 4, 6, 8}),
-        ("a prime", {2, 3, 5, 7}),
-        ("a prime number", {2, 3, 5, 7}),
-        ("not a prime", {0, 1, 4, 6, 8, 9}),
-        ("a square number", {0, 1, 4, 9}),
-        ("divisible by three", {0, 3, 6, 9}),
-        ("a power of two", {1, 2, 4, 8}),
-        ("an odd number below five", {1, 3}),
-        ("an even number above four", {6, 8}),
-        ("an odd prime", {3, 5, 7}),
-        ("a curvy digit", {0, 2, 3, 5, 6, 8, 9}),
-        ("only straight strokes", {1, 4, 7}),
-    ]
+    odd, even = {1, 3, 5, 7, 9}, {0, 2, 4, 6, 8}
+    families = {
+        "parity": [
+            ("an odd number", odd),
+            ("odd", odd),
+            ("an even number", even),
+            ("even", even),
+        ],
+        "prime": [
+            ("a prime", {2, 3, 5, 7}),
+            ("a prime number", {2, 3, 5, 7}),
+            ("not a prime", {0, 1, 4, 6, 8, 9}),
+        ],
+        "property": [
+            ("a square number", {0, 1, 4, 9}),
+            ("divisible by three", {0, 3, 6, 9}),
+            ("a power of two", {1, 2, 4, 8}),
+            ("an odd number below {5}", {1, 3}),
+            ("an even number above {4}", {6, 8}),
+            ("an odd prime", {3, 5, 7}),
+        ],
+        "shape": [
+            ("a digit with curves", {0, 2, 3, 5, 6, 8, 9}),
+            ("written with straight strokes only", {1, 4, 7}),
+        ],
+        "compare": [],
+        "not": [("not zero", set(range(1, 10)))],
+        "between": [],
+    }
     for k in range(1, 9):
-        clues.append((f"more than {{{k}}}", {d for d in digits if d > k}))
-        clues.append((f"less than {{{k}}}", {d for d in digits if d < k}))
+        families["compare"].append((f"more than {{{k}}}", {d for d in digits if d > k}))
+        families["compare"].append((f"less than {{{k}}}", {d for d in digits if d < k}))
     for k in range(1, 10):
-        clues.append((f"not {{{k}}}", {d for d in digits if d != k}))
-    clues.append(("not zero", set(range(1, 10))))
+        families["not"].append((f"not {{{k}}}", {d for d in digits if d != k}))
     for lo in range(0, 7):
         for hi in range(lo + 3, 10):
-            clues.append((f"between {{{lo}}} and {{{hi}}}", set(range(lo + 1, hi))))
-    return clues
+            families["between"].append((f"between {{{lo}}} and {{{hi}}}", set(range(lo + 1, hi))))
+    return families
 
 
 AMBIGUOUS_CLUES = _ambiguous_clues()
@@ -154,7 +169,9 @@ def make_clue(d, rng):
     if rng.random() < EXACT_CLUE_PROB:
         text = _exact_clue(d, rng)
     else:
-        options = [t for t, digits in AMBIGUOUS_CLUES if d in digits]
+        families = [f for f in AMBIGUOUS_CLUES.values() if any(d in ds for _, ds in f)]
+        family = families[rng.integers(len(families))]
+        options = [t for t, ds in family if d in ds]
         text = _fill(options[rng.integers(len(options))], rng)
     if rng.random() < TYPO_PROB:
         text = _add_typo(text, rng)

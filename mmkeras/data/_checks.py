@@ -18,9 +18,7 @@ def check_positive_number(name, value, owner, allow_none=False):
 
 def check_fraction(name, value, owner, upper=1.0):
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= upper:
-        raise ValueError(
-            f"{owner}: `{name}` must be a number in [0, {upper}], received {value!r}."
-        )
+        raise ValueError(f"{owner}: `{name}` must be a number in [0, {upper}], received {value!r}.")
     return float(value)
 
 

@@ -67,7 +67,8 @@ def precision_recall_curve(y_true, y_score):
 
     Returns:
         `(precision, recall, thresholds)`, one point per distinct score from the highest
-        threshold down. Recall is NaN when there are no positives.
+        threshold down to the first one that reaches full recall. Recall is NaN when there are
+        no positives.
 
     Example:
     >>> precision, recall, _ = precision_recall_curve([0, 1, 1], [0.2, 0.9, 0.6])
@@ -76,6 +77,11 @@ def precision_recall_curve(y_true, y_score):
     if y_true.size == 0:
         return np.array([]), np.array([]), np.array([])
     tps, fps, thresholds = _cumulative_counts(y_true, y_score)
+    if tps[-1] > 0:
+        # Lower thresholds than the first one reaching full recall only add false positives:
+        # they would draw a vertical drop at recall 1 and add nothing to the area.
+        stop = int(np.searchsorted(tps, tps[-1])) + 1
+        tps, fps, thresholds = tps[:stop], fps[:stop], thresholds[:stop]
     precision = tps / (tps + fps)
     with np.errstate(divide="ignore", invalid="ignore"):
         recall = tps / tps[-1] if tps[-1] > 0 else np.full_like(tps, np.nan)

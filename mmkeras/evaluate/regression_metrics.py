@@ -52,7 +52,12 @@ def regression_metrics(y_true, y_pred):
         "r2": float(np.mean(defined_r2)) if defined_r2.size else float("nan"),
     }
     per_output = [
-        {"mse": float(mse[k]), "rmse": float(np.sqrt(mse[k])), "mae": float(mae[k]), "r2": float(r2[k])}
+        {
+            "mse": float(mse[k]),
+            "rmse": float(np.sqrt(mse[k])),
+            "mae": float(mae[k]),
+            "r2": float(r2[k]),
+        }
         for k in range(mse.size)
     ]
     return {"metrics": metrics, "per_output": per_output}

@@ -43,8 +43,11 @@ def make_branch(kind, **kwargs):
     return getattr(branches, kind)(**kwargs)
 
 
-def make_fusion(fusion, **kwargs):
+def make_fusion(fusion, default_units=None, **kwargs):
     """Returns a fusion layer from a name in `FUSIONS` (extra keyword arguments go to the layer).
+
+    `default_units` fills the layer's required `units` argument when `kwargs` does not give it
+    (`build_model` passes the widest branch feature size).
 
     Raises:
         ValueError: for an unknown name (the message lists the allowed ones).
@@ -68,6 +71,14 @@ def make_fusion(fusion, **kwargs):
         raise ValueError(
             f"Fusion {fusion!r} ({cls.__name__}) does not take {unknown}; it takes {allowed}."
         )
+    units = accepted.get("units")
+    if units is not None and units.default is inspect.Parameter.empty and "units" not in kwargs:
+        if default_units is None:
+            raise ValueError(f"Fusion {fusion!r} ({cls.__name__}) needs `units`.")
+        heads = kwargs.get("num_heads", accepted.get("num_heads", units).default)
+        if isinstance(heads, int) and heads > 0:  # attention splits units across heads
+            default_units = -(-default_units // heads) * heads
+        kwargs["units"] = default_units
     return cls(name="fusion", **kwargs)
 
 
@@ -146,7 +157,8 @@ def build_model(
         fusion: a name (`"concat"`, `"sum"`, `"product"`, `"mlp"`, `"gated"`, `"attention"`,
             `"cross_attention"`, `"low_rank"`, `"tensor"`) or a fusion layer instance.
         task: a `mmkeras.tasks.Task`, or a dict `{output_name: Task}` for a multi-task model.
-        fusion_kwargs: dict of arguments for the fusion layer when `fusion` is a name.
+        fusion_kwargs: dict of arguments for the fusion layer when `fusion` is a name. Fusion
+            layers that need a size (`units`) get the widest branch feature size by default.
         modality_dropout: float in [0, 1): drop whole modalities during training so the model
             copes with missing inputs.
         compile: bool, compile with Adam and the tasks' losses and metrics.
@@ -196,7 +208,11 @@ def build_model(
         raise ValueError(
             "`fusion_kwargs` applies only when `fusion` is a name, not a layer instance."
         )
-    fusion_layer = make_fusion(fusion, **(fusion_kwargs or {}))
+    widest = max(
+        int((b.output["feature"] if isinstance(b.output, dict) else b.output).shape[-1])
+        for b in checked.values()
+    )
+    fusion_layer = make_fusion(fusion, default_units=widest, **(fusion_kwargs or {}))
     if _accepts(fusion_layer, "sequence_masks"):
         missing = [
             k

@@ -228,7 +228,7 @@ def test_branch_given_as_kind_dict():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"fusion": "averaging"}, ValueError, "Unknown fusion 'averaging'. Allowed: 'attention'"),
+        ({"fusion": "averaging"}, ValueError, "Unknown fusion 'averaging'. Allowed: 'concat', 'sum'"),
         ({"fusion": 3}, ValueError, "Unknown fusion 3"),
         ({"task": "classification"}, TypeError, "`task` must be a mmkeras.tasks.Task"),
         ({"task": None}, ValueError, "`task` is required"),

@@ -20,13 +20,19 @@ def check_positive_int(layer_name, arg_name, value, allow_none=False):
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         allowed = "a positive int or None" if allow_none else "a positive int"
-        raise ValueError(f"{layer_name}: `{arg_name}` must be {allowed}. Received: {arg_name}={value!r}")
+        raise ValueError(
+            f"{layer_name}: `{arg_name}` must be {allowed}. Received: {arg_name}={value!r}"
+        )
 
 
 def check_rate(layer_name, arg_name, value, allow_one=False):
     """Raises a `ValueError` unless `value` is a float in [0, 1) (or [0, 1] when allowed)."""
     upper_ok = value <= 1 if allow_one else value < 1
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value and upper_ok):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (0 <= value and upper_ok)
+    ):
         interval = "[0, 1]" if allow_one else "[0, 1)"
         raise ValueError(
             f"{layer_name}: `{arg_name}` must be a float in {interval}. Received: {arg_name}={value!r}"
@@ -52,6 +58,13 @@ def check_activation(layer_name, arg_name, value):
             f"{layer_name}: `{arg_name}` must be None or a Keras activation name such as 'relu' or "
             f"'tanh'. Received: {arg_name}={value!r}"
         ) from error
+
+
+def serialize_activation(value):
+    """Returns a config-friendly form of an activation given as a name, a callable or None."""
+    if value is None or isinstance(value, str):
+        return value
+    return keras.activations.serialize(value)
 
 
 def feature_shapes(layer_name, input_shape, rank, min_modalities=1):

@@ -1,0 +1,158 @@
+"""Argument checks and output assembly shared by the branch builders (private)."""
+
+import keras
+
+from mmkeras.layers.modeling import SequenceMask
+
+
+def check_positive_int(name, value, builder):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"{builder}: `{name}` must be a positive integer; received {name}={value!r}."
+        )
+
+
+def check_positive_ints(name, values, builder, allow_empty=False):
+    """Checks a non-empty tuple/list of positive ints and returns it as a tuple."""
+    if isinstance(values, int) and not isinstance(values, bool):
+        values = (values,)
+    ok = isinstance(values, (tuple, list)) and (allow_empty or len(values) > 0)
+    ok = ok and all(not isinstance(v, bool) and isinstance(v, int) and v > 0 for v in values)
+    if not ok:
+        allowed = "a (possibly empty)" if allow_empty else "a non-empty"
+        raise ValueError(
+            f"{builder}: `{name}` must be {allowed} tuple of positive integers; received "
+            f"{name}={values!r}."
+        )
+    return tuple(values)
+
+
+def check_rate(name, value, builder):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(
+            f"{builder}: `{name}` must be a float in [0, 1); received {name}={value!r}."
+        )
+
+
+def check_choice(name, value, allowed, builder):
+    if value not in allowed:
+        raise ValueError(
+            f"{builder}: unknown {name}={value!r}; allowed values are "
+            f"{', '.join(repr(a) for a in allowed)}."
+        )
+
+
+def check_input_shape(input_shape, rank, builder):
+    ok = isinstance(input_shape, (tuple, list)) and len(input_shape) == rank
+    ok = ok and all(
+        d is None or (not isinstance(d, bool) and isinstance(d, int) and d > 0) for d in input_shape
+    )
+    if not ok:
+        raise ValueError(
+            f"{builder}: `input_shape` must be a tuple of {rank} positive integers (or None for "
+            f"a variable size), without the batch axis; received input_shape={input_shape!r}."
+        )
+    return tuple(input_shape)
+
+
+def branch_outputs(feature, sequence, mask, return_sequence):
+    """The feature alone, or the `{"feature", "sequence", "sequence_mask"}` dict."""
+    if not return_sequence:
+        return feature
+    if mask is None:
+        mask = SequenceMask(name="sequence_mask")(sequence)
+    return {"feature": feature, "sequence": sequence, "sequence_mask": mask}
+
+
+def dense_head(x, output_dim, activation, dropout, name="feature"):
+    """Optional dropout, then the projection to the branch's feature size."""
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="feature_dropout")(x)
+    return keras.layers.Dense(output_dim, activation=activation, name=name)(x)
+
+
+RNN_CELLS = ("lstm", "gru")
+RNN_POOLINGS = ("last", "mean")
+
+
+def rnn_stack(x, cell, units, bidirectional, num_layers, dropout, pooling, mask=None):
+    """Stacked (bidirectional) recurrent layers; returns `(sequence, pooled)`.
+
+    `pooling="last"` pools to the final hidden state of each direction (the backward
+    direction's final state is the one at the first position); `"mean"` averages the last
+    layer's outputs over the real positions. Masks attached to `x` (e.g. by an `Embedding`
+    with `mask_zero=True`) make both skip padding.
+    """
+    from mmkeras.layers.modeling import MaskedMeanPooling
+
+    layer_cls = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    for index in range(num_layers):
+        last = index == num_layers - 1
+        rnn = layer_cls(
+            units,
+            return_sequences=True,
+            return_state=last and pooling == "last",
+            dropout=dropout,
+            name=f"{cell}{index}",
+        )
+        if bidirectional:
+            rnn = keras.layers.Bidirectional(rnn, name=f"bidirectional_{cell}{index}")
+        outputs = rnn(x)
+        x = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    if pooling == "mean":
+        return x, MaskedMeanPooling(name="pool")(x, mask=mask)
+    # State lists: LSTM (h, c) per direction, GRU (h,) per direction; keep the h of each.
+    states = outputs[1:]
+    per_direction = 2 if cell == "lstm" else 1
+    hidden = states[::per_direction]
+    if len(hidden) == 1:
+        return x, hidden[0]
+    return x, keras.layers.Concatenate(name="pool")(hidden)
+
+
+AUDIO_NORMALIZATIONS = ("utterance", "batch")
+
+
+def audio_frontend(
+    sample_rate, duration, n_mels, frame_length_ms, frame_step_ms, normalization, builder
+):
+    """Checks the audio arguments; returns `(waveform_input, normalised_log_mel)`."""
+    from mmkeras.layers.modeling import LogMelSpectrogram
+
+    check_positive_int("sample_rate", sample_rate, builder)
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration <= 0:
+        raise ValueError(
+            f"{builder}: `duration` must be > 0 seconds; received duration={duration!r}."
+        )
+    check_positive_int("n_mels", n_mels, builder)
+    for arg, value in (("frame_length_ms", frame_length_ms), ("frame_step_ms", frame_step_ms)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{builder}: `{arg}` must be > 0; received {arg}={value!r}.")
+    check_choice("normalization", normalization, AUDIO_NORMALIZATIONS, builder)
+    num_samples = int(round(sample_rate * duration))
+    frame_length = max(1, int(round(sample_rate * frame_length_ms / 1000.0)))
+    frame_step = max(1, int(round(sample_rate * frame_step_ms / 1000.0)))
+    spectrogram = LogMelSpectrogram(
+        sample_rate,
+        n_mels=n_mels,
+        frame_length=frame_length,
+        frame_step=frame_step,
+        name="log_mel",
+    )
+    if num_samples <= spectrogram.fft_length // 2:
+        raise ValueError(
+            f"{builder}: duration={duration} s at sample_rate={sample_rate} gives {num_samples} "
+            f"samples, too short for frames of {frame_length_ms} ms (FFT of "
+            f"{spectrogram.fft_length}); allowed: more than {spectrogram.fft_length // 2} samples."
+        )
+    waveform = keras.Input(shape=(num_samples,), dtype="float32", name="audio")
+    x = spectrogram(waveform)
+    if normalization == "utterance":
+        # Standardising each clip over time and frequency removes its loudness (a constant in
+        # log space), so recordings at different gains look alike.
+        x = keras.layers.LayerNormalization(
+            axis=(1, 2), center=False, scale=False, name="utterance_norm"
+        )(x)
+    else:
+        x = keras.layers.BatchNormalization(axis=-1, name="mel_batch_norm")(x)
+    return waveform, x

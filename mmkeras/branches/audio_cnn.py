@@ -1,0 +1,92 @@
+"""A convolutional audio encoder over log-mel spectrograms."""
+
+import keras
+
+from mmkeras.branches._common import (
+    audio_frontend,
+    branch_outputs,
+    check_positive_int,
+    check_positive_ints,
+    check_rate,
+    dense_head,
+)
+
+
+def audio_cnn(
+    sample_rate=16000,
+    duration=1.0,
+    n_mels=64,
+    output_dim=128,
+    filters=(32, 64, 128),
+    frame_length_ms=25.0,
+    frame_step_ms=10.0,
+    normalization="utterance",
+    dropout=0.1,
+    activation="relu",
+    return_sequence=False,
+    name="audio_cnn",
+):
+    """Builds an audio branch: log-mel spectrogram inside the model, then a 2-D CNN.
+
+    The raw waveform goes in. `mmkeras.layers.LogMelSpectrogram` turns it into `(frames,
+    n_mels)`, which is normalised (per clip, or per mel band with batch statistics) and read
+    as a one-channel image by blocks of Conv2D -> BatchNormalization -> activation -> 2x2 max
+    pooling. The last map is average-pooled and projected to `output_dim`.
+
+    Args:
+        sample_rate: int, sampling rate of the input in Hz.
+        duration: float, clip length in seconds; the input has `sample_rate * duration`
+            samples.
+        n_mels: int, number of mel bands.
+        output_dim: int, size of the output feature.
+        filters: tuple of ints, filters of each convolution block.
+        frame_length_ms: float, analysis window in milliseconds.
+        frame_step_ms: float, hop between frames in milliseconds.
+        normalization: `"utterance"` (standardise each clip) or `"batch"` (batch
+            normalisation of each mel band).
+        dropout: float in [0, 1), dropout after each block and before the projection.
+        activation: activation of the convolutions and of the output feature.
+        return_sequence: bool, also return a sequence of frames.
+        name: name of the returned model.
+
+    Returns:
+        A functional `keras.Model` taking float32 waveforms `(batch, sample_rate *
+        duration)`. It returns the feature `(batch, output_dim)`, or with
+        `return_sequence=True` a dict: `"feature"`, `"sequence"` `(batch, pooled_frames,
+        filters[-1])` (the last map averaged over frequency) and `"sequence_mask"`
+        `(batch, pooled_frames)`, all True.
+
+    Example:
+    >>> branch = audio_cnn(sample_rate=8000, duration=0.25, n_mels=32, filters=(8, 16),
+    ...                    output_dim=32)
+    >>> branch(np.zeros((2, 2000), "float32")).shape
+    (2, 32)
+    """
+    builder = "audio_cnn"
+    check_positive_int("output_dim", output_dim, builder)
+    filters = check_positive_ints("filters", filters, builder)
+    check_rate("dropout", dropout, builder)
+    waveform, x = audio_frontend(
+        sample_rate, duration, n_mels, frame_length_ms, frame_step_ms, normalization, builder
+    )
+    x = keras.layers.Reshape((-1, n_mels, 1), name="add_channel")(x)
+    for block, block_filters in enumerate(filters):
+        prefix = f"block{block}"
+        x = keras.layers.Conv2D(
+            block_filters, 3, padding="same", use_bias=False, name=f"{prefix}_conv"
+        )(x)
+        x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+        x = keras.layers.Activation(activation, name=f"{prefix}_act")(x)
+        # "same" pooling keeps at least one frame and band, so short clips take any depth.
+        x = keras.layers.MaxPooling2D(2, padding="same", name=f"{prefix}_pool")(x)
+        if dropout:
+            x = keras.layers.SpatialDropout2D(dropout, name=f"{prefix}_dropout")(x)
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    feature = dense_head(pooled, output_dim, activation, dropout)
+    sequence = None
+    if return_sequence:
+        bands = x.shape[2]
+        sequence = keras.layers.AveragePooling2D((1, bands), name="frequency_pool")(x)
+        sequence = keras.layers.Reshape((-1, filters[-1]), name="sequence")(sequence)
+    outputs = branch_outputs(feature, sequence, None, return_sequence)
+    return keras.Model(waveform, outputs, name=name)

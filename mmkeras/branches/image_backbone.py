@@ -1,0 +1,194 @@
+"""Image encoders over `keras.applications` backbones."""
+
+import os
+
+import keras
+import numpy as np
+
+from mmkeras.branches._common import (
+    branch_outputs,
+    check_choice,
+    check_input_shape,
+    check_positive_int,
+    check_rate,
+)
+from mmkeras.layers.modeling import CaffePreprocessing
+
+# name -> (keras.applications constructor, how raw 0..255 RGB pixels are prepared for it)
+BACKBONES = {
+    "resnet50": ("ResNet50", "caffe"),
+    "resnet101": ("ResNet101", "caffe"),
+    "efficientnetb0": ("EfficientNetB0", "built_in"),
+    "efficientnetb1": ("EfficientNetB1", "built_in"),
+    "mobilenetv2": ("MobileNetV2", "tf"),
+    "mobilenetv3small": ("MobileNetV3Small", "built_in"),
+    "mobilenetv3large": ("MobileNetV3Large", "built_in"),
+}
+POOLINGS = ("avg", "max")
+
+
+def _check_weights(weights, backbone, builder):
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        raise ValueError(
+            f"{builder}: weights='imagenet' is not supported because mmkeras never downloads "
+            "anything. Get the no-top weights file once on a machine with internet access, e.g. "
+            f"`keras.applications.{BACKBONES[backbone][0]}(include_top=False, "
+            "weights='imagenet')` leaves it in ~/.keras/models/ (a file ending in "
+            "'_notop.h5'), copy it here and pass its path: weights='/path/to/file_notop.h5'. "
+            "Allowed values: None or the path of a local .h5 / .weights.h5 file."
+        )
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(
+            f"{builder}: `weights` must be None or the path of a local weights file; received "
+            f"weights={weights!r}."
+        )
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"{builder}: weights file not found: weights={path!r}. Allowed values: None or the "
+            "path of an existing local .h5 / .weights.h5 file."
+        )
+    return path
+
+
+def _build_application(backbone, input_shape, path, builder):
+    constructor_name, preprocessing = BACKBONES[backbone]
+    constructor = getattr(keras.applications, constructor_name)
+    kwargs = {"include_top": False, "weights": None, "input_shape": input_shape, "name": "backbone"}
+    if constructor_name.startswith("MobileNetV3"):
+        kwargs["include_preprocessing"] = True
+    model = constructor(**kwargs)
+    if path is not None:
+        try:
+            model.load_weights(path)
+        except Exception as error:  # a wrong file fails deep inside h5py/keras
+            raise ValueError(
+                f"{builder}: could not load weights={path!r} into backbone {backbone!r} "
+                f"(include_top=False, input_shape={input_shape}): {error}"
+            ) from error
+    return model, preprocessing
+
+
+def _efficientnet_std_correction(model):
+    """Rescaling that completes EfficientNet's ImageNet input normalisation, or None.
+
+    The ImageNet EfficientNet weights store each channel's standard deviation where the
+    `Normalization` layer expects a variance, so inputs end up divided by sqrt(std) instead of
+    std; Keras only compensates when it downloads the weights itself. Applying
+    `x / sqrt(s) + 255 m (1 - 1 / sqrt(s))` before the backbone makes its first layers compute
+    `(x / 255 - m) / s`. Freshly initialised statistics (variance 1) need nothing.
+    """
+    norm = next(
+        (layer for layer in model.layers if isinstance(layer, keras.layers.Normalization)), None
+    )
+    if norm is None:
+        return None
+    mean = np.ravel(keras.ops.convert_to_numpy(norm.mean)).astype("float64")
+    stored = np.ravel(keras.ops.convert_to_numpy(norm.variance)).astype("float64")
+    if np.allclose(stored, 1.0):
+        return None
+    scale = 1.0 / np.sqrt(stored)
+    offset = 255.0 * mean * (1.0 - scale)
+    return keras.layers.Rescaling(
+        scale=scale.tolist(), offset=offset.tolist(), name="imagenet_std_correction"
+    )
+
+
+def image_backbone(
+    backbone="resnet50",
+    input_shape=(224, 224, 3),
+    weights=None,
+    trainable=False,
+    output_dim=None,
+    pooling="avg",
+    dropout=0.0,
+    activation="relu",
+    return_sequence=False,
+    name="image_backbone",
+):
+    """Builds an image branch over a `keras.applications` backbone, preprocessing included.
+
+    The input is raw RGB pixels on the 0..255 scale; each backbone's own preprocessing runs
+    inside the model as plain layers: ResNet "caffe" mode (`mmkeras.layers.CaffePreprocessing`),
+    MobileNetV2 scaling to -1..1 (`Rescaling`), and the preprocessing built into EfficientNet
+    and MobileNetV3. Nothing is downloaded: `weights` is None (random initialisation) or the
+    path of a local file, e.g. the Keras `*_notop.h5` ImageNet file.
+
+    With `trainable=False` the backbone is frozen and called in inference mode, so its batch
+    normalisation statistics stay fixed; this also holds after a later
+    `branch.get_layer("backbone").trainable = True`, the usual way to fine-tune.
+
+    Args:
+        backbone: one of `"resnet50"`, `"resnet101"`, `"efficientnetb0"`,
+            `"efficientnetb1"`, `"mobilenetv2"`, `"mobilenetv3small"`, `"mobilenetv3large"`.
+        input_shape: `(height, width, 3)`, at least 32x32.
+        weights: None or the path of a local weights file for the backbone without its top
+            (`.h5` as Keras publishes them, or a `.weights.h5` saved with `save_weights`).
+        trainable: bool, whether the backbone's weights are trained.
+        output_dim: int or None. None returns the pooled backbone feature (its channel
+            count); an int adds a Dense projection to that size.
+        pooling: `"avg"` or `"max"` global pooling of the last feature map.
+        dropout: float in [0, 1), dropout before the projection (only with `output_dim`).
+        activation: activation of the projection.
+        return_sequence: bool, also return the last feature map as a sequence of regions.
+        name: name of the returned model.
+
+    Returns:
+        A functional `keras.Model` taking float32 images `(batch, height, width, 3)` on the
+        0..255 scale, containing the backbone as a nested model named `"backbone"`. It returns
+        the feature `(batch, output_dim or channels)`, or with `return_sequence=True` a dict:
+        `"feature"`, `"sequence"` `(batch, regions, channels)` (the last feature map
+        flattened row by row) and `"sequence_mask"` `(batch, regions)`, all True.
+
+    Example:
+    >>> branch = image_backbone("mobilenetv3small", input_shape=(96, 96, 3), output_dim=64)
+    >>> branch(np.zeros((1, 96, 96, 3), "float32")).shape
+    (1, 64)
+    """
+    builder = "image_backbone"
+    check_choice("backbone", backbone, tuple(BACKBONES), builder)
+    input_shape = check_input_shape(input_shape, 3, builder)
+    if input_shape[-1] != 3 or any(d is not None and d < 32 for d in input_shape[:2]):
+        raise ValueError(
+            f"{builder}: `input_shape` must be (height, width, 3) with height and width >= 32; "
+            f"received input_shape={input_shape!r}."
+        )
+    path = _check_weights(weights, backbone, builder)
+    if not isinstance(trainable, bool):
+        raise ValueError(
+            f"{builder}: `trainable` must be a bool; received trainable={trainable!r}."
+        )
+    if output_dim is not None:
+        check_positive_int("output_dim", output_dim, builder)
+    check_choice("pooling", pooling, POOLINGS, builder)
+    check_rate("dropout", dropout, builder)
+
+    network, preprocessing = _build_application(backbone, input_shape, path, builder)
+    network.trainable = trainable
+
+    images = keras.Input(shape=input_shape, dtype="float32", name="image")
+    x = images
+    if preprocessing == "caffe":
+        x = CaffePreprocessing(name="caffe_preprocessing")(x)
+    elif preprocessing == "tf":
+        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale_to_unit_range")(x)
+    else:
+        correction = _efficientnet_std_correction(network)
+        if correction is not None:
+            x = correction(x)
+    feature_map = network(x, training=False) if not trainable else network(x)
+    if pooling == "avg":
+        feature = keras.layers.GlobalAveragePooling2D(name="pool")(feature_map)
+    else:
+        feature = keras.layers.GlobalMaxPooling2D(name="pool")(feature_map)
+    if output_dim is not None:
+        if dropout:
+            feature = keras.layers.Dropout(dropout, name="feature_dropout")(feature)
+        feature = keras.layers.Dense(output_dim, activation=activation, name="feature")(feature)
+    sequence = None
+    if return_sequence:
+        sequence = keras.layers.Reshape((-1, feature_map.shape[-1]), name="sequence")(feature_map)
+    outputs = branch_outputs(feature, sequence, None, return_sequence)
+    return keras.Model(images, outputs, name=name)

@@ -1,0 +1,86 @@
+"""A small convolutional image encoder."""
+
+import keras
+
+from mmkeras.branches._common import (
+    branch_outputs,
+    check_input_shape,
+    check_positive_int,
+    check_positive_ints,
+    check_rate,
+    dense_head,
+)
+
+
+def image_cnn(
+    input_shape=(64, 64, 3),
+    filters=(32, 64, 128),
+    output_dim=128,
+    kernel_size=3,
+    convs_per_block=1,
+    dropout=0.1,
+    activation="relu",
+    return_sequence=False,
+    name="image_cnn",
+):
+    """Builds a convolutional image branch trained from scratch.
+
+    Pixels (0..255) are rescaled to 0..1, then each entry of `filters` adds one block:
+    `convs_per_block` x (Conv2D -> BatchNormalization -> activation), 2x2 max pooling and
+    spatial dropout. The last feature map is average-pooled and projected to `output_dim`.
+
+    Args:
+        input_shape: `(height, width, channels)`; height and width may be None.
+        filters: tuple of ints, number of filters of each block.
+        output_dim: int, size of the output feature.
+        kernel_size: int, size of the square convolution kernels.
+        convs_per_block: int, number of convolutions before each pooling.
+        dropout: float in [0, 1), dropout after each block and before the projection.
+        activation: activation of the convolutions and of the output feature.
+        return_sequence: bool, also return the last feature map as a sequence of regions.
+        name: name of the returned model.
+
+    Returns:
+        A functional `keras.Model` taking float32 images `(batch, height, width, channels)` on
+        the 0..255 scale. It returns the feature `(batch, output_dim)`, or with
+        `return_sequence=True` a dict: `"feature"`, `"sequence"` `(batch, regions,
+        filters[-1])` (the last feature map flattened row by row) and `"sequence_mask"`
+        `(batch, regions)`, all True.
+
+    Example:
+    >>> branch = image_cnn(input_shape=(32, 32, 3), filters=(16, 32), output_dim=64)
+    >>> branch(np.zeros((2, 32, 32, 3), "float32")).shape
+    (2, 64)
+    """
+    builder = "image_cnn"
+    input_shape = check_input_shape(input_shape, 3, builder)
+    if input_shape[-1] is None:
+        raise ValueError(
+            f"{builder}: the channel axis of `input_shape` must be known; received "
+            f"input_shape={input_shape!r}."
+        )
+    filters = check_positive_ints("filters", filters, builder)
+    check_positive_int("output_dim", output_dim, builder)
+    check_positive_int("kernel_size", kernel_size, builder)
+    check_positive_int("convs_per_block", convs_per_block, builder)
+    check_rate("dropout", dropout, builder)
+
+    images = keras.Input(shape=input_shape, dtype="float32", name="image")
+    x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(images)
+    for block, block_filters in enumerate(filters):
+        for conv in range(convs_per_block):
+            prefix = f"block{block}_conv{conv}"
+            x = keras.layers.Conv2D(
+                block_filters, kernel_size, padding="same", use_bias=False, name=prefix
+            )(x)
+            x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+            x = keras.layers.Activation(activation, name=f"{prefix}_act")(x)
+        # "same" pooling keeps at least one pixel, so small images take any number of blocks.
+        x = keras.layers.MaxPooling2D(2, padding="same", name=f"block{block}_pool")(x)
+        if dropout:
+            x = keras.layers.SpatialDropout2D(dropout, name=f"block{block}_dropout")(x)
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    feature = dense_head(pooled, output_dim, activation, dropout)
+    sequence = keras.layers.Reshape((-1, filters[-1]), name="sequence")(x)
+    outputs = branch_outputs(feature, sequence, None, return_sequence)
+    return keras.Model(images, outputs, name=name)

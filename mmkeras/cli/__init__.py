@@ -1,0 +1,100 @@
+"""The `mmkeras` command line: `mmkeras <command> --help` for each command.
+
+Commands live in modules of this package, one per command, each with `HELP` (one line),
+`add_arguments(parser)` and `run(args) -> exit code`. Adding a command is one line in
+`COMMANDS`. Modules import TensorFlow only inside `run`, so `mmkeras --help` is fast.
+
+Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+"""
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from mmkeras.version import __version__
+
+COMMANDS = {
+    "train": "mmkeras.cli.train",
+    "evaluate": "mmkeras.cli.evaluate",
+    "predict": "mmkeras.cli.predict",
+    "doctor": "mmkeras.cli.doctor",
+}
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command used wrongly (a missing file, a bad option value): exit code 2."""
+
+
+def _parser(commands):
+    parser = argparse.ArgumentParser(
+        prog="mmkeras",
+        description="Multimodal deep learning on Keras 3 and TensorFlow.",
+        epilog="Run `mmkeras <command> --help` for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"mmkeras {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for name, module in commands.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        command.add_argument(
+            "--debug", action="store_true", help="show the full traceback of an error"
+        )
+        module.add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def _user_error_types():
+    types = [UsageError, FileNotFoundError, NotADirectoryError, ValueError]
+    data = sys.modules.get("mmkeras.data.data_validation_error")
+    if data is not None:
+        types.append(data.DataValidationError)
+    return tuple(types)
+
+
+def main(argv=None):
+    """Runs the `mmkeras` command line and returns its exit code.
+
+    Args:
+        argv: list of arguments (default: `sys.argv[1:]`).
+
+    Example:
+    >>> main(["doctor"])
+    0
+    """
+    commands = {name: importlib.import_module(path) for name, path in COMMANDS.items()}
+    parser = _parser(commands)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from mmkeras.config import ConfigError
+
+    try:
+        return int(args._module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("mmkeras: interrupted", file=sys.stderr)
+        return 130
+    except (ConfigError, UsageError) as e:
+        _report(e, args.debug)
+        return EXIT_USAGE
+    except _user_error_types() as e:
+        _report(e, args.debug)
+        return EXIT_FAILURE
+    except Exception as e:  # noqa: BLE001 - the last line of defence: report, never crash
+        _report(e, True)
+        return EXIT_FAILURE
+
+
+def _report(error, debug):
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    else:
+        print(f"mmkeras: error: {error}", file=sys.stderr)
+        print("(run with --debug for the traceback)", file=sys.stderr)

@@ -1,0 +1,37 @@
+"""`mmkeras train CONFIG.yaml`: train (or resume) the run a configuration describes."""
+
+HELP = "train (or resume after a crash) the run described by a YAML configuration"
+
+
+def add_arguments(parser):
+    parser.add_argument("config", help="path of the YAML run configuration")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="delete an existing run of the same name and start afresh (default: resume it)",
+    )
+    parser.add_argument("--output-dir", help="parent folder of the run (overrides output_dir)")
+    parser.add_argument("--name", help="run name (overrides name)")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def run(args):
+    from mmkeras import config as config_module
+    from mmkeras.cli.quiet import import_tensorflow
+
+    config = config_module.load(args.config)
+    overrides = {}
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
+    if args.name:
+        overrides["name"] = args.name
+    if overrides:
+        data = {**config_module.to_dict(config), **overrides}
+        config = config_module.from_dict(data, base_dir=config.base_dir, source=args.config)
+    import_tensorflow()
+    from mmkeras.train import fit
+
+    run = fit(config, restart=args.restart, verbose=not args.quiet)
+    if not args.quiet:
+        print(f"done: {run.run_dir}")
+    return 0

@@ -1,0 +1,506 @@
+"""The run configuration schema: data, model, optimizer, schedule, callbacks, training, stages.
+
+One schema serves the YAML file and the Python API: `RunConfig.model_validate(dict)` takes the same
+keys as the YAML file, and every section names its fields after the Python arguments they feed
+(`build_model(branches=, fusion=, fusion_kwargs=, ...)`, `Pipeline(schema=, image=, ...)`).
+Sections reject unknown keys; `mmkeras.config.load` turns validation errors into one line each.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+# Kept here (not imported from mmkeras.models) so that reading a config imports no Keras;
+# a test checks that these lists match the model code.
+BRANCH_KINDS = (
+    "image_cnn",
+    "image_backbone",
+    "text_rnn",
+    "text_transformer",
+    "text_bert",
+    "audio_cnn",
+    "audio_rnn",
+    "tabular_mlp",
+)
+FUSIONS = (
+    "concat",
+    "sum",
+    "product",
+    "mlp",
+    "gated",
+    "attention",
+    "cross_attention",
+    "low_rank",
+    "tensor",
+)
+TASK_KINDS = ("classification", "multilabel", "regression")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+AUTO = "auto"
+
+# Loc parts that pydantic inserts for tagged unions; they are not keys a user wrote.
+UNION_TAGS = frozenset({"single", "multi", "image", "text", "audio", "tabular"})
+
+_TASK_FIELDS = {
+    "classification": {"num_classes", "binary", "label_smoothing", "class_names"},
+    "multilabel": {"num_labels", "threshold", "label_names"},
+    "regression": {"num_outputs", "loss"},
+}
+_COMMON_TASK_FIELDS = {"kind", "name", "hidden_units", "dropout", "loss_weight"}
+
+
+def _auto_or_positive_int(value):
+    if value == AUTO:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PydanticCustomError(
+            "auto_or_int",
+            "{value} is not allowed; allowed: a positive integer or 'auto'",
+            {"value": repr(value)},
+        )
+    return value
+
+
+AutoInt = Annotated[Any, BeforeValidator(_auto_or_positive_int)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data):
+        if not isinstance(data, dict) or cls.model_config.get("extra") != "forbid":
+            return data
+        allowed = cls.allowed_keys()
+        unknown = [k for k in data if k not in allowed and k not in cls.model_fields]
+        if unknown:
+            raise PydanticCustomError(
+                "unknown_keys",
+                "unknown keys {keys}",
+                {"keys": [str(k) for k in unknown], "allowed": sorted(allowed)},
+            )
+        return data
+
+    @classmethod
+    def allowed_keys(cls):
+        """The keys this section accepts, as written in YAML."""
+        return {f.alias or name for name, f in cls.model_fields.items()}
+
+
+# === Data ===
+class OpenCVAugmentConfig(Section):
+    """Arguments of `mmkeras.data.OpenCVAugment` (training image augmentation)."""
+
+    rotation: float = Field(0.0, ge=0, le=180)
+    scale: tuple[float, float] | None = None
+    translate: float = Field(0.0, ge=0, le=1)
+    flip: Literal["horizontal", "vertical", "both"] | None = None
+    brightness: float = Field(0.0, ge=0, le=1)
+    contrast: float = Field(0.0, ge=0, le=1)
+    saturation: float = Field(0.0, ge=0, le=1)
+    hue: float = Field(0.0, ge=0, le=0.5)
+    blur: float = Field(0.0, ge=0, le=1)
+    cutout: float = Field(0.0, ge=0, le=1)
+
+
+class AudioAugmentConfig(Section):
+    """Arguments of `mmkeras.data.AudioAugment` (training waveform augmentation)."""
+
+    gain_db: float = Field(0.0, ge=0, le=60)
+    noise: float = Field(0.0, ge=0, le=1)
+    shift: float = Field(0.0, ge=0, le=1)
+
+
+class ImageConfig(Section):
+    """Arguments of `mmkeras.data.ImageSpec`."""
+
+    size: tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]] = (224, 224)
+    channels: Literal[1, 3] = 3
+    augment: OpenCVAugmentConfig | None = None
+    max_pixels: int = Field(40_000_000, gt=0)
+    resize_method: Literal["bilinear", "nearest", "bicubic", "area"] = "bilinear"
+
+
+class TextConfig(Section):
+    """Arguments of `mmkeras.data.TextSpec`."""
+
+    tokenizer: Literal["word", "wordpiece"] = "word"
+    max_length: int = Field(64, gt=0)
+    vocab_size: int = Field(20000, ge=3)
+    vocab: str | None = None
+    split: Literal["whitespace", "unicode_script"] = "whitespace"
+    lower_case: bool | None = None
+    min_count: int = Field(1, gt=0)
+    source: Literal["column", "file"] = "column"
+
+    @model_validator(mode="after")
+    def _wordpiece_needs_vocab(self):
+        if self.tokenizer == "wordpiece" and not self.vocab:
+            raise PydanticCustomError(
+                "wordpiece_vocab",
+                "tokenizer 'wordpiece' needs `vocab`, the path of a vocab.txt",
+                {},
+            )
+        return self
+
+
+class AudioConfig(Section):
+    """Arguments of `mmkeras.data.AudioSpec`."""
+
+    sample_rate: int = Field(16000, gt=0)
+    duration: float = Field(1.0, gt=0)
+    augment: AudioAugmentConfig | None = None
+    max_duration: float = Field(600.0, gt=0)
+
+
+class TabularConfig(Section):
+    """Arguments of `mmkeras.data.TabularSpec`."""
+
+    normalize: bool = False
+
+
+class ImageInputConfig(ImageConfig):
+    modality: Literal["image"]
+
+
+class TextInputConfig(TextConfig):
+    modality: Literal["text"]
+
+
+class AudioInputConfig(AudioConfig):
+    modality: Literal["audio"]
+
+
+class TabularInputConfig(TabularConfig):
+    modality: Literal["tabular"]
+
+
+InputSpecConfig = Annotated[
+    Annotated[ImageInputConfig, Tag("image")]
+    | Annotated[TextInputConfig, Tag("text")]
+    | Annotated[AudioInputConfig, Tag("audio")]
+    | Annotated[TabularInputConfig, Tag("tabular")],
+    Field(discriminator="modality"),
+]
+
+
+class LabelConfig(Section):
+    """Arguments of `mmkeras.data.LabelSpec` (one target)."""
+
+    kind: Literal["classification", "multilabel", "regression"] = "classification"
+    classes: list[str] | None = None
+    separator: str = Field("|", min_length=1)
+
+
+class DataConfig(Section):
+    """Manifests and the `mmkeras.data.Pipeline` that reads them.
+
+    Relative paths are relative to the directory of the configuration file.
+    """
+
+    train: str
+    validation: str | None = None
+    test: str | None = None
+    root: str | None = None
+    schema_: dict[str, str | list[str]] = Field(alias="schema", min_length=1)
+    image: ImageConfig | None = None
+    text: TextConfig | None = None
+    audio: AudioConfig | None = None
+    tabular: TabularConfig | None = None
+    specs: dict[str, InputSpecConfig] = Field(default_factory=dict)
+    targets: dict[str, LabelConfig] | None = None
+    allow_missing: bool = False
+    errors: Literal["raise", "skip"] = "raise"
+    batch_size: int = Field(32, gt=0)
+    shuffle: bool = True
+
+
+# === Model ===
+class BranchConfig(Section):
+    """A branch: `kind` names a builder of `mmkeras.branches`; other keys are its arguments.
+
+    Sizes the pipeline knows (`vocab_size`, `input_shape`, `num_features`, `sample_rate`,
+    `duration`, `max_length`) may be `auto`.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    kind: Literal[BRANCH_KINDS]  # type: ignore[valid-type]
+
+    def builder_kwargs(self):
+        """The builder's keyword arguments (every key but `kind`)."""
+        return dict(self.model_extra or {})
+
+
+class TaskConfig(Section):
+    """A task head: `kind` picks `Classification`, `MultiLabel` or `Regression`."""
+
+    kind: Literal["classification", "multilabel", "regression"] = "classification"
+    name: str | None = None
+    hidden_units: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    loss_weight: float = Field(1.0, ge=0)
+    num_classes: AutoInt = AUTO
+    binary: bool = False
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    class_names: list[str] | None = None
+    num_labels: AutoInt = AUTO
+    threshold: float = Field(0.5, gt=0, lt=1)
+    label_names: list[str] | None = None
+    num_outputs: AutoInt = AUTO
+    loss: Literal["mse", "mae", "huber"] = "mse"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields_of_kind(cls, data):
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("kind", "classification")
+        if kind not in _TASK_FIELDS:
+            return data
+        foreign = sorted(k for k in data if k not in _COMMON_TASK_FIELDS | _TASK_FIELDS[kind])
+        foreign = [k for k in foreign if k in cls.model_fields]
+        if foreign:
+            allowed = sorted(_COMMON_TASK_FIELDS | _TASK_FIELDS[kind])
+            raise PydanticCustomError(
+                "task_field",
+                "{keys} do not apply to a {kind} task; allowed keys: {allowed}",
+                {"keys": foreign, "kind": kind, "allowed": allowed},
+            )
+        return data
+
+    @model_serializer(mode="wrap")
+    def _only_fields_of_kind(self, handler):
+        data = handler(self)
+        keep = _COMMON_TASK_FIELDS | _TASK_FIELDS[self.kind]
+        return {k: v for k, v in data.items() if k in keep}
+
+    def task_kwargs(self):
+        """Keyword arguments of the task class (only the keys that apply to `kind`)."""
+        keys = (_COMMON_TASK_FIELDS | _TASK_FIELDS[self.kind]) - {"kind"}
+        kwargs = {k: getattr(self, k) for k in sorted(keys)}
+        if kwargs["name"] is None:
+            del kwargs["name"]
+        kwargs["hidden_units"] = tuple(kwargs["hidden_units"])
+        return kwargs
+
+
+def _task_tag(value):
+    if isinstance(value, dict) and ("kind" in value or not value):
+        return "single"
+    if isinstance(value, TaskConfig):
+        return "single"
+    return "multi"
+
+
+TaskSpec = Annotated[
+    Annotated[TaskConfig, Tag("single")] | Annotated[dict[str, TaskConfig], Tag("multi")],
+    Discriminator(_task_tag),
+]
+
+
+class ModelConfig(Section):
+    """Arguments of `mmkeras.build_model`."""
+
+    branches: dict[str, BranchConfig] = Field(min_length=1)
+    fusion: Literal[FUSIONS] = "concat"  # type: ignore[valid-type]
+    fusion_kwargs: dict[str, Any] = Field(default_factory=dict)
+    modality_dropout: float = Field(0.0, ge=0, lt=1)
+    task: TaskSpec = Field(default_factory=TaskConfig)
+    name: str = "multimodal_model"
+
+
+# === Optimisation ===
+class OptimizerConfig(Section):
+    """The optimizer and gradient clipping."""
+
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float | None = Field(None, ge=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    clipnorm: float | None = Field(None, gt=0)
+    clipvalue: float | None = Field(None, gt=0)
+    global_clipnorm: float | None = Field(None, gt=0)
+
+
+class ScheduleConfig(Section):
+    """The learning-rate schedule.
+
+    `constant`; `cosine` (linear warm-up over `warmup_epochs`, then cosine decay to
+    `min_learning_rate` at the last step); `plateau` (multiply by `factor` when `monitor` has not
+    improved for `patience` epochs).
+    """
+
+    name: Literal["constant", "cosine", "plateau"] = "constant"
+    warmup_epochs: float = Field(0.0, ge=0)
+    min_learning_rate: float = Field(0.0, ge=0)
+    factor: float = Field(0.5, gt=0, lt=1)
+    patience: int = Field(2, ge=0)
+    monitor: str = "val_loss"
+
+
+class EarlyStoppingConfig(Section):
+    """Arguments of `keras.callbacks.EarlyStopping`."""
+
+    monitor: str = "val_loss"
+    patience: int = Field(3, ge=0)
+    min_delta: float = Field(0.0, ge=0)
+    mode: Literal["auto", "min", "max"] = "auto"
+    restore_best_weights: bool = False
+
+
+class CheckpointConfig(Section):
+    """The best-model checkpoint (`best.keras`); `last.keras` is written every epoch."""
+
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+
+
+class BackupConfig(Section):
+    """The resume backup: every epoch, and every `every_steps` training steps when set."""
+
+    every_steps: int | None = Field(None, gt=0)
+
+
+class CallbacksConfig(Section):
+    """Callbacks of the run."""
+
+    early_stopping: EarlyStoppingConfig | None = None
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    tensorboard: bool = True
+    csv_log: bool = True
+
+
+class TrainConfig(Section):
+    """How `model.fit` runs."""
+
+    epochs: int = Field(10, gt=0)
+    class_weight: Literal["balanced"] | dict[str, float] | None = None
+    mixed_precision: Literal["off", "auto", "mixed_float16", "mixed_bfloat16"] = "off"
+    xla: bool = False
+    strategy: Literal[STRATEGIES] = "auto"  # type: ignore[valid-type]
+    steps_per_execution: int = Field(1, gt=0)
+    verbose: Literal[0, 1, 2] = 2
+
+
+class StageConfig(Section):
+    """One fine-tuning stage.
+
+    `trainable` says what of the pretrained branches trains in this stage: `none` (frozen),
+    `all`, or an integer k (the top k layers / blocks).
+    """
+
+    epochs: int = Field(gt=0)
+    learning_rate: float | None = Field(None, gt=0)
+    trainable: Literal["none", "all"] | Annotated[int, Field(gt=0)] = "none"
+
+    @field_validator("trainable", mode="before")
+    @classmethod
+    def _trainable(cls, value):
+        if value in ("none", "all") or (
+            isinstance(value, int) and not isinstance(value, bool) and value > 0
+        ):
+            return value
+        raise PydanticCustomError(
+            "trainable",
+            "{value} is not allowed; allowed: 'none', 'all' or a positive integer (top k layers)",
+            {"value": repr(value)},
+        )
+
+
+class FinetuneConfig(Section):
+    """Fine-tuning in stages; the total number of epochs is the sum over the stages.
+
+    `pretrained` lists the branch keys the stages freeze and unfreeze; by default every
+    `text_bert` branch and every `image_backbone` branch with `weights`.
+    """
+
+    pretrained: list[str] | None = None
+    stages: list[StageConfig] = Field(min_length=1)
+
+
+class DistillConfig(Section):
+    """Knowledge distillation: the model of this config is the student.
+
+    `teacher` is a run directory (its `model.keras`) or a `.keras` file.
+    """
+
+    teacher: str
+    temperature: float = Field(4.0, gt=0)
+    alpha: float = Field(0.5, ge=0, le=1)
+
+
+# === Run ===
+class RunConfig(Section):
+    """A whole training run, as read from a YAML file.
+
+    Example:
+    >>> config = RunConfig.model_validate({"name": "demo", "data": {...}, "model": {...}})
+    """
+
+    name: str = Field("run", min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    output_dir: str = "runs"
+    seed: int = Field(0, ge=0)
+    data: DataConfig
+    model: ModelConfig
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    finetune: FinetuneConfig | None = None
+    distill: DistillConfig | None = None
+
+    _base_dir: str = PrivateAttr(default=".")
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        problems = []
+        inputs = [k for k in self.data.schema_ if not self._is_target(k)]
+        missing = [k for k in self.model.branches if k not in inputs]
+        if missing:
+            problems.append(
+                f"model.branches: {missing} have no column in data.schema; "
+                f"data.schema inputs: {inputs}"
+            )
+        if self.finetune and self.finetune.pretrained:
+            unknown = [k for k in self.finetune.pretrained if k not in self.model.branches]
+            if unknown:
+                problems.append(
+                    f"finetune.pretrained: {unknown} are not branches; branches: "
+                    f"{list(self.model.branches)}"
+                )
+        if problems:
+            raise PydanticCustomError("cross", "{problems}", {"problems": problems})
+        return self
+
+    def _is_target(self, key):
+        if self.data.targets is not None:
+            return key in self.data.targets
+        return key == "label"
+
+    @property
+    def base_dir(self):
+        """Directory that relative paths in this config are relative to."""
+        return self._base_dir
+
+    @property
+    def epochs(self):
+        """Total number of epochs (the sum over fine-tuning stages when there are stages)."""
+        if self.finetune:
+            return sum(s.epochs for s in self.finetune.stages)
+        return self.train.epochs

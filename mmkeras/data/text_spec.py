@@ -1,0 +1,106 @@
+"""`TextSpec`: how one text input is tokenized."""
+
+from mmkeras.data._checks import check_choice, check_positive_int
+
+_TOKENIZERS = ("word", "wordpiece")
+_SPLITS = ("whitespace", "unicode_script")
+_SOURCES = ("column", "file")
+
+
+class TextSpec:
+    """Describes a text input of a `Pipeline`.
+
+    Two tokenizers, both TensorFlow ops (so they run inside `tf.data` and an exported model):
+
+    - `"word"`: lower-cased words split on whitespace or on Unicode script boundaries
+      (`split="unicode_script"` also separates punctuation). The vocabulary is built by
+      `Pipeline.adapt` from the training manifest, most frequent first, capped at `vocab_size`
+      ids including `0` = padding and `1` = out-of-vocabulary.
+    - `"wordpiece"`: a BERT `vocab.txt` (`vocab=`); ids include `[CLS]`/`[SEP]`, `0` pads.
+
+    Sequences are padded with 0 or truncated to `max_length`.
+
+    Args:
+        tokenizer: `"word"` or `"wordpiece"`.
+        max_length: int, length of the token id sequences.
+        vocab_size: int, the word vocabulary's size (ignored for WordPiece).
+        vocab: path of a WordPiece `vocab.txt` (required for `"wordpiece"`).
+        split: `"whitespace"` or `"unicode_script"` for the word tokenizer.
+        lower_case: bool (word tokenizer) or None (WordPiece: read from `tokenizer_config.json`).
+        min_count: int, words seen fewer times than this in `adapt` are left out of the vocabulary.
+        source: `"column"` (the manifest cell holds the text) or `"file"` (it holds the path of a
+            UTF-8 text file, relative to the pipeline's `root`).
+
+    Example:
+    >>> spec = TextSpec(tokenizer="word", max_length=64, vocab_size=20000)
+    >>> bert = TextSpec(tokenizer="wordpiece", vocab="bert/vocab.txt", max_length=128)
+    """
+
+    modality = "text"
+
+    def __init__(
+        self,
+        tokenizer="word",
+        max_length=64,
+        vocab_size=20000,
+        vocab=None,
+        split="whitespace",
+        lower_case=None,
+        min_count=1,
+        source="column",
+    ):
+        check_choice("tokenizer", tokenizer, _TOKENIZERS, "TextSpec")
+        check_positive_int("max_length", max_length, "TextSpec")
+        check_choice("split", split, _SPLITS, "TextSpec")
+        check_positive_int("min_count", min_count, "TextSpec")
+        check_choice("source", source, _SOURCES, "TextSpec")
+        if tokenizer == "word":
+            check_positive_int("vocab_size", vocab_size, "TextSpec")
+            if vocab_size < 3:
+                raise ValueError(
+                    "TextSpec: `vocab_size` must be at least 3 (padding, out-of-vocabulary and "
+                    f"one word), received {vocab_size!r}."
+                )
+        if tokenizer == "wordpiece" and not vocab:
+            raise ValueError(
+                "TextSpec: tokenizer='wordpiece' needs `vocab`, the path of a vocab.txt; "
+                f"received vocab={vocab!r}."
+            )
+        if lower_case is not None and not isinstance(lower_case, bool):
+            raise ValueError(
+                f"TextSpec: `lower_case` must be a bool or None, received {lower_case!r}."
+            )
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.vocab_size = vocab_size
+        self.vocab = None if vocab is None else str(vocab)
+        self.split = split
+        self.lower_case = lower_case
+        self.min_count = min_count
+        self.source = source
+
+    @property
+    def shape(self):
+        return (self.max_length,)
+
+    def get_config(self):
+        return {
+            "tokenizer": self.tokenizer,
+            "max_length": self.max_length,
+            "vocab_size": self.vocab_size,
+            "vocab": self.vocab,
+            "split": self.split,
+            "lower_case": self.lower_case,
+            "min_count": self.min_count,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return (
+            f"TextSpec(tokenizer={self.tokenizer!r}, max_length={self.max_length}, "
+            f"vocab_size={self.vocab_size})"
+        )

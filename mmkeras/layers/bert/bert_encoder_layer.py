@@ -1,0 +1,174 @@
+"""One post-norm transformer layer of a BERT encoder."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.bert._ops import (
+    activate,
+    check_activation,
+    check_epsilon,
+    check_positive_int,
+    check_rate,
+    layer_norm,
+)
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class BERTEncoderLayer(keras.layers.Layer):
+    """A BERT transformer layer: self-attention and a feed-forward block, each post-normalised.
+
+    `h = LayerNorm(x + Dropout(Attention(x)))`, then `LayerNorm(h + Dropout(FFN(h)))` with
+    `FFN(h) = act(h W1 + b1) W2 + b2`. Its weights have the shapes of a Hugging Face BERT layer
+    (kernels stored `(in, out)`), so a checkpoint loads into it directly.
+
+    Args:
+        num_heads: int, number of attention heads; must divide the input width.
+        intermediate_size: int, width of the feed-forward block.
+        activation: str, the checkpoint's `hidden_act`: "gelu" (exact, erf), "gelu_new" /
+            "gelu_pytorch_tanh" / "gelu_fast" (tanh approximation), "relu", "silu", "swish", "tanh".
+        layer_norm_epsilon: float, epsilon of both layer normalisations.
+        dropout: float in [0, 1), dropout after the attention output and the feed-forward block.
+        attention_dropout: float in [0, 1), dropout on the attention probabilities.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: float tensor `(batch, steps, hidden)`.
+        mask: optional bool tensor `(batch, steps)`, True at real tokens; padded keys get no
+            attention.
+        training: bool, whether dropout is active.
+
+    Returns:
+        Float tensor `(batch, steps, hidden)`.
+
+    Example:
+    >>> layer = BERTEncoderLayer(num_heads=2, intermediate_size=32)
+    >>> layer(np.zeros((1, 4, 8), "float32"), mask=np.array([[1, 1, 1, 0]], bool)).shape
+    (1, 4, 8)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_size,
+        activation="gelu",
+        layer_norm_epsilon=1e-12,
+        dropout=0.1,
+        attention_dropout=0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("intermediate_size", intermediate_size)
+        check_activation(activation)
+        check_epsilon(layer_norm_epsilon)
+        check_rate("dropout", dropout)
+        check_rate("attention_dropout", attention_dropout)
+        self.num_heads = num_heads
+        self.intermediate_size = intermediate_size
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self._attention_dropout_layer = keras.layers.Dropout(attention_dropout)
+        self._output_dropout_layer = keras.layers.Dropout(dropout)
+        self._ffn_dropout_layer = keras.layers.Dropout(dropout)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        hidden = input_shape[-1]
+        if hidden is None or hidden % self.num_heads:
+            raise ValueError(
+                f"BERTEncoderLayer: the input width must be a multiple of num_heads="
+                f"{self.num_heads}; received input shape {tuple(input_shape)}."
+            )
+        init = keras.initializers.TruncatedNormal(stddev=0.02)
+
+        def dense(name, fan_in, fan_out):
+            kernel = self.add_weight(name=f"{name}_kernel", shape=(fan_in, fan_out), initializer=init)
+            bias = self.add_weight(name=f"{name}_bias", shape=(fan_out,), initializer="zeros")
+            return kernel, bias
+
+        self.query_kernel, self.query_bias = dense("query", hidden, hidden)
+        self.key_kernel, self.key_bias = dense("key", hidden, hidden)
+        self.value_kernel, self.value_bias = dense("value", hidden, hidden)
+        self.attention_output_kernel, self.attention_output_bias = dense(
+            "attention_output", hidden, hidden
+        )
+        self.attention_norm_gamma = self.add_weight(
+            name="attention_norm_gamma", shape=(hidden,), initializer="ones"
+        )
+        self.attention_norm_beta = self.add_weight(
+            name="attention_norm_beta", shape=(hidden,), initializer="zeros"
+        )
+        self.intermediate_kernel, self.intermediate_bias = dense(
+            "intermediate", hidden, self.intermediate_size
+        )
+        self.output_kernel, self.output_bias = dense("output", self.intermediate_size, hidden)
+        self.output_norm_gamma = self.add_weight(
+            name="output_norm_gamma", shape=(hidden,), initializer="ones"
+        )
+        self.output_norm_beta = self.add_weight(
+            name="output_norm_beta", shape=(hidden,), initializer="zeros"
+        )
+
+    def _split_heads(self, x, batch, steps, head_size):
+        x = ops.reshape(x, (batch, steps, self.num_heads, head_size))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def call(self, inputs, mask=None, training=None):
+        shape = ops.shape(inputs)
+        batch, steps, hidden = shape[0], shape[1], inputs.shape[-1]
+        head_size = hidden // self.num_heads
+
+        q = self._split_heads(
+            ops.matmul(inputs, self.query_kernel) + self.query_bias, batch, steps, head_size
+        )
+        k = self._split_heads(
+            ops.matmul(inputs, self.key_kernel) + self.key_bias, batch, steps, head_size
+        )
+        v = self._split_heads(
+            ops.matmul(inputs, self.value_kernel) + self.value_bias, batch, steps, head_size
+        )
+        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
+        scores = scores / ops.cast(ops.sqrt(float(head_size)), scores.dtype)
+        if mask is not None:
+            keep = ops.cast(mask, "bool")[:, None, None, :]
+            # A large finite negative (not -inf) keeps rows finite; exp() of it is exactly 0, as
+            # with the reference's additive float-min mask.
+            very_negative = -3.0e4 if scores.dtype == "float16" else -1.0e9
+            scores = ops.where(keep, scores, ops.cast(very_negative, scores.dtype))
+        probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+        probs = self._attention_dropout_layer(ops.cast(probs, inputs.dtype), training=training)
+        context = ops.matmul(probs, v)
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, steps, hidden))
+        attended = ops.matmul(context, self.attention_output_kernel) + self.attention_output_bias
+        attended = self._output_dropout_layer(attended, training=training)
+        h = layer_norm(
+            inputs + attended,
+            self.attention_norm_gamma,
+            self.attention_norm_beta,
+            self.layer_norm_epsilon,
+        )
+        ffn = activate(ops.matmul(h, self.intermediate_kernel) + self.intermediate_bias, self.activation)
+        ffn = ops.matmul(ffn, self.output_kernel) + self.output_bias
+        ffn = self._ffn_dropout_layer(ffn, training=training)
+        return layer_norm(
+            h + ffn, self.output_norm_gamma, self.output_norm_beta, self.layer_norm_epsilon
+        )
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "intermediate_size": self.intermediate_size,
+            "activation": self.activation,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "dropout": self.dropout,
+            "attention_dropout": self.attention_dropout,
+        }

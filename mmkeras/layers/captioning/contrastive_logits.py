@@ -1,0 +1,123 @@
+"""`ContrastiveLogits`: scaled cosine similarities between two batches of embeddings."""
+
+import math
+
+import keras
+from keras import ops
+
+
+def _unit_rows(x):
+    return x * ops.rsqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class ContrastiveLogits(keras.layers.Layer):
+    """The similarity matrix of a contrastive dual encoder, divided by a temperature.
+
+    Entry `(i, j)` is the cosine similarity of image `i` and text `j` divided by the
+    temperature; a softmax over a row (or a column) then scores which text (image) is paired
+    with each image (text). A learnable temperature is stored as the log of its inverse (a
+    logit scale, as in CLIP), starts at `initial_temperature` and is clipped so the scale never
+    exceeds `max_logit_scale`, which keeps training stable.
+
+    Args:
+        temperature: `"learnable"`, or a positive float for a fixed temperature.
+        initial_temperature: positive float, the starting value of a learnable temperature.
+        max_logit_scale: float > 1, the largest `1 / temperature` a learnable temperature
+            reaches.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: tuple `(image_embeddings, text_embeddings)` of float tensors `(batch_a, dim)`
+            and `(batch_b, dim)`; they need not be normalised.
+
+    Returns:
+        Float tensor `(batch_a, batch_b)` of logits.
+
+    Example:
+    >>> logits = ContrastiveLogits(temperature="learnable")((image_embeddings, text_embeddings))
+    """
+
+    def __init__(
+        self, temperature="learnable", initial_temperature=0.07, max_logit_scale=100.0, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if temperature != "learnable" and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or temperature <= 0
+        ):
+            raise ValueError(
+                "`temperature` must be 'learnable' or a positive float; received "
+                f"temperature={temperature!r}."
+            )
+        if (
+            isinstance(initial_temperature, bool)
+            or not isinstance(initial_temperature, (int, float))
+            or initial_temperature <= 0
+        ):
+            raise ValueError(
+                "`initial_temperature` must be a positive float; received "
+                f"initial_temperature={initial_temperature!r}."
+            )
+        if (
+            isinstance(max_logit_scale, bool)
+            or not isinstance(max_logit_scale, (int, float))
+            or max_logit_scale <= 1
+        ):
+            raise ValueError(
+                "`max_logit_scale` must be a float > 1; received "
+                f"max_logit_scale={max_logit_scale!r}."
+            )
+        self.temperature = temperature if temperature == "learnable" else float(temperature)
+        self.initial_temperature = float(initial_temperature)
+        self.max_logit_scale = float(max_logit_scale)
+        self.logit_scale = None
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or any(len(shape) != 2 for shape in input_shape):
+            raise ValueError(
+                "ContrastiveLogits expects a pair of (batch, dim) embeddings; received "
+                f"input_shape={input_shape}."
+            )
+        image_dim, text_dim = input_shape[0][-1], input_shape[1][-1]
+        if image_dim is not None and text_dim is not None and image_dim != text_dim:
+            raise ValueError(
+                f"ContrastiveLogits needs embeddings of one size; received {image_dim} (images) "
+                f"and {text_dim} (texts)."
+            )
+        if self.temperature == "learnable":
+            self.logit_scale = self.add_weight(
+                shape=(),
+                initializer=keras.initializers.Constant(math.log(1.0 / self.initial_temperature)),
+                name="logit_scale",
+            )
+        self.built = True
+
+    def scale(self):
+        """Returns the current `1 / temperature` as a float32 scalar tensor."""
+        if self.logit_scale is None:
+            return ops.convert_to_tensor(1.0 / self.temperature, dtype="float32")
+        clipped = ops.minimum(
+            ops.convert_to_tensor(self.logit_scale, "float32"), math.log(self.max_logit_scale)
+        )
+        return ops.exp(clipped)
+
+    def call(self, inputs):
+        image_embeddings, text_embeddings = inputs
+        # Cosines are taken in float32: float16 squares of small components underflow.
+        images = _unit_rows(ops.cast(image_embeddings, "float32"))
+        texts = _unit_rows(ops.cast(text_embeddings, "float32"))
+        logits = ops.matmul(images, ops.transpose(texts)) * self.scale()
+        return ops.cast(logits, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[1][0])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "temperature": self.temperature,
+            "initial_temperature": self.initial_temperature,
+            "max_logit_scale": self.max_logit_scale,
+        }

@@ -1,0 +1,161 @@
+"""One pre-norm Transformer decoder block: causal self-attention, cross-attention, feed-forward."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.modeling._validation import check_positive_int, check_rate
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class TransformerDecoderBlock(keras.layers.Layer):
+    """A decoder block whose positions see only earlier positions, and optionally a memory.
+
+    `x + CausalSelfAttention(LayerNorm(x))`, then (with `cross_attention=True`)
+    `x + CrossAttention(LayerNorm(x), memory)`, then `x + FFN(LayerNorm(x))`. The causal mask
+    makes the output at position `t` independent of the tokens after `t`, which is what allows
+    teacher-forced training on whole captions and step-by-step decoding to agree. Memory
+    positions that are False in `memory_mask` are never attended.
+
+    Args:
+        num_heads: int, number of attention heads (the feature size must divide by it).
+        intermediate_dim: int, width of the feed-forward network.
+        cross_attention: bool, whether the block attends over a memory (e.g. image regions).
+        dropout: float in [0, 1), dropout on attention weights and residual branches.
+        activation: activation of the feed-forward network.
+        layer_norm_epsilon: float, epsilon of the layer normalisations.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: with `cross_attention=False`, a float tensor `(batch, steps, dim)`; with
+            `cross_attention=True`, a tuple `(x, memory)` or `(x, memory, memory_mask)` with
+            `memory` `(batch, regions, memory_dim)` and `memory_mask` bool `(batch, regions)`.
+        training: bool, whether dropout is active.
+
+    Returns:
+        Float tensor `(batch, steps, dim)`.
+
+    Example:
+    >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=64)
+    >>> block((token_states, image_regions)).shape
+    (2, 12, 32)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        cross_attention=True,
+        dropout=0.0,
+        activation="gelu",
+        layer_norm_epsilon=1e-5,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("intermediate_dim", intermediate_dim)
+        check_rate("dropout", dropout)
+        if not isinstance(cross_attention, bool):
+            raise ValueError(
+                f"`cross_attention` must be a bool; received cross_attention={cross_attention!r}."
+            )
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.cross_attention = cross_attention
+        self.dropout = dropout
+        self.activation = keras.activations.get(activation)
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    def _split_shapes(self, input_shape):
+        if self.cross_attention:
+            if (
+                not isinstance(input_shape, (list, tuple))
+                or len(input_shape) not in (2, 3)
+                or not all(isinstance(shape, (list, tuple)) for shape in input_shape[:2])
+            ):
+                raise ValueError(
+                    "TransformerDecoderBlock with cross_attention=True takes (x, memory) or "
+                    f"(x, memory, memory_mask); received input_shape={input_shape}."
+                )
+            return tuple(input_shape[0]), tuple(input_shape[1])
+        return tuple(input_shape), None
+
+    def build(self, input_shape):
+        x_shape, memory_shape = self._split_shapes(input_shape)
+        dim = x_shape[-1]
+        if len(x_shape) != 3 or dim is None or dim % self.num_heads:
+            raise ValueError(
+                "TransformerDecoderBlock needs x of shape (batch, steps, dim) with dim divisible "
+                f"by num_heads={self.num_heads}; received {x_shape}."
+            )
+        policy = self.dtype_policy
+        eps = self.layer_norm_epsilon
+        head_dim = dim // self.num_heads
+        self.self_attention_norm = keras.layers.LayerNormalization(
+            epsilon=eps, dtype=policy, name="self_attention_norm"
+        )
+        self.self_attention = keras.layers.MultiHeadAttention(
+            self.num_heads, head_dim, dropout=self.dropout, dtype=policy, name="self_attention"
+        )
+        self.self_attention_norm.build(x_shape)
+        self.self_attention.build(x_shape, x_shape)
+        if self.cross_attention:
+            self.cross_attention_norm = keras.layers.LayerNormalization(
+                epsilon=eps, dtype=policy, name="cross_attention_norm"
+            )
+            self.cross_attention_layer = keras.layers.MultiHeadAttention(
+                self.num_heads,
+                head_dim,
+                dropout=self.dropout,
+                dtype=policy,
+                name="cross_attention",
+            )
+            self.cross_attention_norm.build(x_shape)
+            self.cross_attention_layer.build(x_shape, memory_shape)
+        self.ffn_norm = keras.layers.LayerNormalization(epsilon=eps, dtype=policy, name="ffn_norm")
+        self.ffn_inner = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation, dtype=policy, name="ffn_inner"
+        )
+        self.ffn_outer = keras.layers.Dense(dim, dtype=policy, name="ffn_outer")
+        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.ffn_norm.build(x_shape)
+        self.ffn_inner.build(x_shape)
+        self.ffn_outer.build((*x_shape[:-1], self.intermediate_dim))
+        self.built = True
+
+    def call(self, inputs, training=None):
+        memory = memory_mask = None
+        if self.cross_attention:
+            x, memory = inputs[0], inputs[1]
+            if len(inputs) == 3 and inputs[2] is not None:
+                memory_mask = ops.cast(inputs[2], "bool")
+        else:
+            x = inputs
+        normed = self.self_attention_norm(x)
+        attended = self.self_attention(normed, normed, use_causal_mask=True, training=training)
+        x = x + self.residual_dropout(attended, training=training)
+        if self.cross_attention:
+            attention_mask = None
+            if memory_mask is not None:
+                # (batch, 1, regions): every position may attend to the real regions only.
+                attention_mask = ops.expand_dims(memory_mask, axis=1)
+            normed = self.cross_attention_norm(x)
+            attended = self.cross_attention_layer(
+                normed, memory, attention_mask=attention_mask, training=training
+            )
+            x = x + self.residual_dropout(attended, training=training)
+        hidden = self.ffn_outer(self.ffn_inner(self.ffn_norm(x)))
+        return x + self.residual_dropout(hidden, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return self._split_shapes(input_shape)[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "cross_attention": self.cross_attention,
+            "dropout": self.dropout,
+            "activation": keras.activations.serialize(self.activation),
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+        }

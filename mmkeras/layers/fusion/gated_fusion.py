@@ -1,0 +1,90 @@
+"""`GatedFusion`: modality features scaled by learned sigmoid gates and summed."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.fusion import _common
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class GatedFusion(keras.layers.Layer):
+    """Fuses modality features with learned sigmoid gates.
+
+    Each feature is projected to `units` with a `tanh`; a gate computed from all features (absent
+    ones zeroed) and the presence mask scales each projection, unit by unit, before the
+    projections of the present modalities are summed. This is the gated multimodal unit
+    generalised to `M` modalities. Absent modalities contribute nothing; a sample with no
+    modality present gives zeros.
+
+    Args:
+        units: int, size of the fused feature.
+        dropout: float in [0, 1), dropout on the gates during training.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
+        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+        training: bool, whether dropout is active.
+
+    Returns:
+        Tensor `(batch, units)`.
+
+    Example:
+    >>> fused = mmkeras.layers.GatedFusion(units=64)([image_feat, text_feat], mask=present)
+    """
+
+    def __init__(self, units, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        _common.check_positive_int("GatedFusion", "units", units)
+        _common.check_rate("GatedFusion", "dropout", dropout)
+        self.units = units
+        self.dropout = dropout
+        self.projections = []
+        self.gate = None
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        shapes = _common.feature_shapes("GatedFusion", input_shape, rank=2)
+        self.projections = []
+        for index, shape in enumerate(shapes):
+            projection = keras.layers.Dense(
+                self.units, activation="tanh", dtype=self.dtype_policy, name=f"projection_{index}"
+            )
+            projection.build(shape)
+            self.projections.append(projection)
+        gate_width = sum(shape[-1] for shape in shapes) + len(shapes)
+        self.gate = keras.layers.Dense(
+            len(shapes) * self.units, activation="sigmoid", dtype=self.dtype_policy, name="gate"
+        )
+        self.gate.build((shapes[0][0], gate_width))
+
+    def call(self, inputs, mask=None, training=None):
+        features = list(inputs)
+        num_modalities = len(features)
+        present = _common.presence_or_ones("GatedFusion", mask, features, self.compute_dtype)
+        cleaned = [
+            _common.zero_absent(feature, present[:, index])
+            for index, feature in enumerate(features)
+        ]
+        projected = ops.stack(
+            [
+                projection(feature)
+                for projection, feature in zip(self.projections, cleaned, strict=True)
+            ],
+            axis=1,
+        )
+        gates = self.gate(ops.concatenate([*cleaned, present], axis=-1))
+        gates = ops.reshape(gates, (-1, num_modalities, self.units))
+        gates = self.dropout_layer(gates, training=training)
+        gated = _common.zero_absent(gates * projected, present)
+        return ops.sum(gated, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        shapes = _common.feature_shapes("GatedFusion", input_shape, rank=2)
+        return (shapes[0][0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "dropout": self.dropout}

@@ -1,0 +1,93 @@
+"""`LowRankFusion`: tensor fusion computed through a rank-`r` factorisation of its weights."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.fusion import _common
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class LowRankFusion(keras.layers.Layer):
+    """Low-rank multimodal fusion: tensor fusion with a rank-`rank` factorised weight tensor.
+
+    Tensor fusion projects the outer product `z_1 x ... x z_M` (with `z_i = [x_i, 1]`) by a weight
+    tensor `W`. Writing `W` as a sum of `rank` outer products of per-modality factors `W_i^(r)`
+    gives the same kind of output without building the outer product:
+    `fused = sum_r prod_i (z_i W_i^(r)) + b`, linear in the number of modalities. An absent
+    modality uses `z_i = [0, ..., 0, 1]`, exactly as in `TensorFusion`, so only interactions among
+    the present modalities remain.
+
+    Args:
+        units: int, size of the fused feature.
+        rank: int, rank of the factorisation.
+        activation: activation of the fused feature (default None: linear).
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
+        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+
+    Returns:
+        Tensor `(batch, units)`.
+
+    Example:
+    >>> fused = mmkeras.layers.LowRankFusion(units=64, rank=4)([image_feat, text_feat], mask=present)
+    """
+
+    def __init__(self, units, rank=4, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        _common.check_positive_int("LowRankFusion", "units", units)
+        _common.check_positive_int("LowRankFusion", "rank", rank)
+        _common.check_activation("LowRankFusion", "activation", activation)
+        self.units = units
+        self.rank = rank
+        self.activation = activation
+        self._activation_fn = keras.activations.get(activation)
+        self.factors = []
+
+    def build(self, input_shape):
+        shapes = _common.feature_shapes("LowRankFusion", input_shape, rank=2)
+        self.factors = [
+            self.add_weight(
+                name=f"factor_{index}",
+                shape=(self.rank, shape[-1] + 1, self.units),
+                initializer="glorot_uniform",
+            )
+            for index, shape in enumerate(shapes)
+        ]
+        self.rank_weights = self.add_weight(
+            name="rank_weights", shape=(self.rank,), initializer="glorot_uniform"
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs, mask=None):
+        features = list(inputs)
+        present = _common.presence_or_ones("LowRankFusion", mask, features, self.compute_dtype)
+        product = None
+        for index, feature in enumerate(features):
+            feature = _common.zero_absent(feature, present[:, index])
+            extended = ops.concatenate([feature, ops.ones_like(feature[:, :1])], axis=-1)
+            factor = ops.cast(self.factors[index], self.compute_dtype)
+            # (batch, dim + 1) . (rank, dim + 1, units) -> (batch, rank, units)
+            projected = ops.einsum("bd,rdu->bru", extended, factor)
+            product = projected if product is None else product * projected
+        rank_weights = ops.cast(self.rank_weights, self.compute_dtype)
+        fused = ops.einsum("bru,r->bu", product, rank_weights) + ops.cast(
+            self.bias, self.compute_dtype
+        )
+        return self._activation_fn(fused)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        shapes = _common.feature_shapes("LowRankFusion", input_shape, rank=2)
+        return (shapes[0][0], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "rank": self.rank,
+            "activation": _common.serialize_activation(self.activation),
+        }

@@ -1,0 +1,82 @@
+"""`ProductFusion`: element-wise product of projected modality features."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.fusion import _common
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class ProductFusion(keras.layers.Layer):
+    """Multiplies the modality features element-wise after projecting them to a common size.
+
+    Each modality is projected to `units` by its own `Dense` layer; the fused feature is the
+    element-wise product of the projections of the present modalities (an absent modality
+    contributes the neutral factor 1, so it is left out rather than zeroing the product). A
+    sample with no modality present gives zeros, the same "no information" output as the other
+    fusion layers.
+
+    Args:
+        units: int, size of the projections and of the fused feature.
+        activation: activation of the projections; `"tanh"` (default) keeps the factors in
+            (-1, 1) so that products of several modalities stay well scaled.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
+        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+
+    Returns:
+        Tensor `(batch, units)`.
+
+    Example:
+    >>> fused = mmkeras.layers.ProductFusion(units=64)([image_feat, text_feat], mask=present)
+    """
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(**kwargs)
+        _common.check_positive_int("ProductFusion", "units", units)
+        _common.check_activation("ProductFusion", "activation", activation)
+        self.units = units
+        self.activation = activation
+        self.projections = []
+
+    def build(self, input_shape):
+        shapes = _common.feature_shapes("ProductFusion", input_shape, rank=2)
+        self.projections = []
+        for index, shape in enumerate(shapes):
+            projection = keras.layers.Dense(
+                self.units,
+                activation=self.activation,
+                dtype=self.dtype_policy,
+                name=f"projection_{index}",
+            )
+            projection.build(shape)
+            self.projections.append(projection)
+
+    def call(self, inputs, mask=None):
+        features = list(inputs)
+        present = _common.presence_or_ones("ProductFusion", mask, features, self.compute_dtype)
+        fused = None
+        for index, feature in enumerate(features):
+            column = present[:, index]
+            projected = self.projections[index](_common.zero_absent(feature, column))
+            is_present = ops.expand_dims(ops.greater(column, 0), axis=-1)
+            factor = ops.where(is_present, projected, ops.ones_like(projected))
+            fused = factor if fused is None else fused * factor
+        any_present = ops.greater(ops.sum(present, axis=-1, keepdims=True), 0)
+        return ops.where(any_present, fused, ops.zeros_like(fused))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        shapes = _common.feature_shapes("ProductFusion", input_shape, rank=2)
+        return (shapes[0][0], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": _common.serialize_activation(self.activation),
+        }

@@ -1,0 +1,96 @@
+"""`SumFusion`: sum or mean of the present modalities' features."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.fusion import _common
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class SumFusion(keras.layers.Layer):
+    """Adds (or averages) the features of the present modalities.
+
+    With `units` set, each modality is first projected to `units` by its own `Dense` layer, so
+    features of different sizes can be added. Without it, all features must have the same size.
+    Absent modalities are left out: with `reduction="mean"` the average is taken over the present
+    modalities only, not over all `M` with zeros in the absent slots. A sample with no modality
+    present gives zeros.
+
+    Args:
+        units: int or None, size of the per-modality projection; None adds the features as they are.
+        reduction: `"mean"` (default) or `"sum"`.
+        activation: activation of the projections (only used with `units`), e.g. `"relu"`.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
+        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+
+    Returns:
+        Tensor `(batch, units)` (or `(batch, dim)` without `units`).
+
+    Example:
+    >>> fused = mmkeras.layers.SumFusion(units=64)([image_feat, text_feat], mask=present)
+    """
+
+    def __init__(self, units=None, reduction="mean", activation=None, **kwargs):
+        super().__init__(**kwargs)
+        _common.check_positive_int("SumFusion", "units", units, allow_none=True)
+        _common.check_choice("SumFusion", "reduction", reduction, {"mean", "sum"})
+        _common.check_activation("SumFusion", "activation", activation)
+        self.units = units
+        self.reduction = reduction
+        self.activation = activation
+        self.projections = []
+
+    def build(self, input_shape):
+        shapes = _common.feature_shapes("SumFusion", input_shape, rank=2)
+        if self.units is None:
+            sizes = sorted({shape[-1] for shape in shapes})
+            if len(sizes) > 1:
+                raise ValueError(
+                    "SumFusion without `units` needs features of one size; set `units` to project "
+                    f"them first. Received feature sizes {[shape[-1] for shape in shapes]}"
+                )
+        else:
+            self.projections = []
+            for index, shape in enumerate(shapes):
+                projection = keras.layers.Dense(
+                    self.units,
+                    activation=self.activation,
+                    dtype=self.dtype_policy,
+                    name=f"projection_{index}",
+                )
+                projection.build(shape)
+                self.projections.append(projection)
+
+    def call(self, inputs, mask=None):
+        features = list(inputs)
+        present = _common.presence_or_ones("SumFusion", mask, features, self.compute_dtype)
+        projected = []
+        for index, feature in enumerate(features):
+            feature = _common.zero_absent(feature, present[:, index])
+            if self.projections:
+                feature = self.projections[index](feature)
+            projected.append(feature)
+        stacked = ops.stack(projected, axis=1)
+        if self.reduction == "mean":
+            return _common.masked_mean(stacked, present, axis=1)
+        stacked = _common.zero_absent(stacked, present)
+        return ops.sum(stacked, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        shapes = _common.feature_shapes("SumFusion", input_shape, rank=2)
+        width = self.units if self.units is not None else shapes[0][-1]
+        return (shapes[0][0], width)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "reduction": self.reduction,
+            "activation": _common.serialize_activation(self.activation),
+        }

@@ -1,0 +1,115 @@
+"""One pre-norm Transformer encoder block."""
+
+import keras
+from keras import ops
+
+from mmkeras.layers.modeling._validation import check_positive_int, check_rate
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class TransformerEncoderBlock(keras.layers.Layer):
+    """Self-attention and a feed-forward network, each in a pre-norm residual branch.
+
+    `x + Attention(LayerNorm(x))`, then `x + FFN(LayerNorm(x))`. Normalising before each
+    sub-layer keeps small models trainable without a learning-rate warm-up. Padded positions
+    are excluded as attention keys, so they do not change the real positions' outputs.
+
+    Args:
+        num_heads: int, number of attention heads.
+        intermediate_dim: int, width of the feed-forward network.
+        dropout: float in [0, 1), dropout on attention weights and residual branches.
+        activation: activation of the feed-forward network.
+        layer_norm_epsilon: float, epsilon of the layer normalisations.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: float tensor `(batch, steps, dim)`.
+        mask: optional bool tensor `(batch, steps)`, True at real positions.
+        training: bool, whether dropout is active.
+
+    Returns:
+        Float tensor `(batch, steps, dim)`.
+
+    Example:
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
+    >>> block(keras.random.normal((2, 5, 16))).shape
+    (2, 5, 16)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        activation="gelu",
+        layer_norm_epsilon=1e-5,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("intermediate_dim", intermediate_dim)
+        check_rate("dropout", dropout)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = keras.activations.get(activation)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        if dim is None or dim % self.num_heads:
+            raise ValueError(
+                f"TransformerEncoderBlock needs the feature size ({dim}) to be divisible by "
+                f"num_heads={self.num_heads}."
+            )
+        policy = self.dtype_policy
+        eps = self.layer_norm_epsilon
+        self.attention_norm = keras.layers.LayerNormalization(
+            epsilon=eps, dtype=policy, name="attention_norm"
+        )
+        self.attention = keras.layers.MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=dim // self.num_heads,
+            dropout=self.dropout,
+            dtype=policy,
+            name="attention",
+        )
+        self.ffn_norm = keras.layers.LayerNormalization(epsilon=eps, dtype=policy, name="ffn_norm")
+        self.ffn_inner = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation, dtype=policy, name="ffn_inner"
+        )
+        self.ffn_outer = keras.layers.Dense(dim, dtype=policy, name="ffn_outer")
+        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+
+        self.attention_norm.build(input_shape)
+        self.attention.build(input_shape, input_shape)
+        self.ffn_norm.build(input_shape)
+        self.ffn_inner.build(input_shape)
+        self.ffn_outer.build((*input_shape[:-1], self.intermediate_dim))
+        self.built = True
+
+    def call(self, inputs, mask=None, training=None):
+        attention_mask = None
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+            # (batch, 1, steps): every query may attend to the real keys only.
+            attention_mask = ops.expand_dims(mask, axis=1)
+        normed = self.attention_norm(inputs)
+        attended = self.attention(normed, normed, attention_mask=attention_mask, training=training)
+        x = inputs + self.residual_dropout(attended, training=training)
+        hidden = self.ffn_outer(self.ffn_inner(self.ffn_norm(x)))
+        return x + self.residual_dropout(hidden, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "activation": keras.activations.serialize(self.activation),
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+        }

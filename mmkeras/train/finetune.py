@@ -1,0 +1,182 @@
+"""Fine-tuning helpers: a lower learning rate for pretrained weights, and layer unfreezing.
+
+Keras has no per-variable learning rate, and scaling gradients does not give one with Adam (its
+update is invariant to the scale of the gradient). `DiscriminativeAdamW` therefore multiplies the
+learning rate itself, per variable, inside the update step. It is a registered optimizer, so it
+works with `model.fit` and is saved and restored with the model.
+
+Example:
+>>> bert = text_bert(path, trainable=2)                     # top 2 layers train
+>>> model = keras.Model(inputs, head(bert(ids)))
+>>> model.compile(
+...     optimizer=DiscriminativeAdamW(1e-3, lr_multipliers=bert_lr_multipliers(bert, 0.1)),
+...     loss="sparse_categorical_crossentropy",
+... )
+>>> model.fit(ds, epochs=3)                                 # BERT at 1e-4, new layers at 1e-3
+"""
+
+import re
+
+import keras
+from keras import ops
+
+
+def _check_multipliers(lr_multipliers):
+    if lr_multipliers is None:
+        return {}
+    if not isinstance(lr_multipliers, dict):
+        raise ValueError(
+            "`lr_multipliers` must be a dict {regex over variable paths: float >= 0}; received "
+            f"lr_multipliers={lr_multipliers!r}."
+        )
+    checked = {}
+    for pattern, multiplier in lr_multipliers.items():
+        if not isinstance(pattern, str):
+            raise ValueError(
+                f"`lr_multipliers` keys must be regex strings; received key {pattern!r}."
+            )
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ValueError(
+                f"`lr_multipliers` key {pattern!r} is not a valid regular expression: {err}."
+            ) from None
+        if (
+            isinstance(multiplier, bool)
+            or not isinstance(multiplier, (int, float))
+            or not multiplier >= 0
+        ):
+            raise ValueError(
+                f"`lr_multipliers[{pattern!r}]` must be a float >= 0; received {multiplier!r}."
+            )
+        checked[pattern] = float(multiplier)
+    return checked
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class DiscriminativeAdamW(keras.optimizers.AdamW):
+    """AdamW with a learning-rate multiplier per variable (discriminative fine-tuning).
+
+    A variable whose `path` (e.g. `"bert_layer_5/query_kernel"`) matches a key of
+    `lr_multipliers` (with `re.search`; the first matching key wins) is updated with
+    `learning_rate * multiplier`, weight decay included; other variables use `learning_rate`.
+    With `weight_decay=0` it is Adam. Learning-rate schedules work as usual: the multiplier
+    scales the scheduled value.
+
+    Args:
+        learning_rate: float or `keras.optimizers.schedules.LearningRateSchedule`, the rate of
+            variables that match no key (typically the new layers).
+        lr_multipliers: dict `{regex: float >= 0}`; see `bert_lr_multipliers`.
+        weight_decay: float, decoupled weight decay (scaled by each variable's learning rate).
+        **kwargs: the other `keras.optimizers.AdamW` arguments (`beta_1`, `epsilon`,
+            `clipnorm`, ...).
+
+    Example:
+    >>> opt = DiscriminativeAdamW(1e-3, lr_multipliers={"^bert_": 0.1})
+    """
+
+    def __init__(self, learning_rate=0.001, lr_multipliers=None, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, **kwargs)
+        self.lr_multipliers = _check_multipliers(lr_multipliers)
+        self._compiled_multipliers = [(re.compile(p), m) for p, m in self.lr_multipliers.items()]
+
+    def multiplier_for(self, variable):
+        """Returns the learning-rate multiplier of a variable (1.0 when no key matches)."""
+        path = getattr(variable, "path", None) or variable.name
+        for pattern, multiplier in self._compiled_multipliers:
+            if pattern.search(path):
+                return multiplier
+        return 1.0
+
+    def _apply_weight_decay(self, variables):
+        # Weight decay is applied in update_step instead, where the variable's multiplier is known.
+        return
+
+    def update_step(self, gradient, variable, learning_rate):
+        multiplier = self.multiplier_for(variable)
+        learning_rate = ops.cast(learning_rate, variable.dtype) * ops.cast(multiplier, variable.dtype)
+        if self.weight_decay and self._use_weight_decay(variable):
+            decay = ops.cast(self.weight_decay, variable.dtype)
+            self.assign(variable, variable - variable * decay * learning_rate)
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "lr_multipliers": dict(self.lr_multipliers)}
+
+
+def _bert_layers(branch):
+    """Returns (embeddings, [encoder layers], pooler or None) of a `text_bert` branch."""
+    embeddings, encoder, pooler = None, {}, None
+    for layer in branch.layers:
+        match = re.fullmatch(r"bert_layer_(\d+)", layer.name)
+        if match:
+            encoder[int(match.group(1))] = layer
+        elif layer.name == "bert_embeddings":
+            embeddings = layer
+        elif layer.name.startswith("bert_") and layer.name.endswith("_pooling"):
+            pooler = layer
+    if embeddings is None or not encoder:
+        raise ValueError(
+            f"Expected a branch built by `text_bert` (layers bert_embeddings, bert_layer_0, ...); "
+            f"received a model named {branch.name!r} with layers "
+            f"{[layer.name for layer in branch.layers]}."
+        )
+    return embeddings, [encoder[i] for i in sorted(encoder)], pooler
+
+
+def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
+    """Learning-rate multipliers for the pretrained weights of a `text_bert` branch.
+
+    Args:
+        branch: the model returned by `mmkeras.branches.text_bert.text_bert`.
+        multiplier: float > 0, multiplier of the top encoder layer (and the pooler).
+        layer_decay: float in (0, 1], layer-wise decay: encoder layer `i` of `n` gets
+            `multiplier * layer_decay ** (n - 1 - i)` and the embeddings
+            `multiplier * layer_decay ** n`, so lower, more general layers move less.
+
+    Returns:
+        dict `{regex: float}` for `DiscriminativeAdamW(lr_multipliers=...)`.
+    """
+    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0:
+        raise ValueError(f"`multiplier` must be a float > 0; received multiplier={multiplier!r}.")
+    if (
+        isinstance(layer_decay, bool)
+        or not isinstance(layer_decay, (int, float))
+        or not 0 < layer_decay <= 1
+    ):
+        raise ValueError(
+            f"`layer_decay` must be a float in (0, 1]; received layer_decay={layer_decay!r}."
+        )
+    embeddings, encoder, pooler = _bert_layers(branch)
+    n = len(encoder)
+    multipliers = {}
+    if pooler is not None:
+        multipliers[f"^{re.escape(pooler.name)}/"] = float(multiplier)
+    for i, layer in enumerate(encoder):
+        multipliers[f"^{re.escape(layer.name)}/"] = float(multiplier * layer_decay ** (n - 1 - i))
+    multipliers[f"^{re.escape(embeddings.name)}/"] = float(multiplier * layer_decay**n)
+    return multipliers
+
+
+def unfreeze_top_layers(branch, k):
+    """Makes the top `k` encoder layers of a `text_bert` branch trainable, and freezes the rest.
+
+    For gradual unfreezing between `fit` calls; recompile the model after calling it.
+
+    Args:
+        branch: the model returned by `mmkeras.branches.text_bert.text_bert`.
+        k: int in [0, number of layers]; `k` equal to the number of layers also unfreezes the
+            embeddings.
+    """
+    embeddings, encoder, pooler = _bert_layers(branch)
+    n = len(encoder)
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
+        raise ValueError(f"`k` must be an int in [0, {n}]; received k={k!r}.")
+    for i, layer in enumerate(encoder):
+        layer.trainable = i >= n - k
+    embeddings.trainable = k == n
+    if pooler is not None:
+        pooler.trainable = k > 0
+
+
+__all__ = ["DiscriminativeAdamW", "bert_lr_multipliers", "unfreeze_top_layers"]

@@ -1,0 +1,72 @@
+"""Distribution strategies: `auto | default | mirrored | multi_worker | tpu`."""
+
+import glob
+import os
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+
+# Signs of an attached TPU that can be read without network access (creating a TPU cluster
+# resolver without them may query a cloud metadata server).
+_TPU_ENV = ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_ACCELERATOR_TYPE", "TPU_WORKER_ID")
+
+
+def tpu_present():
+    """True when environment variables or device files show a TPU on this machine."""
+    return any(os.environ.get(k) for k in _TPU_ENV) or bool(glob.glob("/dev/accel*"))
+
+
+def _tpu_strategy():
+    import tensorflow as tf
+
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu=os.environ.get("TPU_NAME", "")
+    )
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def resolve_strategy_name(name):
+    """The concrete strategy `auto` picks here: `tpu`, `mirrored` (several GPUs) or `default`."""
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}.")
+    if name != "auto":
+        return name
+    if tpu_present():
+        return "tpu"
+    import tensorflow as tf
+
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"
+
+
+def get_strategy(name="auto"):
+    """Returns a `tf.distribute.Strategy`.
+
+    Model building and `compile` must happen inside `strategy.scope()`; `model.fit` then
+    distributes the datasets itself, and the batch size of the datasets is the global one.
+
+    Args:
+        name: `"auto"` (TPU if present, `MirroredStrategy` for several GPUs, the default strategy
+            otherwise), `"default"`, `"mirrored"`, `"multi_worker"` (reads the cluster from
+            `TF_CONFIG`) or `"tpu"`.
+
+    Returns:
+        A `tf.distribute.Strategy`.
+
+    Example:
+    >>> strategy = get_strategy("auto")
+    >>> with strategy.scope():
+    ...     model = mmkeras.build_model(...)
+    """
+    import tensorflow as tf
+
+    name = resolve_strategy_name(name)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return _tpu_strategy()

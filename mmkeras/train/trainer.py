@@ -1,0 +1,516 @@
+"""`fit`: a whole training run from a `RunConfig`, resumable at any step."""
+
+import csv
+import json
+import os
+import shutil
+
+from mmkeras.config import ConfigError, dump, to_dict
+from mmkeras.train import builders
+from mmkeras.train.atomic import atomic_path, replace_dir, write_text
+from mmkeras.train.resume_state import ResumeState, read_state
+from mmkeras.train.run import Run
+
+BACKUP = "backup"
+PIPELINE = "pipeline"
+CONFIG = "config.yaml"
+METRICS_CSV = "metrics.csv"
+
+
+def _say(verbose, message):
+    if verbose:
+        print(message, flush=True)
+
+
+def _epoch_seed(seed, epoch):
+    return (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
+
+
+class _Stream:
+    """Training batches for epochs `first..last-1`, as one dataset that `fit` reads in order.
+
+    Each epoch's order and augmentation depend only on `(seed, epoch)`, not on how many epochs
+    this process has run, so a resumed run sees the very batches an uninterrupted run would.
+    """
+
+    def __init__(self, pipe, config, select):
+        self.pipe = pipe
+        self.config = config
+        self.select = select
+
+    def epoch_dataset(self, epoch):
+        import tensorflow as tf
+
+        data = self.config.data
+        ds = self.pipe.dataset(
+            data.train,
+            training=True,
+            batch_size=data.batch_size,
+            shuffle=data.shuffle,
+            seed=self.config.seed,
+            errors=data.errors,
+            verbose=False,
+        )
+        counter = getattr(ds, "_mmkeras_epoch", None)
+        if isinstance(counter, tf.Variable):
+            # The pipeline numbers epochs by counting iterations; start it at this epoch.
+            counter.assign(epoch)
+        else:
+            ds = self.pipe.dataset(
+                data.train,
+                training=True,
+                batch_size=data.batch_size,
+                shuffle=data.shuffle,
+                seed=_epoch_seed(self.config.seed, epoch),
+                errors=data.errors,
+                verbose=False,
+            )
+        return ds.map(self.select)
+
+    def steps_per_epoch(self):
+        import tensorflow as tf
+
+        ds = self.epoch_dataset(0)
+        steps = int(ds.cardinality())
+        if steps >= 0:
+            return steps
+        if steps == tf.data.INFINITE_CARDINALITY:
+            raise ValueError("The training dataset is infinite; it must hold one epoch.")
+        return sum(1 for _ in ds)
+
+    def dataset(self, first, last, skip=0):
+        """Epochs `first..last-1`, without the first `skip` batches of epoch `first`."""
+        import tensorflow as tf
+
+        ds = self.epoch_dataset(first)
+        if skip:
+            ds = ds.skip(skip)
+        if last - first > 1:
+            rest = self.epoch_dataset(first + 1)
+            # One dataset object iterated again per epoch: its epoch counter advances each time.
+            ds = ds.concatenate(
+                tf.data.Dataset.range(last - first - 1).flat_map(lambda _: rest)
+            )
+        return ds
+
+
+def _selector(model_inputs, pipe_inputs, with_present):
+    """A tf.data map keeping the inputs the model takes (the teacher may need more)."""
+    import tensorflow as tf
+
+    keep = [k for k in model_inputs if k != "present"]
+    order = [k for k in pipe_inputs if k != "present"]
+
+    def select(inputs, *rest):
+        out = {k: inputs[k] for k in keep}
+        if with_present and "present" in inputs:
+            if keep == order:
+                out["present"] = inputs["present"]
+            else:
+                columns = [order.index(k) for k in keep]
+                out["present"] = tf.gather(inputs["present"], columns, axis=1)
+        return (out, *rest)
+
+    return select
+
+
+def _input_names(model):
+    structure = model.input
+    return list(structure) if isinstance(structure, dict) else [t.name for t in model.inputs]
+
+
+# === Fine-tuning stages ===
+def _pretrained_branches(config):
+    if config.finetune and config.finetune.pretrained is not None:
+        return list(config.finetune.pretrained)
+    out = []
+    for key, branch in config.model.branches.items():
+        weights = branch.builder_kwargs().get("weights")
+        if branch.kind == "text_bert" or (branch.kind == "image_backbone" and weights):
+            out.append(key)
+    return out
+
+
+def _stages(config):
+    """[(epochs, learning_rate, trainable)] of the run (one stage without fine-tuning)."""
+    if not config.finetune:
+        return [(config.train.epochs, config.optimizer.learning_rate, None)]
+    return [
+        (s.epochs, s.learning_rate or config.optimizer.learning_rate, s.trainable)
+        for s in config.finetune.stages
+    ]
+
+
+def _set_trainable(model, config, trainable):
+    if trainable is None:
+        return
+    for key in _pretrained_branches(config):
+        branch = model.branches[key]
+        kind = config.model.branches[key].kind
+        if trainable == "none":
+            branch.trainable = False
+        elif trainable == "all":
+            branch.trainable = True
+        elif kind == "text_bert":
+            from mmkeras.train.finetune import unfreeze_top_layers
+
+            branch.trainable = True
+            unfreeze_top_layers(branch, min(trainable, _num_bert_layers(branch)))
+        else:
+            branch.trainable = True
+            weighted = [layer for layer in branch.layers if layer.weights]
+            for i, layer in enumerate(weighted):
+                layer.trainable = i >= len(weighted) - trainable
+
+
+def _num_bert_layers(branch):
+    return sum(1 for layer in branch.layers if layer.name.startswith("bert_layer_"))
+
+
+# === Callbacks ===
+def _trim_csv(path, first_epoch):
+    """Drops CSV rows of epochs at or after `first_epoch` (they are trained again)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(float(r[0])) < first_epoch]
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(kept)
+
+
+def _monitor(name, has_validation):
+    if name.startswith("val_") and not has_validation:
+        return name[len("val_") :]
+    return name
+
+
+def _callbacks(config, run_dir, has_validation, model_to_save):
+    import keras
+
+    from mmkeras.train.atomic_model_checkpoint import AtomicModelCheckpoint
+
+    cbs = config.callbacks
+    stateful = [
+        AtomicModelCheckpoint(
+            os.path.join(run_dir, "checkpoints"),
+            monitor=_monitor(cbs.checkpoint.monitor, has_validation),
+            mode=cbs.checkpoint.mode,
+            model_to_save=model_to_save,
+        )
+    ]
+    if cbs.early_stopping is not None:
+        es = cbs.early_stopping
+        stateful.append(
+            keras.callbacks.EarlyStopping(
+                monitor=_monitor(es.monitor, has_validation),
+                patience=es.patience,
+                min_delta=es.min_delta,
+                mode=es.mode,
+                restore_best_weights=es.restore_best_weights,
+            )
+        )
+    if config.schedule.name == "plateau":
+        sc = config.schedule
+        stateful.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=_monitor(sc.monitor, has_validation),
+                factor=sc.factor,
+                patience=sc.patience,
+                min_lr=sc.min_learning_rate,
+                verbose=1 if config.train.verbose else 0,
+            )
+        )
+    plain = []
+    if cbs.csv_log:
+        plain.append(keras.callbacks.CSVLogger(os.path.join(run_dir, METRICS_CSV), append=True))
+    if cbs.tensorboard:
+        plain.append(keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs")))
+    return stateful, plain
+
+
+# === The run ===
+def _prepare_pipeline(config, run_dir, resuming, verbose):
+    from mmkeras.data import Pipeline
+
+    folder = os.path.join(run_dir, PIPELINE)
+    if resuming and os.path.isdir(folder):
+        return Pipeline.load(folder)
+    pipe = builders.build_pipeline(config)
+    report = pipe.adapt(config.data.train)
+    if report is not None and not report.ok:
+        _say(verbose, f"adapt: {report.num_bad_rows} of {report.num_rows} training rows unusable")
+    replace_dir(pipe.save, folder)
+    return pipe
+
+
+def _check_same_config(run_dir, resolved):
+    path = os.path.join(run_dir, CONFIG)
+    if not os.path.isfile(path):
+        return
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        saved = yaml.safe_load(f)
+    now = to_dict(resolved)
+    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    if changed:
+        raise ConfigError(
+            [
+                f"{k}: differs from the configuration of the run in {run_dir}; resume with the "
+                "same configuration, or start afresh (restart=True, `--restart`) or with another "
+                "name"
+                for k in changed
+            ]
+        )
+
+
+def _compile(model, config, stage_rate, stage_steps, steps_per_epoch):
+    learning_rate = builders.make_learning_rate(
+        config, stage_rate, stage_steps, steps_per_epoch
+    )
+    optimizer = builders.make_optimizer(config, learning_rate)
+    kwargs = {
+        "jit_compile": bool(config.train.xla),
+        "steps_per_execution": config.train.steps_per_execution,
+    }
+    if hasattr(model, "compile_defaults"):
+        model.compile_defaults(optimizer=optimizer, **kwargs)
+        return
+    tasks = model.student.tasks
+    if model.student.single_task:
+        (task,) = tasks.values()
+        model.compile(optimizer=optimizer, loss=task.loss, metrics=task.metrics(), **kwargs)
+        return
+    model.compile(
+        optimizer=optimizer,
+        loss={name: t.loss for name, t in tasks.items()},
+        metrics={name: t.metrics() for name, t in tasks.items()},
+        loss_weights={name: t.loss_weight for name, t in tasks.items()},
+        **kwargs,
+    )
+
+
+def _class_weight(config, pipe):
+    cw = config.train.class_weight
+    if cw is None:
+        return None
+    if cw == "balanced":
+        return pipe.class_weights(config.data.train)
+    labels = [str(c) for c in pipe.labels]
+    unknown = [k for k in cw if k not in labels]
+    if unknown:
+        raise ConfigError(
+            [f"train.class_weight: {unknown} are not classes; classes: {', '.join(labels)}"]
+        )
+    return {labels.index(k): float(w) for k, w in cw.items()}
+
+
+def _final_metrics(model, pipe, config, select):
+    out = {}
+    for split in ("validation", "test"):
+        manifest = getattr(config.data, split)
+        if manifest is None:
+            continue
+        ds = pipe.dataset(
+            manifest,
+            training=False,
+            batch_size=config.data.batch_size,
+            errors=config.data.errors,
+            verbose=False,
+        ).map(select)
+        values = model.evaluate(ds, verbose=0, return_dict=True)
+        out[split] = {k: float(v) for k, v in values.items()}
+    return out
+
+
+def fit(config, restart=False, verbose=True):
+    """Trains the model a `RunConfig` describes and writes everything into its run directory.
+
+    The run directory `output_dir/name` gets `config.yaml` (the resolved configuration, with
+    every `auto` size filled in), `pipeline/` (vocabularies, labels, statistics),
+    `checkpoints/best.keras` and `checkpoints/last.keras`, `metrics.csv` (one row per epoch),
+    `logs/` (TensorBoard), `backup/` (resume state) and, at the end, `model.keras` and
+    `metrics.json` (final validation / test metrics). Files are written under temporary
+    names and renamed.
+
+    Calling `fit` again with the same configuration after a crash or a kill resumes where the
+    run stopped (epoch, batch, optimizer and random state), and ends with the same weights as
+    an uninterrupted run. Calling it on a finished run returns that run.
+
+    Args:
+        config: a `RunConfig` (from `mmkeras.config.load`) or a path to a YAML file.
+        restart: delete an existing run directory of the same name and start afresh.
+        verbose: print progress (per-epoch lines of `model.fit` follow `train.verbose`).
+
+    Returns:
+        A `mmkeras.train.Run`.
+
+    Raises:
+        ConfigError: the configuration does not fit the data, or differs from the one of the
+            run being resumed.
+
+    Example:
+    >>> run = mmkeras.train.fit(mmkeras.config.load("config.yaml"))
+    >>> run.model.predict(...)
+    """
+    from mmkeras.config import load
+
+    if isinstance(config, str | os.PathLike):
+        config = load(config)
+    run_dir = os.path.abspath(os.path.join(config.output_dir, config.name))
+    if restart and os.path.isdir(run_dir):
+        shutil.rmtree(run_dir)
+    backup_dir = os.path.join(run_dir, BACKUP)
+    state = read_state(backup_dir)
+    if state and state.get("complete") and os.path.isfile(os.path.join(run_dir, "model.keras")):
+        _say(verbose, f"{run_dir}: the run is complete; nothing to do (restart=True retrains)")
+        return Run.load(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    resuming = state is not None
+    pipe = _prepare_pipeline(config, run_dir, resuming, verbose)
+    resolved = builders.resolve_config(config, pipe)
+    if resuming:
+        _check_same_config(run_dir, resolved)
+    dump(resolved, os.path.join(run_dir, CONFIG))
+    return _train(resolved, pipe, run_dir, backup_dir, state, verbose)
+
+
+def _train(config, pipe, run_dir, backup_dir, state, verbose):
+    import keras
+
+    from mmkeras.train.epoch_ender import EpochEnder
+    from mmkeras.train.precision import dtype_policy, resolve_precision
+    from mmkeras.train.strategies import get_strategy, resolve_strategy_name
+
+    keras.utils.set_random_seed(config.seed)
+    strategy_name = resolve_strategy_name(config.train.strategy)
+    strategy = get_strategy(strategy_name)
+    policy = resolve_precision(config.train.mixed_precision, strategy_name)
+    _say(
+        verbose,
+        f"run {config.name}: {run_dir}\n  strategy {strategy_name} "
+        f"({strategy.num_replicas_in_sync} replica(s)), precision {policy}, "
+        f"XLA {'on' if config.train.xla else 'off'}",
+    )
+    with dtype_policy(policy), strategy.scope():
+        model, student = _make_model(config, pipe)
+    with_present = pipe.allow_missing
+    select = _selector(_input_names(student), pipe.input_names, with_present)
+    if config.distill:
+        select = _selector(pipe.input_names, pipe.input_names, with_present)
+    stream = _Stream(pipe, config, select)
+    steps = stream.steps_per_epoch()
+    validation = None
+    if config.data.validation:
+        validation = pipe.dataset(
+            config.data.validation,
+            training=False,
+            batch_size=config.data.batch_size,
+            errors=config.data.errors,
+            verbose=False,
+        ).map(select)
+    class_weight = _class_weight(config, pipe)
+    to_save = (lambda m: m.student) if config.distill else None
+    stateful, plain = _callbacks(config, run_dir, validation is not None, to_save)
+    stages = _stages(config)
+    bounds = [sum(s[0] for s in stages[:i]) for i in range(len(stages) + 1)]
+
+    start_stage = state["stage"] if state else 0
+    if state:
+        _say(
+            verbose,
+            f"  resuming: stage {state['stage'] + 1}, epoch {state['epoch'] + 1}, "
+            f"batch {state['batch']}",
+        )
+        _trim_csv(os.path.join(run_dir, METRICS_CSV), state["epoch"])
+    for index in range(start_stage, len(stages)):
+        epochs, rate, trainable = stages[index]
+        first, last = bounds[index], bounds[index + 1]
+        with dtype_policy(policy), strategy.scope():
+            _set_trainable(student, config, trainable)
+            _compile(model, config, rate, epochs * steps, steps)
+        restore = state if state and state["stage"] == index else None
+        epoch, skip = first, 0
+        if restore is not None:
+            ResumeState.load_weights(model, backup_dir, restore)
+            epoch, skip = restore["epoch"], restore["batch"]
+            if restore.get("stage_done"):
+                epoch = last
+        resume = ResumeState(
+            backup_dir,
+            stage=index,
+            every_steps=config.callbacks.backup.every_steps,
+            callbacks=stateful,
+            restore=restore,
+        )
+        if restore is None:
+            resume.set_model(model)
+            resume.save(first, 0)
+        if epoch >= last:
+            state = None
+            continue
+        if len(stages) > 1:
+            _say(
+                verbose,
+                f"  stage {index + 1}/{len(stages)}: epochs {first + 1}-{last}, learning rate "
+                f"{rate:g}, pretrained branches trainable: {trainable}",
+            )
+        callbacks = ([EpochEnder(steps - skip)] if skip else []) + stateful + plain + [resume]
+        model.fit(
+            stream.dataset(epoch, last, skip),
+            validation_data=validation,
+            epochs=last,
+            initial_epoch=epoch,
+            steps_per_epoch=steps,
+            class_weight=class_weight,
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=config.train.verbose if verbose else 0,
+        )
+        state = None
+    return _finish(config, pipe, run_dir, backup_dir, student, select, verbose)
+
+
+def _make_model(config, pipe):
+    import keras
+
+    student = builders.build_model(config)
+    if not config.distill:
+        return student, student
+    from mmkeras.models.distiller import Distiller
+
+    path = config.distill.teacher
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.keras")
+    if not os.path.isfile(path):
+        raise ConfigError([f"distill.teacher: {path!r} is not a .keras file or a run directory"])
+    teacher = keras.saving.load_model(path, safe_mode=True)
+    distiller = Distiller(
+        student,
+        teacher,
+        temperature=config.distill.temperature,
+        alpha=config.distill.alpha,
+        modalities=list(pipe.input_names),
+    )
+    return distiller, student
+
+
+def _finish(config, pipe, run_dir, backup_dir, student, select, verbose):
+    with atomic_path(os.path.join(run_dir, "model.keras")) as tmp:
+        student.save(tmp)
+    select = _selector(_input_names(student), pipe.input_names, pipe.allow_missing)
+    metrics = _final_metrics(student, pipe, config, select)
+    write_text(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2))
+    for name in os.listdir(backup_dir):
+        if name.endswith(".h5"):
+            os.remove(os.path.join(backup_dir, name))
+    write_text(os.path.join(backup_dir, "state.json"), json.dumps({"complete": True}))
+    for split, values in metrics.items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+        _say(verbose, f"  {split}: {shown}")
+    _say(verbose, f"  saved {os.path.join(run_dir, 'model.keras')}")
+    return Run.load(run_dir, model=student, pipeline=pipe)
