@@ -49,10 +49,10 @@ VARIANTS = ("", "+m1", "+m3", "+m5", "+m7", "+f1", "+f2", "+f3", "+f4", "+klatt"
 OCCLUDER_COUNT = (1, 2)  # inclusive range of occluding blocks per image
 OCCLUDER_SIDE = (8, 14)  # side lengths in pixels of a block, inclusive
 IMAGE_NOISE_STD = 30.0  # Gaussian pixel noise, on the 0..255 scale
-AUDIO_SNR_DB = (-6.0, 15.0)  # speech-to-noise ratio of the broadband noise
-INTERFERER_PROB = 0.4  # chance that a second voice says another digit
+AUDIO_SNR_DB = (-4.0, 16.0)  # speech-to-noise ratio of the broadband noise
+INTERFERER_PROB = 0.35  # chance that a second voice says another digit
 INTERFERER_GAIN_DB = (-10.0, 0.0)  # its level relative to the target word
-EXACT_CLUE_PROB = 0.6  # chance that a clue names the digit outright
+EXACT_CLUE_PROB = 0.65  # chance that a clue names the digit outright
 TYPO_PROB = 0.15  # chance that a clue gets one typo
 
 

@@ -85,8 +85,9 @@ def _efficientnet_std_correction(model):
     )
     if norm is None:
         return None
-    mean = np.ravel(keras.ops.convert_to_numpy(norm.mean)).astype("float64")
-    stored = np.ravel(keras.ops.convert_to_numpy(norm.variance)).astype("float64")
+    # The variables, not `norm.mean`: that is a cached copy refreshed only by adapt().
+    mean = np.ravel(keras.ops.convert_to_numpy(norm.adapt_mean)).astype("float64")
+    stored = np.ravel(keras.ops.convert_to_numpy(norm.adapt_variance)).astype("float64")
     if np.allclose(stored, 1.0):
         return None
     scale = 1.0 / np.sqrt(stored)

@@ -105,7 +105,7 @@ def read_bert_weights(path):
             raise ValueError(
                 f"text_bert: {path!r} has only pytorch_model.bin, a pickled PyTorch file that "
                 "cannot be read safely without PyTorch. Convert it once, where PyTorch and "
-                "transformers are installed: `python -c \"from transformers import AutoModel; "
+                'transformers are installed: `python -c "from transformers import AutoModel; '
                 f"AutoModel.from_pretrained({path!r}).save_pretrained({path!r}, "
                 'safe_serialization=True)"`, which writes model.safetensors beside it.'
             )
@@ -215,14 +215,14 @@ def text_bert(
     if not os.path.isdir(path):
         raise FileNotFoundError(f"text_bert: checkpoint directory not found: {path!r}.")
     if pooling not in POOLINGS:
-        raise ValueError(
-            f"text_bert: unknown pooling={pooling!r}; allowed values are {POOLINGS}."
-        )
+        raise ValueError(f"text_bert: unknown pooling={pooling!r}; allowed values are {POOLINGS}.")
     config = read_bert_config(path)
     num_layers = int(config["num_hidden_layers"])
     max_positions = int(config.get("max_position_embeddings", 512))
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or not (
-        2 <= max_length <= max_positions
+    if (
+        isinstance(max_length, bool)
+        or not isinstance(max_length, int)
+        or not (2 <= max_length <= max_positions)
     ):
         raise ValueError(
             f"text_bert: `max_length` must be an int in [2, {max_positions}] (the checkpoint's "
@@ -279,7 +279,9 @@ def text_bert(
     for layer in encoder_layers:
         x = layer(x, mask=mask)
     feature = pooler(x, mask=mask) if pooling == "mean" else pooler(x)
-    outputs = {"feature": feature, "sequence": x, "sequence_mask": mask} if return_sequence else feature
+    outputs = (
+        {"feature": feature, "sequence": x, "sequence_mask": mask} if return_sequence else feature
+    )
     model = keras.Model(ids, outputs, name=name)
 
     # === Weights ===

@@ -865,37 +865,35 @@ class Pipeline:
 
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
 
-        def one_epoch(epoch):
+        def epoch_order(_):
+            # One element per epoch holding its whole order, then unbatched: a new iterator
+            # (a new epoch) bumps the counter and reshuffles without rebuilding the pipeline.
+            epoch = epoch_var.assign_add(1) - 1
             order = tf.range(n, dtype=tf.int64)
             if shuffle:
                 order = tf.random.experimental.stateless_shuffle(
                     order, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
                 )
-            ds = tf.data.Dataset.from_tensor_slices((order, tf.range(n, dtype=tf.int64)))
+            return order, tf.range(n, dtype=tf.int64), tf.fill([n], epoch)
 
-            def read(index, position):
-                raw, targets, _, ok = self._read_element(table, index, log)
-                seeds = tf.stack([tf.constant(seed, tf.int64), epoch, position])
-                return raw, targets, seeds, ok
+        def read(index, position, epoch):
+            raw, targets, _, ok = self._read_element(table, index, log)
+            seeds = tf.stack([tf.constant(seed, tf.int64), epoch, position])
+            return raw, targets, seeds, ok
 
-            ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            ds = ds.filter(lambda raw, targets, seeds, ok: ok)
-            ds = ds.map(lambda raw, targets, seeds, ok: (raw, targets, seeds))
-            end = tf.data.Dataset.from_tensors(0).map(
-                lambda _: tf.py_function(log.end_epoch, [], tf.bool)
-            )
-            spec = ds.element_spec
-            zeros = tf.nest.map_structure(
-                lambda s: (
-                    tf.fill(s.shape, "") if s.dtype == tf.string else tf.zeros(s.shape, s.dtype)
-                ),
-                spec,
-            )
-            end = end.filter(lambda keep: keep).map(lambda _: zeros)
-            return ds.concatenate(end)
-
-        ds = tf.data.Dataset.from_tensors(0).map(lambda _: epoch_var.assign_add(1) - 1)
-        ds = ds.flat_map(one_epoch)
+        ds = tf.data.Dataset.from_tensors(0).map(epoch_order).unbatch()
+        ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.filter(lambda raw, targets, seeds, ok: ok)
+        ds = ds.map(lambda raw, targets, seeds, ok: (raw, targets, seeds))
+        zeros = tf.nest.map_structure(
+            lambda s: tf.fill(s.shape, "") if s.dtype == tf.string else tf.zeros(s.shape, s.dtype),
+            ds.element_spec,
+        )
+        # An element that is never yielded: reaching it means the epoch's rows are all read.
+        end = tf.data.Dataset.from_tensors(0).map(
+            lambda _: tf.py_function(log.end_epoch, [], tf.bool)
+        )
+        ds = ds.concatenate(end.filter(lambda keep: keep).map(lambda _: zeros))
         ds = self._finish(ds, training, batch_size, seed, drop_remainder)
         if errors == "raise":
             batches = n // batch_size if drop_remainder else -(-n // batch_size)

@@ -1,5 +1,7 @@
 """`DualEncoder`: image and text encoders trained with a symmetric contrastive loss (CLIP-style)."""
 
+import weakref
+
 import keras
 import numpy as np
 from keras import ops
@@ -9,6 +11,10 @@ from mmkeras.layers.captioning.contrastive_logits import ContrastiveLogits
 IMAGE = "image"
 TEXT = "text"
 DEFAULT_KS = (1, 5, 10)
+
+# Encoder sub-models per DualEncoder, kept outside the model so that saving does not see them
+# and `predict` is not traced again on every call.
+_ENCODERS = weakref.WeakKeyDictionary()
 
 
 def _feature(outputs):
@@ -170,20 +176,32 @@ class DualEncoder(keras.Model):
         # The (B, B) logits are not per-sample: batches of predict could not be concatenated.
         return {"image_embedding": outputs["image_embedding"], "text_embedding": outputs["text_embedding"]}
 
+    def _encoders(self):
+        if self not in _ENCODERS:
+            _ENCODERS[self] = {
+                IMAGE: keras.Model(
+                    self.input[IMAGE],
+                    self.image_normalization.output,
+                    name=f"{self.name}_image_encoder",
+                ),
+                TEXT: keras.Model(
+                    self.input[TEXT],
+                    self.text_normalization.output,
+                    name=f"{self.name}_text_encoder",
+                ),
+            }
+        return _ENCODERS[self]
+
     def image_encoder(self):
         """Returns a functional model from images to their unit-length embeddings `(batch, embed_dim)`.
 
         It shares its weights with this model; use it to export or serve the image side alone.
         """
-        return keras.Model(
-            self.input[IMAGE], self.image_normalization.output, name=f"{self.name}_image_encoder"
-        )
+        return self._encoders()[IMAGE]
 
     def text_encoder(self):
         """Returns a functional model from token ids to their unit-length embeddings."""
-        return keras.Model(
-            self.input[TEXT], self.text_normalization.output, name=f"{self.name}_text_encoder"
-        )
+        return self._encoders()[TEXT]
 
     def encode_images(self, images, batch_size=64):
         """Embeds images; returns a float32 array `(num_images, embed_dim)` of unit vectors."""

@@ -14,6 +14,12 @@ def _branch_outputs(outputs):
     return outputs, None, None
 
 
+def _with_presence(inputs):
+    if isinstance(inputs, dict) and PRESENT not in inputs:
+        return {**inputs, PRESENT: None}
+    return inputs
+
+
 def _accepts(layer, argument):
     import inspect
 
@@ -97,11 +103,14 @@ class MultimodalModel(keras.Model):
             outputs = outputs[tasks.name]
         super().__init__(inputs={**inputs, PRESENT: present}, outputs=outputs, **kwargs)
 
+    # The presence mask is optional: data without it means every modality is present. Both entry
+    # points fill it in: `__call__` checks inputs against the model's specs, and the JAX trainer's
+    # stateless path calls `call` directly.
     def __call__(self, inputs, *args, **kwargs):
-        # The presence mask is optional: data without it means every modality is present.
-        if isinstance(inputs, dict) and PRESENT not in inputs:
-            inputs = {**inputs, PRESENT: None}
-        return super().__call__(inputs, *args, **kwargs)
+        return super().__call__(_with_presence(inputs), *args, **kwargs)
+
+    def call(self, inputs, *args, **kwargs):
+        return super().call(_with_presence(inputs), *args, **kwargs)
 
     def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
         """Compiles with the tasks' losses and metrics (Adam at `learning_rate` by default).

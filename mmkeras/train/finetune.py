@@ -107,7 +107,7 @@ class DiscriminativeAdamW(keras.optimizers.AdamW):
 def _bert_layers(branch):
     """Returns (embeddings, [encoder layers], pooler or None) of a `text_bert` branch."""
     embeddings, encoder, pooler = None, {}, None
-    for layer in branch.layers:
+    for layer in getattr(branch, "layers", []):
         match = re.fullmatch(r"bert_layer_(\d+)", layer.name)
         if match:
             encoder[int(match.group(1))] = layer
@@ -118,8 +118,8 @@ def _bert_layers(branch):
     if embeddings is None or not encoder:
         raise ValueError(
             f"Expected a branch built by `text_bert` (layers bert_embeddings, bert_layer_0, ...); "
-            f"received a model named {branch.name!r} with layers "
-            f"{[layer.name for layer in branch.layers]}."
+            f"received {type(branch).__name__} {branch.name!r} with layers "
+            f"{[layer.name for layer in getattr(branch, 'layers', [])]}."
         )
     return embeddings, [encoder[i] for i in sorted(encoder)], pooler
 

@@ -39,6 +39,7 @@ class Run:
         """
         import keras
 
+        register_custom_objects()
         from mmkeras.config import load
         from mmkeras.data import Pipeline
 
@@ -65,6 +66,24 @@ class Run:
 
     def __repr__(self):
         return f"Run({self.run_dir!r}, epochs={len(self.history)})"
+
+
+def register_custom_objects():
+    """Imports the packages whose registered classes saved models may hold."""
+    import importlib
+
+    for module in (
+        "mmkeras.layers",
+        "mmkeras.tasks",
+        "mmkeras.models",
+        "mmkeras.train.warmup_cosine",
+        "mmkeras.train.finetune",
+        "mmkeras.layers.bert",
+    ):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
 
 
 def read_history(path):

@@ -240,7 +240,7 @@ def _prepare_pipeline(config, run_dir, resuming, verbose):
     if resuming and os.path.isdir(folder):
         return Pipeline.load(folder)
     pipe = builders.build_pipeline(config)
-    report = pipe.adapt(config.data.train)
+    report = pipe.adapt(builders.resolve_path(config, config.data.train))
     if report is not None and not report.ok:
         _say(verbose, f"adapt: {report.num_bad_rows} of {report.num_rows} training rows unusable")
     replace_dir(pipe.save, folder)

@@ -121,7 +121,7 @@ def test_model_trains_from_the_pipeline(av_folder):
     fused = keras.layers.Concatenate()([img_feat, txt_feat, aud_feat])
     out = keras.layers.Dense(pipe.num_classes, activation="softmax")(fused)
     model = keras.Model({"image": image, "text": text, "audio": audio}, out)
-    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(train_ds, validation_data=val_ds, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     assert history.history["val_accuracy"][-1] == 1.0

@@ -62,7 +62,7 @@ class BERTEmbeddings(keras.layers.Layer):
         self.type_vocab_size = type_vocab_size
         self.layer_norm_epsilon = layer_norm_epsilon
         self.dropout = dropout
-        self._dropout_layer = keras.layers.Dropout(dropout)
+        self._dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         init = keras.initializers.TruncatedNormal(stddev=0.02)
@@ -85,9 +85,10 @@ class BERTEmbeddings(keras.layers.Layer):
     def call(self, inputs, training=None):
         ids = ops.cast(inputs, "int32")
         steps = ops.shape(ids)[1]
-        x = ops.take(self.word_embeddings, ids, axis=0)
-        x = x + ops.expand_dims(self.position_embeddings[:steps], 0)
-        x = x + self.token_type_embeddings[0]
+        dtype = self.compute_dtype
+        x = ops.cast(ops.take(self.word_embeddings, ids, axis=0), dtype)
+        x = x + ops.cast(ops.expand_dims(self.position_embeddings[:steps], 0), dtype)
+        x = x + ops.cast(self.token_type_embeddings[0], dtype)
         x = layer_norm(x, self.gamma, self.beta, self.layer_norm_epsilon)
         return self._dropout_layer(x, training=training)
 

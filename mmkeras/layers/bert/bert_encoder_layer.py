@@ -69,9 +69,9 @@ class BERTEncoderLayer(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.dropout = dropout
         self.attention_dropout = attention_dropout
-        self._attention_dropout_layer = keras.layers.Dropout(attention_dropout)
-        self._output_dropout_layer = keras.layers.Dropout(dropout)
-        self._ffn_dropout_layer = keras.layers.Dropout(dropout)
+        self._attention_dropout_layer = keras.layers.Dropout(attention_dropout, dtype=self.dtype_policy)
+        self._output_dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+        self._ffn_dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.supports_masking = True
 
     def build(self, input_shape):

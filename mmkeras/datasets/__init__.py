@@ -1,0 +1,10 @@
+"""Bundled demo data and loaders.
+
+`load_av_digits()` returns AV-Digits, a ten-class digit task seen as a handwritten image, a
+spoken clip and a text clue, where each modality alone is ambiguous and the three together are
+not. Importing this package is cheap: files are read only when asked for.
+"""
+
+from mmkeras.datasets.av_digits import AVDigits, load_av_digits
+
+__all__ = ["AVDigits", "load_av_digits"]
