@@ -36,12 +36,22 @@ def mmkeras_model():
                 input_shape=(IMAGE, IMAGE, 3), filters=(16, 32), output_dim=DIM, dropout=0.1
             ),
             "text": mk.branches.text_rnn(
-                vocab_size=VOCAB, cell="gru", bidirectional=False, embedding_dim=32, units=32,
-                output_dim=DIM, max_length=TOKENS, dropout=0.1,
+                vocab_size=VOCAB,
+                cell="gru",
+                bidirectional=False,
+                embedding_dim=32,
+                units=32,
+                output_dim=DIM,
+                max_length=TOKENS,
+                dropout=0.1,
             ),
             "tabular": mk.branches.tabular_mlp(
-                num_features=FEATURES, hidden_units=(64,), output_dim=DIM, dropout=0.1,
-                mean=np.zeros(FEATURES), variance=np.ones(FEATURES),
+                num_features=FEATURES,
+                hidden_units=(64,),
+                output_dim=DIM,
+                dropout=0.1,
+                mean=np.zeros(FEATURES),
+                variance=np.ones(FEATURES),
             ),
         },
         fusion="concat",
@@ -120,13 +130,19 @@ def main():
             model.fit(ds, epochs=1, verbose=0)
             times[name].append((time.perf_counter() - start) / args.steps)
 
-    print(f"Keras {keras.__version__}, TensorFlow {tf.__version__}, backend {keras.backend.backend()}")
-    print(f"parameters: {counts['plain Keras']:,} in both models; batch {BATCH}; "
-          f"{args.rounds} rounds of {args.steps} steps")
+    print(
+        f"Keras {keras.__version__}, TensorFlow {tf.__version__}, backend {keras.backend.backend()}"
+    )
+    print(
+        f"parameters: {counts['plain Keras']:,} in both models; batch {BATCH}; "
+        f"{args.rounds} rounds of {args.steps} steps"
+    )
     print(f"{'model':<22}{'median ms/step':>16}{'min ms/step':>14}")
     for name, values in times.items():
         print(f"{name:<22}{1000 * statistics.median(values):>16.2f}{1000 * min(values):>14.2f}")
-    ratio = statistics.median(times["mmkeras build_model"]) / statistics.median(times["plain Keras"])
+    ratio = statistics.median(times["mmkeras build_model"]) / statistics.median(
+        times["plain Keras"]
+    )
     print(f"ratio mmkeras / plain Keras (median step time): {ratio:.3f}  (goal <= 1.05)")
 
 

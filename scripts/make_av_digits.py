@@ -22,7 +22,6 @@ Usage:
 
 import argparse
 import csv
-import io
 import shutil
 import subprocess
 import wave
@@ -187,7 +186,11 @@ def make_image(scan, rng):
     """8x8 scan (0..16) -> noisy, occluded 32x32 uint8 image (bright ink on dark)."""
     import cv2
 
-    img = cv2.resize(scan.astype(np.float32) * (255.0 / 16.0), (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_CUBIC)
+    img = cv2.resize(
+        scan.astype(np.float32) * (255.0 / 16.0),
+        (IMAGE_SIZE, IMAGE_SIZE),
+        interpolation=cv2.INTER_CUBIC,
+    )
     centre = (IMAGE_SIZE / 2, IMAGE_SIZE / 2)
     matrix = cv2.getRotationMatrix2D(centre, rng.uniform(-12, 12), rng.uniform(0.85, 1.1))
     matrix[:, 2] += rng.uniform(-2.5, 2.5, size=2)
@@ -214,7 +217,23 @@ def synthesise_word(word, voice, speed, pitch):
         capture_output=True,
     ).stdout
     pcm = subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1", "-e", "signed-integer", "-"],
+        [
+            "sox",
+            "-t",
+            "wav",
+            "-",
+            "-t",
+            "raw",
+            "-r",
+            str(SAMPLE_RATE),
+            "-b",
+            "16",
+            "-c",
+            "1",
+            "-e",
+            "signed-integer",
+            "-",
+        ],
         input=speech,
         check=True,
         capture_output=True,
@@ -228,7 +247,9 @@ def synthesise_word(word, voice, speed, pitch):
 
 def _random_word(d, rng):
     voice = VOICES[rng.integers(len(VOICES))] + VARIANTS[rng.integers(len(VARIANTS))]
-    return synthesise_word(NUMBER_WORDS[d], voice, int(rng.integers(130, 231)), int(rng.integers(25, 86)))
+    return synthesise_word(
+        NUMBER_WORDS[d], voice, int(rng.integers(130, 231)), int(rng.integers(25, 86))
+    )
 
 
 def _pink_noise(n, rng):
@@ -249,7 +270,9 @@ def _place(word, length, rng):
 
 def make_clip(d, rng):
     """A noisy 0.6-1.0 s clip of digit `d` spoken, as int16 samples."""
-    length = int(rng.integers(int(CLIP_SECONDS[0] * SAMPLE_RATE), int(CLIP_SECONDS[1] * SAMPLE_RATE) + 1))
+    length = int(
+        rng.integers(int(CLIP_SECONDS[0] * SAMPLE_RATE), int(CLIP_SECONDS[1] * SAMPLE_RATE) + 1)
+    )
     word = _random_word(d, rng)
     target = _place(word, length, rng)
     speech_rms = np.sqrt(np.mean(word**2))
@@ -286,7 +309,9 @@ def split_indices(labels, seed):
     idx = np.arange(labels.size)
     held = SPLIT_SIZES["validation"] + SPLIT_SIZES["test"]
     train, rest = train_test_split(idx, test_size=held, stratify=labels, random_state=seed)
-    val, test = train_test_split(rest, test_size=SPLIT_SIZES["test"], stratify=labels[rest], random_state=seed)
+    val, test = train_test_split(
+        rest, test_size=SPLIT_SIZES["test"], stratify=labels[rest], random_state=seed
+    )
     return {"train": np.sort(train), "validation": np.sort(val), "test": np.sort(test)}
 
 
@@ -330,7 +355,9 @@ def generate(out, seed, clips_per_digit):
         for i in rng.permutation(idx):
             d = int(labels[i])
             image_name = f"images/{i:04d}.png"
-            cv2.imwrite(str(out / image_name), make_image(scans[i], rng), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            cv2.imwrite(
+                str(out / image_name), make_image(scans[i], rng), [cv2.IMWRITE_PNG_COMPRESSION, 9]
+            )
             clips = pool[(split, d)]
             k = uses.get(d, 0)
             uses[d] = k + 1
@@ -442,13 +469,32 @@ def total_size(out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
-    parser.add_argument("--clips-per-digit", type=int, default=40, help="spoken clips synthesised per digit, shared out over the splits (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--clips-per-digit",
+        type=int,
+        default=40,
+        help="spoken clips synthesised per digit, shared out over the splits (default: %(default)s)",
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="after writing, measure the scikit-learn baselines")
-    mode.add_argument("--check-only", action="store_true", help="do not write; measure the baselines on the files in --out")
+    mode.add_argument(
+        "--check", action="store_true", help="after writing, measure the scikit-learn baselines"
+    )
+    mode.add_argument(
+        "--check-only",
+        action="store_true",
+        help="do not write; measure the baselines on the files in --out",
+    )
     args = parser.parse_args(argv)
 
     if not args.check_only:

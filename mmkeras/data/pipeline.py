@@ -10,10 +10,10 @@ import numpy as np
 import tensorflow as tf
 
 from mmkeras.data import file_checks
-from mmkeras.data.audio_ops import decode_audio_batch
+from mmkeras.data.audio_ops import decode_audio, decode_audio_batch
 from mmkeras.data.audio_spec import AudioSpec
 from mmkeras.data.data_validation_error import DataValidationError
-from mmkeras.data.image_ops import decode_image_batch
+from mmkeras.data.image_ops import decode_image, decode_image_batch
 from mmkeras.data.image_spec import ImageSpec
 from mmkeras.data.label_spec import LabelSpec
 from mmkeras.data.manifest import is_empty, read_manifest
@@ -678,9 +678,11 @@ class Pipeline:
                 out[name] = x
                 present.append(is_present)
                 continue
-            present.append(tf.strings.length(x) > 0)
+            # Training decodes images and audio per element before batching (see dataset()).
+            predecoded = x.dtype != tf.string
+            present.append(raw[f"__present/{name}"] if predecoded else tf.strings.length(x) > 0)
             if isinstance(spec, ImageSpec):
-                image = decode_image_batch(x, spec)
+                image = x if predecoded else decode_image_batch(x, spec)
                 if training and spec.augment is not None:
                     image = tf.numpy_function(
                         spec.augment.augment_batch, [image, seeds], tf.float32, stateful=False
@@ -688,23 +690,36 @@ class Pipeline:
                     image = tf.ensure_shape(image, (None, *spec.shape))
                 out[name] = image
             elif isinstance(spec, AudioSpec):
-                if training:
-                    idx = self.input_names.index(name)
-                    stateless = tf.stack(
-                        [seeds[:, 0] * 1_000_003 + seeds[:, 1], seeds[:, 2] * 64 + idx], axis=1
-                    )
-                    wave = decode_audio_batch(x, spec, stateless)
-                    if spec.augment is not None:
-                        aug_seeds = tf.stack([stateless[:, 0], stateless[:, 1] + 32], axis=1)
-                        wave = spec.augment.augment_batch(wave, aug_seeds)
-                else:
-                    wave = decode_audio_batch(x, spec)
+                wave = x if predecoded else decode_audio_batch(x, spec)
+                if training and spec.augment is not None:
+                    aug_seeds = self._audio_seeds(seeds, name, offset=32)
+                    wave = spec.augment.augment_batch(wave, aug_seeds)
                 out[name] = wave
             else:
                 out[name] = self.tokenizer(name)(x)
         if self.allow_missing:
             out["present"] = tf.cast(tf.stack(present, axis=1), tf.float32)
         return out
+
+    def _audio_seeds(self, seeds, name, offset=0):
+        """Stateless seeds `(..., 2)` from `(seed, epoch, index)` rows, distinct per input."""
+        idx = self.input_names.index(name)
+        return tf.stack(
+            [seeds[..., 0] * 1_000_003 + seeds[..., 1], seeds[..., 2] * 64 + idx + offset], axis=-1
+        )
+
+    def _decode_element(self, raw, seeds):
+        """Training only: decodes one element's images and audio (random crop) before batching."""
+        raw = dict(raw)
+        for name in self.input_names:
+            spec = self.specs[name]
+            if isinstance(spec, ImageSpec | AudioSpec):
+                raw[f"__present/{name}"] = tf.strings.length(raw[name]) > 0
+            if isinstance(spec, ImageSpec):
+                raw[name] = decode_image(raw[name], spec)
+            elif isinstance(spec, AudioSpec):
+                raw[name] = decode_audio(raw[name], spec, self._audio_seeds(seeds, name))
+        return raw
 
     def preprocess(self, raw):
         """Maps raw batched inputs to model inputs, deterministically (evaluation mode).
@@ -881,10 +896,15 @@ class Pipeline:
             seeds = tf.stack([tf.constant(seed, tf.int64), epoch, position])
             return raw, targets, seeds, ok
 
+        def decode(raw, targets, seeds):
+            return self._decode_element(raw, seeds), targets, seeds
+
         ds = tf.data.Dataset.from_tensors(0).map(epoch_order).unbatch()
         ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         ds = ds.filter(lambda raw, targets, seeds, ok: ok)
         ds = ds.map(lambda raw, targets, seeds, ok: (raw, targets, seeds))
+        if training:
+            ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         zeros = tf.nest.map_structure(
             lambda s: tf.fill(s.shape, "") if s.dtype == tf.string else tf.zeros(s.shape, s.dtype),
             ds.element_spec,

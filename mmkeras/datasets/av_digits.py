@@ -69,7 +69,9 @@ class AVDigits:
     def manifest(self, split):
         """Path of the CSV manifest of `split` ("train", "validation" or "test")."""
         if split not in _SPLITS:
-            raise ValueError(f"Argument `split` must be one of {list(_SPLITS)}; received {split!r}.")
+            raise ValueError(
+                f"Argument `split` must be one of {list(_SPLITS)}; received {split!r}."
+            )
         return getattr(self, split)
 
     def rows(self, split):

@@ -6,6 +6,13 @@ import tensorflow as tf
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
 
 
+_SUMMARIZE = 16
+
+
+def _assert(condition, data):
+    return tf.debugging.Assert(condition, data, summarize=_SUMMARIZE)
+
+
 def _bad_indices(ok):
     return tf.reshape(tf.where(tf.logical_not(ok)), [-1])
 
@@ -55,21 +62,19 @@ def check_raw_request(raw, pipeline):
     checks = []
     batch = tf.shape(raw[names[0]])[0]
     checks.append(
-        tf.debugging.Assert(
-            batch > 0, ["Bad request: the batch is empty; send at least one element."]
-        )
+        _assert(batch > 0, ["Bad request: the batch is empty; send at least one element."])
     )
     present = []
     for name in names:
         x = raw[name]
         size = tf.shape(x)[0]
         checks.append(
-            tf.debugging.Assert(
+            _assert(
                 tf.equal(size, batch),
                 [
-                    f"Bad request: input {name!r} has a batch of",
+                    f"Bad request: input `{name}` has a batch of",
                     size,
-                    f"elements but {names[0]!r} has",
+                    f"elements but `{names[0]}` has",
                     batch,
                     "; every input needs one entry per element.",
                 ],
@@ -81,10 +86,10 @@ def check_raw_request(raw, pipeline):
             absent = tf.reduce_all(nan, axis=1)
             finite = tf.logical_or(tf.reduce_all(tf.math.is_finite(x), axis=1), absent)
             checks.append(
-                tf.debugging.Assert(
+                _assert(
                     tf.reduce_all(finite),
                     [
-                        f"Bad request: tabular input {name!r} has NaN or infinite values in "
+                        f"Bad request: tabular input `{name}` has NaN or infinite values in "
                         "elements",
                         _bad_indices(finite),
                         "(an absent row is all NaN).",
@@ -99,10 +104,10 @@ def check_raw_request(raw, pipeline):
                 ok = tf.logical_or(header_ok, absent)
                 allowed = "JPEG, PNG, GIF or BMP" if modality == "image" else "RIFF/WAVE (.wav)"
                 checks.append(
-                    tf.debugging.Assert(
+                    _assert(
                         tf.reduce_all(ok),
                         [
-                            f"Bad request: {modality} input {name!r} is not {allowed} file "
+                            f"Bad request: {modality} input `{name}` is not {allowed} file "
                             "bytes in elements",
                             _bad_indices(ok),
                         ],
@@ -111,10 +116,10 @@ def check_raw_request(raw, pipeline):
         present.append(tf.logical_not(absent))
         if not pipeline.allow_missing:
             checks.append(
-                tf.debugging.Assert(
+                _assert(
                     tf.reduce_all(tf.logical_not(absent)),
                     [
-                        f"Bad request: input {name!r} is empty in elements",
+                        f"Bad request: input `{name}` is empty in elements",
                         _bad_indices(tf.logical_not(absent)),
                         "; this model was exported without missing-modality support, so every "
                         "input is required.",
@@ -124,7 +129,7 @@ def check_raw_request(raw, pipeline):
     if pipeline.allow_missing:
         any_present = tf.reduce_any(tf.stack(present, axis=1), axis=1)
         checks.append(
-            tf.debugging.Assert(
+            _assert(
                 tf.reduce_all(any_present),
                 [
                     "Bad request: every input is empty in elements",

@@ -100,7 +100,7 @@ def _check_compatible(model, pipeline):
             continue
         model_shape = tuple(model_inputs[name].shape[1:])
         ok = len(model_shape) == len(entry["shape"]) and all(
-            m is None or m == p for m, p in zip(model_shape, entry["shape"])
+            m is None or m == p for m, p in zip(model_shape, entry["shape"], strict=True)
         )
         if not ok:
             raise ValueError(

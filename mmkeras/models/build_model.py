@@ -194,12 +194,13 @@ def build_model(
                 f"identifiers, and {PRESENT!r} is reserved for the presence mask."
             )
         checked[key] = _check_branch(key, branch)
-    seen = {}
+    taken = set(checked) | {PRESENT}
     for key, branch in checked.items():
-        if branch.name in seen:
-            # Layer names must be unique inside a model; two branches from one builder would clash.
-            branch.name = f"{key}_{branch.name}"
-        seen[branch.name] = key
+        if branch.name in taken:
+            # Names must be unique inside a model: two branches from one builder, or a branch named
+            # like an input, would clash.
+            branch.name = f"{key}_branch"
+        taken.add(branch.name)
     tasks = _check_tasks(task)
     if not 0.0 <= float(modality_dropout) < 1.0:
         raise ValueError(f"`modality_dropout` must be in [0, 1), received {modality_dropout!r}.")

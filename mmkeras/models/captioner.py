@@ -337,7 +337,11 @@ class Captioner(keras.Model):
             raise ValueError(f"`method` must be 'greedy' or 'beam'; received method={method!r}.")
         _check_int("beam_width", beam_width, 1)
         _check_int("batch_size", batch_size, 1)
-        if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) or length_penalty < 0:
+        if (
+            isinstance(length_penalty, bool)
+            or not isinstance(length_penalty, (int, float))
+            or length_penalty < 0
+        ):
             raise ValueError(
                 f"`length_penalty` must be a float >= 0; received length_penalty={length_penalty!r}."
             )
@@ -376,7 +380,9 @@ class Captioner(keras.Model):
         vocabulary = list(vocabulary)
         return [" ".join(vocabulary[t] for t in words) for words in self.caption_tokens(token_ids)]
 
-    def evaluate_bleu(self, images, references, method="greedy", beam_width=3, max_order=4, batch_size=32):
+    def evaluate_bleu(
+        self, images, references, method="greedy", beam_width=3, max_order=4, batch_size=32
+    ):
         """Corpus BLEU of the generated captions against references.
 
         Args:
@@ -424,7 +430,6 @@ class Captioner(keras.Model):
         for key in ("image_branch", "decoder"):
             config[key] = keras.layers.deserialize(config[key], custom_objects=custom_objects)
         return cls(**config)
-
 
 
 def export_captioner(captioner, path, tokenizer_vocab):

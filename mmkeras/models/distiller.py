@@ -120,6 +120,8 @@ class Distiller(keras.Model):
         self._kinds = _output_kinds(student, soft_target)
         self._student_names = _input_names(student)
         self._teacher_names = _input_names(teacher)
+        # Both models are built functional models, so the distiller owns built weights already.
+        self.built = True
 
     def _inputs_for(self, model, names, x):
         if not isinstance(x, dict):

@@ -86,9 +86,13 @@ class DualEncoder(keras.Model):
         _check_branch("image_branch", image_branch)
         _check_branch("text_branch", text_branch)
         if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim <= 0:
-            raise ValueError(f"`embed_dim` must be a positive integer; received embed_dim={embed_dim!r}.")
+            raise ValueError(
+                f"`embed_dim` must be a positive integer; received embed_dim={embed_dim!r}."
+            )
         recall_ks = tuple(recall_ks)
-        if not recall_ks or any(isinstance(k, bool) or not isinstance(k, int) or k <= 0 for k in recall_ks):
+        if not recall_ks or any(
+            isinstance(k, bool) or not isinstance(k, int) or k <= 0 for k in recall_ks
+        ):
             raise ValueError(
                 f"`recall_ks` must be a non-empty tuple of positive integers; received "
                 f"recall_ks={recall_ks!r}."
@@ -111,13 +115,15 @@ class DualEncoder(keras.Model):
         image_embedding = self.image_normalization(
             self.image_projection(_feature(image_branch(image)))
         )
-        text_embedding = self.text_normalization(
-            self.text_projection(_feature(text_branch(text)))
-        )
+        text_embedding = self.text_normalization(self.text_projection(_feature(text_branch(text))))
         logits = self.contrastive_logits((image_embedding, text_embedding))
         super().__init__(
             inputs={IMAGE: image, TEXT: text},
-            outputs={"image_embedding": image_embedding, "text_embedding": text_embedding, "logits": logits},
+            outputs={
+                "image_embedding": image_embedding,
+                "text_embedding": text_embedding,
+                "logits": logits,
+            },
             **kwargs,
         )
 
@@ -148,7 +154,9 @@ class DualEncoder(keras.Model):
         """Symmetric cross-entropy over in-batch negatives (the pair of row `i` is column `i`)."""
         logits = ops.cast(y_pred["logits"], "float32")
         labels = ops.arange(ops.shape(logits)[0])
-        image_to_text = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        image_to_text = keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True
+        )
         text_to_image = keras.losses.sparse_categorical_crossentropy(
             labels, ops.transpose(logits), from_logits=True
         )
@@ -161,7 +169,10 @@ class DualEncoder(keras.Model):
         logits = ops.cast(y_pred["logits"], "float32")
         batch = ops.shape(logits)[0]
         labels = ops.arange(batch)
-        for direction, scores in (("image_to_text", logits), ("text_to_image", ops.transpose(logits))):
+        for direction, scores in (
+            ("image_to_text", logits),
+            ("text_to_image", ops.transpose(logits)),
+        ):
             # The pair's rank: how many items score strictly higher than the true one.
             true_scores = ops.take_along_axis(scores, ops.expand_dims(labels, 1), axis=1)
             rank = ops.sum(ops.cast(scores > true_scores, "int32"), axis=1)
@@ -174,7 +185,10 @@ class DualEncoder(keras.Model):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         outputs = self(x, training=False)
         # The (B, B) logits are not per-sample: batches of predict could not be concatenated.
-        return {"image_embedding": outputs["image_embedding"], "text_embedding": outputs["text_embedding"]}
+        return {
+            "image_embedding": outputs["image_embedding"],
+            "text_embedding": outputs["text_embedding"],
+        }
 
     def _encoders(self):
         if self not in _ENCODERS:
@@ -211,7 +225,9 @@ class DualEncoder(keras.Model):
         """Embeds token-id sequences; returns a float32 array `(num_texts, embed_dim)`."""
         return np.asarray(self.text_encoder().predict(texts, batch_size=batch_size, verbose=0))
 
-    def evaluate_retrieval(self, images, texts, ks=DEFAULT_KS, image_ids=None, text_ids=None, batch_size=64):
+    def evaluate_retrieval(
+        self, images, texts, ks=DEFAULT_KS, image_ids=None, text_ids=None, batch_size=64
+    ):
         """Recall@k of image-to-text and text-to-image retrieval over a whole set.
 
         Every image is ranked against every text (not only those of its batch), which is the
@@ -271,7 +287,9 @@ def export_dual_encoder(dual_encoder, path):
         path: str, the output folder.
     """
     if not isinstance(dual_encoder, DualEncoder):
-        raise TypeError(f"`dual_encoder` must be a DualEncoder; received {type(dual_encoder).__name__}.")
+        raise TypeError(
+            f"`dual_encoder` must be a DualEncoder; received {type(dual_encoder).__name__}."
+        )
     archive = keras.export.ExportArchive()
     image_encoder = dual_encoder.image_encoder()
     text_encoder = dual_encoder.text_encoder()

@@ -14,8 +14,10 @@ def _as_reference_list(references, index):
             f"references[{index}] is a string; give token lists (split the text first)."
         )
     references = list(references)
-    if references and not isinstance(references[0], (str, bytes, int)) and hasattr(
-        references[0], "__iter__"
+    if (
+        references
+        and not isinstance(references[0], (str, bytes, int))
+        and hasattr(references[0], "__iter__")
     ):
         return [list(reference) for reference in references]
     return [references]
@@ -46,7 +48,9 @@ def corpus_bleu(references, hypotheses, max_order=4, smooth=False):
     1.0
     """
     if isinstance(max_order, bool) or not isinstance(max_order, int) or max_order <= 0:
-        raise ValueError(f"`max_order` must be a positive integer; received max_order={max_order!r}.")
+        raise ValueError(
+            f"`max_order` must be a positive integer; received max_order={max_order!r}."
+        )
     hypotheses = [list(h) for h in hypotheses]
     if len(references) != len(hypotheses):
         raise ValueError(
@@ -57,7 +61,7 @@ def corpus_bleu(references, hypotheses, max_order=4, smooth=False):
     totals = [0] * max_order
     hypothesis_length = 0
     reference_length = 0
-    for index, (refs, hypothesis) in enumerate(zip(references, hypotheses)):
+    for index, (refs, hypothesis) in enumerate(zip(references, hypotheses, strict=False)):
         refs = _as_reference_list(refs, index)
         hypothesis_length += len(hypothesis)
         # Closest reference length, the shorter one on a tie.

@@ -44,7 +44,9 @@ class Index:
         if vectors.ndim == 1:
             vectors = vectors[None, :]
         if vectors.ndim != 2:
-            raise ValueError(f"`{name}` must be (num_vectors, dim); received shape {vectors.shape}.")
+            raise ValueError(
+                f"`{name}` must be (num_vectors, dim); received shape {vectors.shape}."
+            )
         if self.dim is not None and vectors.shape[1] != self.dim:
             raise ValueError(
                 f"`{name}` have {vectors.shape[1]} dimensions; this index holds {self.dim}."
@@ -93,7 +95,9 @@ class Index:
         merged = np.concatenate([self._ids, ids]) if len(self) else ids
         unique, counts = np.unique(merged, return_counts=True)
         if np.any(counts > 1):
-            raise ValueError(f"Duplicate ids: {unique[counts > 1][:5].tolist()}; ids must be unique.")
+            raise ValueError(
+                f"Duplicate ids: {unique[counts > 1][:5].tolist()}; ids must be unique."
+            )
         self.dim = vectors.shape[1]
         self._vectors = np.concatenate([self._vectors.reshape(-1, self.dim), vectors])
         self._ids = merged

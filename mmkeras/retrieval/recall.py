@@ -13,7 +13,9 @@ def _ids_or_range(ids, count, name):
         return np.arange(count)
     ids = np.asarray(ids)
     if ids.shape != (count,):
-        raise ValueError(f"`{name}` must have one id per row ({count}); received shape {ids.shape}.")
+        raise ValueError(
+            f"`{name}` must have one id per row ({count}); received shape {ids.shape}."
+        )
     return ids
 
 
@@ -56,7 +58,9 @@ def recall_at_k(similarity, k, query_ids=None, item_ids=None):
     return float(np.mean(np.any(hits, axis=1)))
 
 
-def retrieval_recalls(image_embeddings, text_embeddings, ks=(1, 5, 10), image_ids=None, text_ids=None):
+def retrieval_recalls(
+    image_embeddings, text_embeddings, ks=(1, 5, 10), image_ids=None, text_ids=None
+):
     """Recall@k for image-to-text and text-to-image retrieval over a whole set.
 
     Similarity is the cosine of the embeddings. Row `i` of the images is paired with row `i` of

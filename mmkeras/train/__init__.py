@@ -20,6 +20,7 @@ _NAMES = {
     "WarmupCosine": "mmkeras.train.warmup_cosine",
     "ResumeState": "mmkeras.train.resume_state",
     "EpochEnder": "mmkeras.train.epoch_ender",
+    "LearningRateLogger": "mmkeras.train.learning_rate_logger",
     "AtomicModelCheckpoint": "mmkeras.train.atomic_model_checkpoint",
     "atomic_path": "mmkeras.train.atomic",
     "build_pipeline": "mmkeras.train.builders",

@@ -141,26 +141,32 @@ def _stages(config):
     ]
 
 
+def _set_all(layer, value):
+    # Freezing a functional model leaves its layers' own flags as they were, and a later
+    # unfreeze would keep a top-k split: set every nested layer explicitly.
+    layer.trainable = value
+    for inner in getattr(layer, "layers", ()):
+        _set_all(inner, value)
+
+
 def _set_trainable(model, config, trainable):
     if trainable is None:
         return
     for key in _pretrained_branches(config):
         branch = model.branches[key]
         kind = config.model.branches[key].kind
-        if trainable == "none":
-            branch.trainable = False
-        elif trainable == "all":
-            branch.trainable = True
+        if trainable in ("none", "all"):
+            _set_all(branch, trainable == "all")
         elif kind == "text_bert":
             from mmkeras.train.finetune import unfreeze_top_layers
 
-            branch.trainable = True
+            _set_all(branch, True)
             unfreeze_top_layers(branch, min(trainable, _num_bert_layers(branch)))
         else:
-            branch.trainable = True
+            _set_all(branch, True)
             weighted = [layer for layer in branch.layers if layer.weights]
             for i, layer in enumerate(weighted):
-                layer.trainable = i >= len(weighted) - trainable
+                _set_all(layer, i >= len(weighted) - trainable)
 
 
 def _num_bert_layers(branch):
@@ -383,6 +389,7 @@ def _train(config, pipe, run_dir, backup_dir, state, verbose):
     import keras
 
     from mmkeras.train.epoch_ender import EpochEnder
+    from mmkeras.train.learning_rate_logger import LearningRateLogger
     from mmkeras.train.precision import dtype_policy, resolve_precision
     from mmkeras.train.strategies import get_strategy, resolve_strategy_name
 
@@ -459,7 +466,8 @@ def _train(config, pipe, run_dir, backup_dir, state, verbose):
                 f"  stage {index + 1}/{len(stages)}: epochs {first + 1}-{last}, learning rate "
                 f"{rate:g}, pretrained branches trainable: {trainable}",
             )
-        callbacks = ([EpochEnder(steps - skip)] if skip else []) + stateful + plain + [resume]
+        callbacks = [EpochEnder(steps - skip)] if skip else []
+        callbacks += [LearningRateLogger(), *stateful, *plain, resume]
         model.fit(
             stream.dataset(epoch, last, skip),
             validation_data=validation,
@@ -500,6 +508,9 @@ def _make_model(config, pipe):
 
 
 def _finish(config, pipe, run_dir, backup_dir, student, select, verbose):
+    if not student.compiled:
+        # A distilled student was trained inside the Distiller; compile it for its own use.
+        student.compile_defaults(learning_rate=config.optimizer.learning_rate)
     with atomic_path(os.path.join(run_dir, "model.keras")) as tmp:
         student.save(tmp)
     select = _selector(_input_names(student), pipe.input_names, pipe.allow_missing)

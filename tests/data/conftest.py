@@ -58,8 +58,12 @@ def make_dataset(folder, n=12, seed=0):
         write_wav(os.path.join(folder, f"snd{i}.wav"), TONES[label], rate=8000 if i % 2 else 11025)
         words = ["a", "photo", "of", label, "thing", str(int(rng.integers(0, 5)))]
         rows.append(
-            {"image": f"img{i}{ext}", "caption": " ".join(words), "wav": f"snd{i}.wav",
-             "label": label}
+            {
+                "image": f"img{i}{ext}",
+                "caption": " ".join(words),
+                "wav": f"snd{i}.wav",
+                "label": label,
+            }
         )
     return rows
 

@@ -13,8 +13,14 @@ SCHEMA = {"image": "image", "text": "caption", "audio": "wav", "label": "label"}
 def make_pipe(root=None, augment=True, **kwargs):
     aug = (
         mk.data.OpenCVAugment(
-            rotation=30, scale=(0.8, 1.2), translate=0.1, flip="horizontal", brightness=0.2,
-            contrast=0.2, blur=0.3, cutout=0.2,
+            rotation=30,
+            scale=(0.8, 1.2),
+            translate=0.1,
+            flip="horizontal",
+            brightness=0.2,
+            contrast=0.2,
+            blur=0.3,
+            cutout=0.2,
         )
         if augment
         else None
@@ -24,7 +30,8 @@ def make_pipe(root=None, augment=True, **kwargs):
         image=mk.data.ImageSpec(size=(24, 24), augment=aug),
         text=mk.data.TextSpec(tokenizer="word", max_length=8, vocab_size=12),
         audio=mk.data.AudioSpec(
-            sample_rate=8000, duration=0.25,
+            sample_rate=8000,
+            duration=0.25,
             augment=mk.data.AudioAugment(gain_db=3, noise=0.01, shift=0.1),
         ),
         root=root,
@@ -33,9 +40,7 @@ def make_pipe(root=None, augment=True, **kwargs):
 
 
 def batches(ds):
-    return [
-        (tf.nest.map_structure(lambda t: t.numpy(), x), np.asarray(y)) for x, y in ds
-    ]
+    return [(tf.nest.map_structure(lambda t: t.numpy(), x), np.asarray(y)) for x, y in ds]
 
 
 def test_eval_dataset_equals_preprocess_on_the_same_bytes(av_folder):
@@ -69,10 +74,13 @@ def test_word_vocabulary_ids(av_folder):
     # "a photo of ... thing" are in every row: the most frequent words get the smallest ids.
     assert tok.vocabulary[:4] == ["a", "of", "photo", "thing"]
     assert pipe.vocab_size("text") == 12  # capped: padding + OOV + 10 words
-    ids = pipe.preprocess({
-        "image": tf.constant([b""]), "audio": tf.constant([b""]),
-        "text": tf.constant(["A PHOTO zebra"]),
-    })["text"].numpy()
+    ids = pipe.preprocess(
+        {
+            "image": tf.constant([b""]),
+            "audio": tf.constant([b""]),
+            "text": tf.constant(["A PHOTO zebra"]),
+        }
+    )["text"].numpy()
     np.testing.assert_array_equal(ids, [[2, 4, 1, 0, 0, 0, 0, 0]])
 
 
@@ -121,7 +129,9 @@ def test_model_trains_from_the_pipeline(av_folder):
     fused = keras.layers.Concatenate()([img_feat, txt_feat, aud_feat])
     out = keras.layers.Dense(pipe.num_classes, activation="softmax")(fused)
     model = keras.Model({"image": image, "text": text, "audio": audio}, out)
-    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(train_ds, validation_data=val_ds, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     assert history.history["val_accuracy"][-1] == 1.0
@@ -138,10 +148,14 @@ def test_save_load_round_trip(av_folder, tmp_path):
     assert loaded.get_config() == pipe.get_config()
     assert repr(loaded.specs["image"].augment) == repr(pipe.specs["image"].augment)
     for ds_a, ds_b in (
-        (pipe.dataset(str(folder / "train.csv"), batch_size=5),
-         loaded.dataset(str(folder / "train.csv"), batch_size=5)),
-        (pipe.dataset(str(folder / "train.csv"), training=True, batch_size=5, seed=1),
-         loaded.dataset(str(folder / "train.csv"), training=True, batch_size=5, seed=1)),
+        (
+            pipe.dataset(str(folder / "train.csv"), batch_size=5),
+            loaded.dataset(str(folder / "train.csv"), batch_size=5),
+        ),
+        (
+            pipe.dataset(str(folder / "train.csv"), training=True, batch_size=5, seed=1),
+            loaded.dataset(str(folder / "train.csv"), training=True, batch_size=5, seed=1),
+        ),
     ):
         for (xa, ya), (xb, yb) in zip(batches(ds_a), batches(ds_b), strict=True):
             np.testing.assert_array_equal(ya, yb)
@@ -158,7 +172,7 @@ def test_missing_modalities_give_present_mask(av_folder, files):
     files.write_csv(folder / "partial.csv", rows)
     pipe = make_pipe(allow_missing=True)
     pipe.adapt(str(folder / "partial.csv"))
-    (inputs, _), = batches(pipe.dataset(str(folder / "partial.csv"), batch_size=6))
+    ((inputs, _),) = batches(pipe.dataset(str(folder / "partial.csv"), batch_size=6))
     expected = np.ones((6, 3), np.float32)  # columns in schema order: image, text, audio
     expected[1, 0] = expected[2, 1] = expected[3, 2] = 0
     np.testing.assert_array_equal(inputs["present"], expected)
@@ -177,8 +191,13 @@ def test_missing_modalities_give_present_mask(av_folder, files):
 
 def test_multitask_targets_tabular_and_class_weights(tmp_path):
     rows = [
-        {"a": i, "b": 2.0 * i, "digit": i % 3, "tags": ["x|y", "y", ""][i % 3],
-         "score": f"{i}|{-i}"}
+        {
+            "a": i,
+            "b": 2.0 * i,
+            "digit": i % 3,
+            "tags": ["x|y", "y", ""][i % 3],
+            "score": f"{i}|{-i}",
+        }
         for i in range(9)
     ] + [{"a": 9, "b": 18.0, "digit": 0, "tags": "x", "score": "9|-9"}]
     pipe = mk.data.Pipeline(
@@ -193,7 +212,7 @@ def test_multitask_targets_tabular_and_class_weights(tmp_path):
     pipe.adapt(rows)
     assert pipe.labels == {"digit": ["0", "1", "2"], "tags": ["x", "y"], "score": []}
     assert pipe.num_classes == {"digit": 3, "tags": 2, "score": 2}
-    (x, y), = batches(pipe.dataset(rows, batch_size=10))
+    ((x, y),) = batches(pipe.dataset(rows, batch_size=10))
     mean, std = pipe.tabular_stats("meta")
     np.testing.assert_allclose(mean, [4.5, 9.0])
     np.testing.assert_allclose(x["meta"][:, 0], (np.arange(10) - 4.5) / std[0], rtol=1e-6)
@@ -237,7 +256,7 @@ def test_grayscale_and_resampling(tmp_path, files):
             root=str(tmp_path),
         )
         pipe.adapt(rows)
-        (x, _), = batches(pipe.dataset(rows, batch_size=1))
+        ((x, _),) = batches(pipe.dataset(rows, batch_size=1))
         assert x["img"].shape == (1, 16, 16, channels)
         np.testing.assert_allclose(x["img"][0, :, :, 0], gray, atol=1e-4)
         np.testing.assert_allclose(x["img"][0, :, :, -1], gray, atol=1e-4)

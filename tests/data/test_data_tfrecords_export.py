@@ -26,7 +26,10 @@ def test_tfrecords_give_the_same_samples(av_folder, tmp_path, image_dtype):
     pipe = make_pipe()
     pipe.adapt(str(folder / "train.csv"))
     info = mk.data.write_tfrecords(
-        str(folder / "train.csv"), str(tmp_path / "rec"), shards=3, pipeline=pipe,
+        str(folder / "train.csv"),
+        str(tmp_path / "rec"),
+        shards=3,
+        pipeline=pipe,
         image_dtype=image_dtype,
     )
     assert info["num_samples"] == len(rows) and len(info["files"]) == 3
@@ -68,7 +71,7 @@ def test_preprocess_runs_inside_a_saved_model(av_folder, tmp_path):
     raw = {
         "image": tf.constant([(folder / r["image"]).read_bytes() for r in rows[:4]]),
         "audio": tf.constant([(folder / r["wav"]).read_bytes() for r in rows[:4]]),
-        "text": tf.constant([r["caption"] for r in rows[:4]] ),
+        "text": tf.constant([r["caption"] for r in rows[:4]]),
     }
     served = loaded.serve(raw)
     eager = pipe.preprocess(raw)
@@ -79,8 +82,16 @@ def test_preprocess_runs_inside_a_saved_model(av_folder, tmp_path):
 def test_opencv_augment_is_seeded_and_keeps_range(rng):
     images = rng.uniform(0, 255, (3, 16, 20, 3)).astype(np.float32)
     aug = mk.data.OpenCVAugment(
-        rotation=30, scale=(0.8, 1.2), translate=0.1, flip="both", brightness=0.2,
-        contrast=0.2, saturation=0.2, hue=0.05, blur=0.5, cutout=0.2,
+        rotation=30,
+        scale=(0.8, 1.2),
+        translate=0.1,
+        flip="both",
+        brightness=0.2,
+        contrast=0.2,
+        saturation=0.2,
+        hue=0.05,
+        blur=0.5,
+        cutout=0.2,
     )
     seeds = np.array([[0, 0, i] for i in range(3)])
     out = aug.augment_batch(images, seeds)
@@ -112,8 +123,9 @@ def test_wordpiece_text_spec(tmp_path):
     (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     pipe = mk.data.Pipeline(
         schema={"text": "t", "label": "y"},
-        text=mk.data.TextSpec(tokenizer="wordpiece", vocab=str(tmp_path / "vocab.txt"),
-                              max_length=6, lower_case=True),
+        text=mk.data.TextSpec(
+            tokenizer="wordpiece", vocab=str(tmp_path / "vocab.txt"), max_length=6, lower_case=True
+        ),
     )
     pipe.adapt([{"t": "the cats sat", "y": "a"}, {"t": "the cat", "y": "b"}])
     assert pipe.vocab_size("text") == len(vocab)

@@ -148,7 +148,7 @@ def test_file_changed_after_validation_is_caught_in_the_graph(tmp_path, files):
     raise_ds = pipe.dataset(rows, batch_size=3)
     skip_ds = pipe.dataset(rows, batch_size=3, errors="skip", verbose=False)  # pipe.skipped
     files.write_wav(tmp_path / "1.wav", 300.0, seconds=0.2)  # replaced by a shorter file
-    (_, labels), = list(skip_ds)
+    ((_, labels),) = list(skip_ds)
     np.testing.assert_array_equal(labels, [0, 2])
     assert pipe.skipped.counts == {"file_changed": 1} and pipe.skipped.bad_rows == [1]
     with pytest.raises(tf.errors.OpError, match="row 1 file .*1.wav.*file_changed"):

@@ -17,6 +17,7 @@ def test_layer_harness_show_and_tell():
     )
 
 
+@pytest.mark.slow
 def test_layer_harness_with_attention():
     run_layer_test(
         LSTMCaptionDecoder,

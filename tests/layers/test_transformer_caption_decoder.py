@@ -5,6 +5,7 @@ from mmkeras.layers.captioning import TransformerCaptionDecoder
 from mmkeras.testing import run_layer_test
 
 
+@pytest.mark.slow
 def test_layer_harness_with_attention():
     run_layer_test(
         TransformerCaptionDecoder,
@@ -15,6 +16,7 @@ def test_layer_harness_with_attention():
     )
 
 
+@pytest.mark.slow
 def test_layer_harness_without_attention():
     run_layer_test(
         TransformerCaptionDecoder,

@@ -32,16 +32,16 @@ def _branches(keys, sequence=False):
 
 
 def _fit_accuracy(keys, fusion):
-    x_train, y_train = _xor_data(768, seed=1)
+    x_train, y_train = _xor_data(512, seed=1)
     x_test, y_test = _xor_data(256, seed=2)
     keras.utils.set_random_seed(0)
     model = mk.build_model(
         branches=_branches(keys, sequence=fusion == "cross_attention"),
         fusion=fusion,
         task=mk.tasks.Classification(num_classes=2, hidden_units=(32,)),
-        learning_rate=3e-3,
+        learning_rate=1e-2,
     )
-    model.fit({k: x_train[k] for k in keys}, y_train, epochs=40, batch_size=32, verbose=0)
+    model.fit({k: x_train[k] for k in keys}, y_train, epochs=30, batch_size=64, verbose=0)
     probs = model.predict({k: x_test[k] for k in keys}, verbose=0)
     return float(np.mean(np.argmax(probs, axis=-1) == y_test))
 

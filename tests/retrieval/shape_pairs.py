@@ -2,9 +2,26 @@
 
 import numpy as np
 
-WORDS = ["big", "small", "red", "green", "blue", "yellow", "square", "top", "bottom", "left", "right"]
+WORDS = [
+    "big",
+    "small",
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "square",
+    "top",
+    "bottom",
+    "left",
+    "right",
+]
 VOCAB = ["[PAD]", "[UNK]", "[START]", "[END]", *WORDS]
-COLOURS = {"red": (230, 30, 30), "green": (30, 200, 30), "blue": (40, 60, 230), "yellow": (230, 220, 30)}
+COLOURS = {
+    "red": (230, 30, 30),
+    "green": (30, 200, 30),
+    "blue": (40, 60, 230),
+    "yellow": (230, 220, 30),
+}
 SIZE = 16
 
 

@@ -22,16 +22,18 @@ def test_matches_a_hand_computed_score():
 
 def test_counts_are_clipped_by_the_reference():
     # "the the the" matches one "the" only: unigram precision 1/3, no brevity penalty.
-    assert corpus_bleu([["the", "cat", "sat"]], [["the", "the", "the"]], max_order=1) == pytest.approx(
-        1 / 3
-    )
+    assert corpus_bleu(
+        [["the", "cat", "sat"]], [["the", "the", "the"]], max_order=1
+    ) == pytest.approx(1 / 3)
 
 
 def test_counts_are_summed_over_the_corpus_not_averaged():
     references = [["a", "b", "c", "d"], ["e", "f", "g", "h"]]
     hypotheses = [["a", "b", "c", "d"], ["e", "f", "x", "y"]]
     # precisions 6/8 and 4/6 (corpus), not the mean of per-sentence scores
-    assert corpus_bleu(references, hypotheses, max_order=2) == pytest.approx(math.sqrt(6 / 8 * 4 / 6))
+    assert corpus_bleu(references, hypotheses, max_order=2) == pytest.approx(
+        math.sqrt(6 / 8 * 4 / 6)
+    )
 
 
 def test_closest_reference_length_sets_the_brevity_penalty():

@@ -56,7 +56,9 @@ def test_training_makes_retrieval_far_better_than_chance(trained):
 @pytest.mark.slow
 def test_evaluate_reports_in_batch_recalls(trained):
     model, _, _, (images, texts, _) = trained
-    results = model.evaluate({"image": images, "text": texts}, batch_size=32, verbose=0, return_dict=True)
+    results = model.evaluate(
+        {"image": images, "text": texts}, batch_size=32, verbose=0, return_dict=True
+    )
     assert set(results) >= {
         "loss",
         "image_to_text_recall@1",
@@ -86,8 +88,12 @@ def test_save_load_with_safe_mode_and_export(trained, tmp_path):
     model.save(tmp_path / "dual.keras")
     loaded = keras.saving.load_model(tmp_path / "dual.keras", safe_mode=True)
     assert isinstance(loaded, DualEncoder)
-    np.testing.assert_allclose(loaded.encode_images(images[:8]), model.encode_images(images[:8]), atol=1e-5)
-    np.testing.assert_allclose(loaded.encode_texts(texts[:8]), model.encode_texts(texts[:8]), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.encode_images(images[:8]), model.encode_images(images[:8]), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        loaded.encode_texts(texts[:8]), model.encode_texts(texts[:8]), atol=1e-5
+    )
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(loaded.contrastive_logits.scale()),
         keras.ops.convert_to_numpy(model.contrastive_logits.scale()),
@@ -96,17 +102,23 @@ def test_save_load_with_safe_mode_and_export(trained, tmp_path):
     export_dual_encoder(model, tmp_path / "export")
     served = tf.saved_model.load(str(tmp_path / "export"))
     np.testing.assert_allclose(
-        served.encode_images(tf.constant(images[:8])).numpy(), model.encode_images(images[:8]), atol=1e-5
+        served.encode_images(tf.constant(images[:8])).numpy(),
+        model.encode_images(images[:8]),
+        atol=1e-5,
     )
     np.testing.assert_allclose(
-        served.encode_texts(tf.constant(texts[:8])).numpy(), model.encode_texts(texts[:8]), atol=1e-5
+        served.encode_texts(tf.constant(texts[:8])).numpy(),
+        model.encode_texts(texts[:8]),
+        atol=1e-5,
     )
 
 
 def test_fixed_temperature_has_no_trainable_scale():
     model = DualEncoder(_image_branch(), _text_branch(), embed_dim=8, temperature=0.1)
     assert model.contrastive_logits.logit_scale is None
-    assert float(keras.ops.convert_to_numpy(model.contrastive_logits.scale())) == pytest.approx(10.0)
+    assert float(keras.ops.convert_to_numpy(model.contrastive_logits.scale())) == pytest.approx(
+        10.0
+    )
     config = model.get_config()
     assert config["temperature"] == 0.1 and config["embed_dim"] == 8
 

@@ -32,7 +32,7 @@ def test_save_and_load_round_trip(tmp_path, rng):
     loaded = Index.load(tmp_path / "index.npz")
     assert len(loaded) == 10 and loaded.dim == 3
     queries = rng.normal(size=(2, 3))
-    for a, b in zip(index.search(queries, 3), loaded.search(queries, 3)):
+    for a, b in zip(index.search(queries, 3), loaded.search(queries, 3), strict=False):
         np.testing.assert_array_equal(a, b)
     assert not [p.name for p in tmp_path.iterdir() if p.name != "index.npz"]
 

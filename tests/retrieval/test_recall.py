@@ -20,7 +20,9 @@ def test_recall_at_k_counts_queries_with_their_item_in_the_top_k():
 def test_ids_let_several_items_match():
     similarity = np.array([[0.1, 0.9, 0.0], [0.2, 0.3, 0.8]])
     assert recall_at_k(similarity, 1) == 0.0
-    assert recall_at_k(similarity, 1, query_ids=["cat", "dog"], item_ids=["cat", "cat", "dog"]) == 1.0
+    assert (
+        recall_at_k(similarity, 1, query_ids=["cat", "dog"], item_ids=["cat", "cat", "dog"]) == 1.0
+    )
 
 
 def test_retrieval_recalls_in_both_directions(rng):

@@ -85,9 +85,7 @@ class LSTMCaptionDecoder(keras.layers.Layer):
             self.units, activation="tanh", dtype=policy, name="initial_hidden"
         )
         self.initial_cell = keras.layers.Dense(self.units, dtype=policy, name="initial_cell")
-        self.lstm = keras.layers.LSTM(
-            self.units, return_sequences=True, dtype=policy, name="lstm"
-        )
+        self.lstm = keras.layers.LSTM(self.units, return_sequences=True, dtype=policy, name="lstm")
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy)
         self.output_projection = keras.layers.Dense(
             self.vocab_size, dtype=policy, name="output_projection"

@@ -1,0 +1,111 @@
+"""`predict_export_dir`: `mmkeras predict` on an export directory instead of a run directory."""
+
+import csv
+import io
+import os
+import sys
+
+import numpy as np
+
+from mmkeras.export.predictor import load
+
+
+def is_export_dir(path):
+    """True when `path` is a directory written by `mmkeras.export.saved_model`."""
+    path = os.fspath(path)
+    return os.path.isfile(os.path.join(path, "saved_model.pb")) and os.path.isfile(
+        os.path.join(path, "metadata.json")
+    )
+
+
+def _head_columns(head, outputs):
+    """(header names, per-row value lists) of one task, in `mmkeras predict`'s format."""
+    p = head.prefix
+    if head.kind == "regression":
+        values = np.asarray(outputs[f"{p}values"], np.float64).reshape(
+            len(outputs[f"{p}values"]), -1
+        )
+        header = (
+            [f"{p}value"]
+            if values.shape[1] == 1
+            else [f"{p}value_{i}" for i in range(values.shape[1])]
+        )
+        return header, [list(map(float, row)) for row in values]
+    probs = np.asarray(outputs[f"{p}probabilities"], np.float64)
+    if head.kind == "binary":
+        probs = np.concatenate([1.0 - probs[:, :1], probs[:, :1]], axis=1)
+    header = [f"{p}prob_{c}" for c in head.class_names]
+    if head.kind == "multilabel":
+        labels = outputs[f"{p}labels"]
+        return header + [f"{p}labels"], [
+            [*map(float, row), str(lab)] for row, lab in zip(probs, labels, strict=True)
+        ]
+    labels = outputs[f"{p}label"]
+    return header + [f"{p}predicted"], [
+        [*map(float, row), str(lab)] for row, lab in zip(probs, labels, strict=True)
+    ]
+
+
+def predict_export_dir(export_dir, data, out=None, batch_size=None):
+    """Predicts a manifest with an exported model and writes one CSV row per input row.
+
+    The CSV has the columns `mmkeras predict` writes for a run directory: `row`, then per task
+    `prob_<class>` and `predicted` (classification), `prob_<label>` and `labels` (multi-label)
+    or `value` (regression), prefixed by the task name when there are several tasks. Rows that
+    cannot be read or served are listed on standard error.
+
+    Args:
+        export_dir: directory written by `mmkeras export` / `mmkeras.export.saved_model`.
+        data: manifest (CSV / JSONL) with the input columns of the training schema.
+        out: CSV file to write (atomically), or None for standard output.
+        batch_size: examples per call of the SavedModel (default 32).
+
+    Returns:
+        Exit code: 0 when some rows were predicted, 1 when none could be.
+    """
+    predictor = load(export_dir)
+    result = predictor.predict_manifest(data, batch_size=batch_size or 32)
+    for row, reason in result["problems"]:
+        print(f"row {row}: {reason}", file=sys.stderr)
+    if not result["rows"]:
+        print("no row could be read; nothing to predict", file=sys.stderr)
+        return 1
+    header, rows = ["row"], [[i] for i in result["rows"]]
+    for head in predictor.heads:
+        columns, values = _head_columns(head, result["outputs"])
+        header += columns
+        for row, extra in zip(rows, values, strict=True):
+            row.extend(extra)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    if out is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        _write_text(out, buffer.getvalue())
+    total = result["num_rows"]
+    bad = total - len(result["rows"])
+    print(
+        f"predicted {len(result['rows'])} of {total} rows"
+        + (f"; {bad} could not be read (listed above)" if bad else "")
+        + (f"; wrote {out}" if out else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _write_text(path, text):
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
