@@ -764,7 +764,7 @@ class Pipeline:
                 index = {c: i for i, c in enumerate(self._classes[name])}
                 hot = np.zeros((len(rows), len(index)), np.float32)
                 for j, r in enumerate(rows):
-                    hot[j, [index[k] for k in r[name]]] = 1.0
+                    hot[j, np.array([index[k] for k in r[name]], np.int64)] = 1.0
                 table[f"__y_{name}"] = hot
             else:
                 table[f"__y_{name}"] = np.array([r[name] for r in rows], np.float32)

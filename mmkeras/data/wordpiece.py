@@ -41,15 +41,13 @@ _CJK_RANGES = (
     (0x2F800, 0x2FA1F),
 )
 _CJK_CLASS = "[" + "".join(f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in _CJK_RANGES) + "]"
-# Whitespace as Rust's `char::is_whitespace` sees it (the Unicode White_Space property), minus the
-# characters of category C, which are removed before whitespace is normalised.
+# Whitespace as the reference sees it (the Unicode White_Space property), minus the White_Space
+# characters of category C (vertical tab, form feed, U+0085...), which the reference removes.
 _WHITESPACE_CLASS = (
     "[\\t\\n\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}]"
 )
 _PUNCTUATION_CLASS = "[\\p{P}!-/:-@\\[-`{-~]"
 _MAX_CHARS_PER_WORD = 100
-    + ",}.*"
-)
 
 
 def _read_json(path):

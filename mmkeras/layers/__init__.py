@@ -5,3 +5,4 @@ Every layer is registered for `.keras` serialization under the package name `mmk
 
 from mmkeras.layers.fusion import *  # noqa: F401,F403
 from mmkeras.layers.modeling import *  # noqa: F401,F403
+from mmkeras.layers.captioning import *  # noqa: F401,F403

@@ -1,6 +1,8 @@
-"""Multimodal models: `build_model` and the model classes it builds."""
+"""Multimodal models: `build_model` and the model classes it builds, and task-specific models."""
 
 from mmkeras.models.build_model import BRANCH_KINDS, FUSIONS, build_model, make_branch, make_fusion
+from mmkeras.models.captioner import Captioner
+from mmkeras.models.dual_encoder import DualEncoder
 from mmkeras.models.multimodal_model import MultimodalModel
 
 __all__ = [
@@ -8,6 +10,8 @@ __all__ = [
     "make_branch",
     "make_fusion",
     "MultimodalModel",
+    "DualEncoder",
+    "Captioner",
     "BRANCH_KINDS",
     "FUSIONS",
 ]

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from shape_captions import VOCAB, make_pairs, token_ids
 
+from mmkeras.export.captioner import export_captioner
 from mmkeras.layers import SequenceMask
-from mmkeras.models.captioner import Captioner, export_captioner
+from mmkeras.models.captioner import Captioner
 
 MAX_LENGTH = 8  # start + 5 words + end, one padding position
 

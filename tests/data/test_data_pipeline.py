@@ -134,7 +134,7 @@ def test_model_trains_from_the_pipeline(av_folder):
     )
     history = model.fit(train_ds, validation_data=val_ds, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
-    assert history.history["val_accuracy"][-1] == 1.0
+    assert history.history["val_accuracy"][-1] > 0.8  # chance is 1/3
 
 
 def test_save_load_round_trip(av_folder, tmp_path):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from shape_pairs import VOCAB, make_pairs, token_ids
 
-from mmkeras.models.dual_encoder import DualEncoder, export_dual_encoder
+from mmkeras.export.dual_encoder import export_dual_encoder
+from mmkeras.models.dual_encoder import DualEncoder
 from mmkeras.retrieval import Index
 
 
