@@ -94,11 +94,7 @@ def run(args):
         lines.append(f"  GPU: none found (TensorFlow {cuda})")
     lines.append(
         "  TPU: "
-        + (
-            "signs of a TPU found (environment or /dev/accel*)"
-            if tpu_present()
-            else "none found"
-        )
+        + ("signs of a TPU found (environment or /dev/accel*)" if tpu_present() else "none found")
     )
     lines.append(f"  strategy 'auto' picks: {resolve_strategy_name('auto')}")
 

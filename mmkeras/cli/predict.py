@@ -45,7 +45,10 @@ def _columns(pipe, name, values):
     if spec.kind == "multilabel":
         header = [f"{prefix}prob_{c}" for c in labels] + [f"{prefix}labels"]
         rows = [
-            [*map(float, row), spec.separator.join(c for c, p in zip(labels, row) if p >= 0.5)]
+            [
+                *map(float, row),
+                spec.separator.join(c for c, p in zip(labels, row, strict=True) if p >= 0.5),
+            ]
             for row in values
         ]
         return header, rows
@@ -112,7 +115,7 @@ def run(args):
     for name in pipe.target_names:
         cols, values = _columns(pipe, name, outputs[name])
         header += cols
-        for row, extra in zip(rows, values):
+        for row, extra in zip(rows, values, strict=True):
             row.extend(extra)
     _write(args.out, header, rows)
     print(

@@ -103,9 +103,7 @@ def _describe(error):
     if kind in ("too_short", "too_long"):
         return [f"{path}: {_shown(value)} has the wrong length; {error['msg'].lower()}"]
     if kind == "string_pattern_mismatch":
-        return [
-            f"{path}: {_shown(value)} is not allowed; allowed: letters, digits, '_', '-', '.'"
-        ]
+        return [f"{path}: {_shown(value)} is not allowed; allowed: letters, digits, '_', '-', '.'"]
     if kind in _TYPE_WORDS:
         return [
             f"{path}: expected {_TYPE_WORDS[kind]}, got {_shown(value)} ({type(value).__name__})"

@@ -9,19 +9,24 @@ The text rules are those of the Hugging Face BERT tokenizer (the `tokenizers` li
 `BertNormalizer`, `BertPreTokenizer` and `WordPiece` model), so ids match a checkpoint's reference
 tokenizer:
 
-1. invalid UTF-8 becomes U+FFFD; NUL, U+FFFD and control / format characters (Unicode category C,
-   except tab, newline and carriage return) are removed; every whitespace character becomes a space;
-2. CJK ideographs are surrounded by spaces (each becomes a word);
+1. invalid UTF-8 becomes U+FFFD; NUL, U+FFFD and control / format / private-use characters
+   (Unicode category C, except tab, newline and carriage return) are removed; every whitespace
+   character becomes a space;
+2. the checkpoint's special tokens written in the text (`"[SEP]"`, `"[MASK]"`, case-sensitive)
+   are kept as those tokens;
 3. accents are stripped (NFD, then non-spacing marks removed) when `strip_accents` is true, or when
    it is unset and `lower_case` is true;
 4. text is lowercased character by character (no context-dependent final sigma);
-5. words are split on spaces and on punctuation (Unicode category P and all ASCII punctuation), each
-   punctuation character being a word of its own;
+5. words are split on spaces, on punctuation (Unicode category P and all ASCII punctuation, each
+   a word of its own) and around CJK ideographs (each a word);
 6. each word is split into the longest vocabulary pieces, continuation pieces prefixed with `##`; a
    word that cannot be split, or is longer than 100 characters, becomes `[UNK]`.
 
-Before these rules, the checkpoint's special tokens written literally in the text (`"[SEP]"`,
-`"[MASK]"`, case-sensitive) are cut out and kept as those tokens, as the reference does.
+Steps 1-4 are regular-expression and Unicode ops; steps 5-6 are tensorflow-text's
+`FastBertTokenizer` (its own normaliser off), which splits exactly as the reference on normalised
+text. Known differences, all rare: characters added to Unicode after the reference's tables (a few
+hundred recent code points) may be classified differently, and a special token interrupted by a
+control character (`"[SE\\x00P]"`) is recognised here but not by the reference.
 """
 
 import json
@@ -30,24 +35,14 @@ import re
 
 import tensorflow as tf
 
-_CJK_RANGES = (
-    (0x4E00, 0x9FFF),
-    (0x3400, 0x4DBF),
-    (0x20000, 0x2A6DF),
-    (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F),
-    (0x2B820, 0x2CEAF),
-    (0xF900, 0xFAFF),
-    (0x2F800, 0x2FA1F),
-)
-_CJK_CLASS = "[" + "".join(f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in _CJK_RANGES) + "]"
 # Whitespace as the reference sees it (the Unicode White_Space property), minus the White_Space
 # characters of category C (vertical tab, form feed, U+0085...), which the reference removes.
 _WHITESPACE_CLASS = (
     "[\\t\\n\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}]"
 )
-_PUNCTUATION_CLASS = "[\\p{P}!-/:-@\\[-`{-~]"
 _MAX_CHARS_PER_WORD = 100
+# First code point of the private-use plane that stands for special tokens inside the pipeline.
+_SENTINEL_BASE = 0xF0000
 
 
 def _read_json(path):
@@ -155,7 +150,11 @@ class WordPieceTokenizer(tf.Module):
         self._lower = rules["do_lower_case"] if lower_case is None else lower_case
         accents = rules["strip_accents"] if strip_accents is None else strip_accents
         self._strip_accents = self._lower if accents is None else bool(accents)
-        self._split_cjk = bool(rules["tokenize_chinese_chars"])
+        if not rules["tokenize_chinese_chars"]:
+            raise ValueError(
+                "WordPieceTokenizer: tokenize_chinese_chars=false in the checkpoint's tokenizer "
+                "files is not supported (CJK characters are always split, the BERT rule)."
+            )
 
         index = {}
         for i, token in enumerate(vocab):
@@ -168,7 +167,6 @@ class WordPieceTokenizer(tf.Module):
             )
         # Longest first, so that one special token that is a prefix of another does not win.
         literal = sorted((t for t in set(literal) if t in index), key=len, reverse=True)
-        self._special_pattern = "|".join(re.escape(t) for t in literal)
         self._special_tokens = literal
         self._unk_token = special["unk"]
         self.cls_id = index[special["cls"]]
@@ -179,25 +177,23 @@ class WordPieceTokenizer(tf.Module):
 
         import tensorflow_text as tf_text
 
-        # Words longer than 100 characters are mapped to [UNK] before this step, so the byte limit
-        # here only has to admit 100 four-byte characters.
-        self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocab=vocab,
-            suffix_indicator="##",
-            max_bytes_per_word=4 * _MAX_CHARS_PER_WORD,
-            token_out_type="int32",
-            unknown_token=self._unk_token,
-            no_pretokenization=True,
-            support_detokenization=False,
-        )
+        # Special tokens written in the text become private-use characters (which cleaning has
+        # removed from the text itself), each a word of its own that maps to the special id.
+        self._sentinels = [chr(_SENTINEL_BASE + k) for k in range(len(literal))]
         self._fast_bert = tf_text.FastBertTokenizer(
-            vocab=vocab,
+            vocab=vocab + self._sentinels,
             suffix_indicator="##",
             max_bytes_per_word=4 * _MAX_CHARS_PER_WORD,
             token_out_type="int32",
             unknown_token=self._unk_token,
             support_detokenization=False,
             lower_case_nfd_strip_accents=False,
+        )
+        self._id_map = tf.constant(
+            list(range(len(vocab))) + [index[t] for t in literal], dtype=tf.int32
+        )
+        self._is_continuation = tf.constant(
+            [t.startswith("##") for t in vocab] + [False] * len(literal)
         )
 
     def normalize(self, strings):
@@ -215,8 +211,8 @@ class WordPieceTokenizer(tf.Module):
         # the whitespace class, so replacing them first keeps them out of the category-C removal.
         text = tf.strings.regex_replace(text, _WHITESPACE_CLASS, " ")
         text = tf.strings.regex_replace(text, "[\\p{C}\\x{FFFD}]", "")
-        if self._split_cjk:
-            text = tf.strings.regex_replace(text, "(" + _CJK_CLASS + ")", " \\1 ")
+        for literal, sentinel in zip(self._special_tokens, self._sentinels):
+            text = tf.strings.regex_replace(text, re.escape(literal), f" {sentinel} ")
         if self._strip_accents:
             text = tf_text.normalize_utf8(text, "NFD")
             text = tf.strings.regex_replace(text, "\\p{Mn}", "")
@@ -226,84 +222,36 @@ class WordPieceTokenizer(tf.Module):
             text = tf.strings.lower(text, encoding="utf-8")
         return text
 
-    def words(self, strings):
-        """Returns the normalised words (before WordPiece) as a ragged string tensor `(batch, None)`."""
-        import tensorflow_text as tf_text
-
-        if not self._special_pattern:
-            return tf_text.regex_split(
-                self.normalize(strings),
-                delim_regex_pattern=" +|" + _PUNCTUATION_CLASS,
-                keep_delim_regex_pattern=_PUNCTUATION_CLASS,
-            )
-        # Special tokens written in the text are matched on the raw text, kept out of
-        # normalisation, and then split off as whole words (RE2 alternation is leftmost-first, so
-        # they win over the punctuation split of their brackets).
-        # regex_split stops at a NUL byte; U+0001 is removed by normalisation just like NUL.
-        raw = tf.strings.regex_replace(strings, "\\x00", "\x01")
-        segments = tf_text.regex_split(
-            raw,
-            delim_regex_pattern=self._special_pattern,
-            keep_delim_regex_pattern=self._special_pattern,
-        )
-        flat = segments.flat_values
-        is_special = tf.reduce_any(
-            tf.equal(flat[:, None], tf.constant(self._special_tokens)[None, :]), axis=1
-        )
-        flat = tf.where(is_special, flat, self.normalize(flat))
-        text = tf.strings.reduce_join(segments.with_flat_values(flat), axis=1, separator=" ")
-        keep = self._special_pattern + "|" + _PUNCTUATION_CLASS
-        return tf_text.regex_split(
-            text, delim_regex_pattern=keep + "| +", keep_delim_regex_pattern=keep
-        )
-
     def tokenize(self, strings):
         """Returns the WordPiece ids without special tokens or padding, ragged `(batch, None)`."""
-        words = self.words(strings)
-        flat = words.flat_values
-        too_long = tf.strings.length(flat, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD
-        flat = tf.where(too_long, tf.constant(self._unk_token), flat)
-        pieces = self._wordpiece.tokenize(flat)
-        return words.with_flat_values(pieces).merge_dims(1, 2)
-
-    def _pad(self, ids):
-        ids = ids[:, : self.max_length - 2]
-        batch = tf.shape(ids.row_splits, out_type=tf.int64)[0] - 1
-        cls = tf.fill([batch, 1], tf.constant(self.cls_id, tf.int32))
-        sep = tf.fill([batch, 1], tf.constant(self.sep_id, tf.int32))
-        ids = tf.concat([cls, ids, sep], axis=1)
-        return ids.to_tensor(default_value=self.pad_id, shape=[None, self.max_length])
-
-    def _fast_tokenize(self, normalized):
-        # FastBertTokenizer's own split (whitespace, punctuation, CJK) and WordPiece agree with
-        # `tokenize` on normalised text, and run several times faster than the regex split.
-        return self._fast_bert.tokenize(normalized)
+        normalized = self.normalize(strings)
+        pieces, starts, ends = self._fast_bert.tokenize_with_offsets(normalized)
+        flat = pieces.flat_values
+        # A word longer than 100 characters becomes one [UNK]; word boundaries are the pieces
+        # that are not "##" continuations.
+        word = tf.cumsum(tf.cast(~tf.gather(self._is_continuation, flat), tf.int32)) - 1
+        num_words = tf.maximum(tf.reduce_max(word) + 1, 0)
+        begin = tf.math.unsorted_segment_min(starts.flat_values, word, num_words)
+        end = tf.math.unsorted_segment_max(ends.flat_values, word, num_words)
+        row = tf.math.unsorted_segment_min(pieces.value_rowids(), word, num_words)
+        span = tf.strings.substr(tf.gather(normalized, row), begin, end - begin)
+        too_long = tf.gather(tf.strings.length(span, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD, word)
+        first = tf.concat([[True], word[1:] != word[:-1]], axis=0)[: tf.size(flat)]
+        flat = tf.where(too_long, tf.constant(self.unk_id, tf.int32), tf.gather(self._id_map, flat))
+        keep = tf.logical_or(~too_long, first)
+        return tf.ragged.boolean_mask(pieces.with_flat_values(flat), pieces.with_flat_values(keep))
 
     def __call__(self, strings):
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
         scalar = strings.shape.rank == 0
         if scalar:
             strings = tf.reshape(strings, [1])
-        if not self._split_cjk:
-            dense = self._pad(self.tokenize(strings))
-        else:
-            # The fast path cannot see literal special tokens or words over 100 characters; a
-            # batch holding either takes the exact path (same ids, slower).
-            normalized = self.normalize(strings)
-            # Space-separated runs over-approximate words (punctuation splits them further),
-            # which only sends a few more batches down the exact path.
-            runs = tf.strings.split(normalized, sep=" ").flat_values
-            exact = tf.reduce_any(tf.strings.length(runs, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD)
-            if self._special_pattern:
-                literal = tf.strings.regex_full_match(
-                    strings, "(?s).*(?:" + self._special_pattern + ").*"
-                )
-                exact = tf.logical_or(exact, tf.reduce_any(literal))
-            dense = tf.cond(
-                exact,
-                lambda: self._pad(self.tokenize(strings)),
-                lambda: self._pad(self._fast_tokenize(normalized)),
-            )
+        ids = self.tokenize(strings)[:, : self.max_length - 2]
+        batch = tf.shape(strings, out_type=tf.int64)[0]
+        cls = tf.fill([batch, 1], tf.constant(self.cls_id, tf.int32))
+        sep = tf.fill([batch, 1], tf.constant(self.sep_id, tf.int32))
+        ids = tf.concat([cls, ids, sep], axis=1)
+        dense = ids.to_tensor(default_value=self.pad_id, shape=[None, self.max_length])
         return dense[0] if scalar else dense
 
     def get_config(self):

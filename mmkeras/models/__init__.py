@@ -3,13 +3,14 @@
 from mmkeras.models.build_model import BRANCH_KINDS, FUSIONS, build_model, make_branch, make_fusion
 from mmkeras.models.captioner import Captioner
 from mmkeras.models.dual_encoder import DualEncoder
-from mmkeras.models.multimodal_model import MultimodalModel
+from mmkeras.models.multimodal_model import MultimodalModel, PresenceOptionalModel
 
 __all__ = [
     "build_model",
     "make_branch",
     "make_fusion",
     "MultimodalModel",
+    "PresenceOptionalModel",
     "DualEncoder",
     "Captioner",
     "BRANCH_KINDS",

@@ -27,7 +27,22 @@ def _accepts(layer, argument):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class MultimodalModel(keras.Model):
+class PresenceOptionalModel(keras.Model):
+    """A functional model whose optional `"present"` input may be left out of the data.
+
+    Data without it means every modality is present. Both entry points fill it in: `__call__`
+    checks inputs against the model's specs, and the JAX trainer's stateless path calls `call`.
+    """
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(_with_presence(inputs), *args, **kwargs)
+
+    def call(self, inputs, *args, **kwargs):
+        return super().call(_with_presence(inputs), *args, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="mmkeras")
+class MultimodalModel(PresenceOptionalModel):
     """A functional model joining per-modality branches with a fusion layer and task heads.
 
     Each branch is called on a `keras.Input` named after its key; their features go through the
@@ -103,15 +118,6 @@ class MultimodalModel(keras.Model):
             outputs = outputs[tasks.name]
         super().__init__(inputs={**inputs, PRESENT: present}, outputs=outputs, **kwargs)
 
-    # The presence mask is optional: data without it means every modality is present. Both entry
-    # points fill it in: `__call__` checks inputs against the model's specs, and the JAX trainer's
-    # stateless path calls `call` directly.
-    def __call__(self, inputs, *args, **kwargs):
-        return super().__call__(_with_presence(inputs), *args, **kwargs)
-
-    def call(self, inputs, *args, **kwargs):
-        return super().call(_with_presence(inputs), *args, **kwargs)
-
     def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
         """Compiles with the tasks' losses and metrics (Adam at `learning_rate` by default).
 
@@ -146,7 +152,7 @@ class MultimodalModel(keras.Model):
                 "use AttentionFusion or CrossModalAttention."
             )
         _, weights = self.fusion.output
-        return keras.Model(self.inputs, weights, name=f"{self.name}_attention")
+        return PresenceOptionalModel(self.input, weights, name=f"{self.name}_attention")
 
     # === Config ===
     def get_config(self):

@@ -67,9 +67,8 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
         if value is None or not np.isfinite(value):
             return
         value = float(value)
-        better = (
-            self.best is None
-            or (value > self.best if self._maximize(name) else value < self.best)
+        better = self.best is None or (
+            value > self.best if self._maximize(name) else value < self.best
         )
         if better:
             self.best = value

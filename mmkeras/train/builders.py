@@ -36,11 +36,6 @@ def _wrap(where, error):
 
 
 # === Pipeline ===
-def _spec_kwargs(section, config):
-    kwargs = section.model_dump(exclude={"modality"})
-    return kwargs, section
-
-
 def _image_spec(section):
     from mmkeras.data import ImageSpec, OpenCVAugment
 
@@ -221,7 +216,11 @@ def resolve_config(config, pipe):
     return resolved
 
 
-_SIZE_FIELD = {"classification": "num_classes", "multilabel": "num_labels", "regression": "num_outputs"}
+_SIZE_FIELD = {
+    "classification": "num_classes",
+    "multilabel": "num_labels",
+    "regression": "num_outputs",
+}
 _NAMES_FIELD = {"classification": "class_names", "multilabel": "label_names"}
 
 

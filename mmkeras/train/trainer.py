@@ -88,9 +88,7 @@ class _Stream:
         if last - first > 1:
             rest = self.epoch_dataset(first + 1)
             # One dataset object iterated again per epoch: its epoch counter advances each time.
-            ds = ds.concatenate(
-                tf.data.Dataset.range(last - first - 1).flat_map(lambda _: rest)
-            )
+            ds = ds.concatenate(tf.data.Dataset.range(last - first - 1).flat_map(lambda _: rest))
         return ds
 
 
@@ -275,9 +273,7 @@ def _check_same_config(run_dir, resolved):
 
 
 def _compile(model, config, stage_rate, stage_steps, steps_per_epoch):
-    learning_rate = builders.make_learning_rate(
-        config, stage_rate, stage_steps, steps_per_epoch
-    )
+    learning_rate = builders.make_learning_rate(config, stage_rate, stage_steps, steps_per_epoch)
     optimizer = builders.make_optimizer(config, learning_rate)
     kwargs = {
         "jit_compile": bool(config.train.xla),

@@ -22,7 +22,11 @@ def _run(args, cwd, timeout=300):
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return subprocess.run(
         [sys.executable, "-m", "mmkeras", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -59,8 +63,18 @@ def test_usage_and_config_errors_exit_2_without_traceback(tmp_path, capsys):
 def test_doctor_reports_plainly_on_this_machine():
     out = _run(["doctor"], cwd=REPO)
     assert out.returncode == 0, out.stderr
-    for needle in ("tensorflow", "keras", "tensorflow-text", "opencv", "CPU:", "GPU:", "TPU:",
-                   "XLA (jit_compile):", "mixed_float16:", "mixed_bfloat16:"):
+    for needle in (
+        "tensorflow",
+        "keras",
+        "tensorflow-text",
+        "opencv",
+        "CPU:",
+        "GPU:",
+        "TPU:",
+        "XLA (jit_compile):",
+        "mixed_float16:",
+        "mixed_bfloat16:",
+    ):
         assert needle in out.stdout
     assert "absl::InitializeLog" not in out.stderr and "cudart_stub" not in out.stderr
 
@@ -74,8 +88,19 @@ def test_train_evaluate_predict(tabular_config, capsys):
     assert (run_dir / "model.keras").is_file()
 
     report = tabular_config.dir / "report.json"
-    assert main(["evaluate", str(run_dir), "--data", str(tabular_config.dir / "val.csv"),
-                 "--out", str(report)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(run_dir),
+                "--data",
+                str(tabular_config.dir / "val.csv"),
+                "--out",
+                str(report),
+            ]
+        )
+        == 0
+    )
     assert json.loads(report.read_text())
 
     rows = [["a", "b", "c"], ["1.0", "2.0", "0.1"], ["nan", "1", "2"], ["-3", "-1", "0"]]
@@ -110,8 +135,10 @@ def test_killed_training_resumes_to_the_same_weights(tabular_config):
 
     import mmkeras.train.run as run_module
 
-    config = tabular_config(callbacks={"tensorboard": False, "backup": {"every_steps": 1}},
-                            train={"epochs": 3, "verbose": 0})
+    config = tabular_config(
+        callbacks={"tensorboard": False, "backup": {"every_steps": 1}},
+        train={"epochs": 3, "verbose": 0},
+    )
     config["model"]["branches"]["x"]["dropout"] = 0.3
     path = tabular_config.dir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -123,8 +150,9 @@ def test_killed_training_resumes_to_the_same_weights(tabular_config):
 
     env = {**os.environ, "PYTHONPATH": REPO}
     cmd = [sys.executable, "-m", "mmkeras", "train", str(path), "--name", "killed", "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     state_path = cwd / "runs" / "killed" / "backup" / "state.json"
     killed_at = None
     deadline = time.time() + 300
@@ -149,7 +177,7 @@ def test_killed_training_resumes_to_the_same_weights(tabular_config):
     run_module.register_custom_objects()
     a = keras.saving.load_model(cwd / "runs" / "full" / "model.keras")
     b = keras.saving.load_model(cwd / "runs" / "killed" / "model.keras")
-    for x, y in zip(a.get_weights(), b.get_weights()):
+    for x, y in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(x, y)
     history = run_module.read_history(cwd / "runs" / "killed" / "metrics.csv")
     assert [r["epoch"] for r in history] == [0, 1, 2]

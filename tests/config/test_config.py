@@ -1,11 +1,14 @@
 """Config schema: strict validation with one-line messages naming key, value and what is allowed."""
 
 import copy
+import os
 
 import pytest
 
 import mmkeras.config as C
 from mmkeras.config.schema import BRANCH_KINDS, FUSIONS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 BASE = {
     "name": "t",
@@ -126,3 +129,19 @@ def test_python_api_uses_the_yaml_names():
     with pytest.raises(Exception, match="greater than 0"):
         config.train.epochs = 0
     assert "schema" in C.to_dict(config)["data"]
+
+
+def test_example_configs_are_valid():
+    folder = os.path.join(ROOT, "examples", "configs")
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
+    assert names
+    for name in names:
+        config = C.load(os.path.join(folder, name))
+        assert config.name
+
+
+def test_config_reference_is_up_to_date():
+    from mmkeras.config.reference import reference_markdown
+
+    with open(os.path.join(ROOT, "docs", "config_reference.md"), encoding="utf-8") as f:
+        assert f.read() == reference_markdown(), "regenerate docs/config_reference.md"

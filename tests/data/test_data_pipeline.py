@@ -40,7 +40,10 @@ def make_pipe(root=None, augment=True, **kwargs):
 
 
 def batches(ds):
-    return [(tf.nest.map_structure(lambda t: t.numpy(), x), np.asarray(y)) for x, y in ds]
+    return [
+        (tf.nest.map_structure(lambda t: t.numpy(), x), tf.nest.map_structure(np.asarray, y))
+        for x, y in ds
+    ]
 
 
 def test_eval_dataset_equals_preprocess_on_the_same_bytes(av_folder):

@@ -38,7 +38,9 @@ def test_preprocessed_signature_and_preprocess_endpoint(exported):
     import tensorflow as tf
 
     raw = raw_batch(exported.root, exported.rows)
-    tensors = exported.loaded.signatures["preprocess"](**{k: tf.constant(v) for k, v in raw.items()})
+    tensors = exported.loaded.signatures["preprocess"](
+        **{k: tf.constant(v) for k, v in raw.items()}
+    )
     expected = exported.pipe.preprocess({k: tf.constant(v) for k, v in raw.items()})
     assert sorted(tensors) == sorted(expected) == ["audio", "image", "present", "text"]
     for name in expected:
@@ -161,8 +163,16 @@ def _saved_model_cli_run(exported, tmp_path, rows):
 def test_saved_model_cli_show_and_run_with_raw_inputs(exported, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     show = subprocess.run(
-        ["saved_model_cli", "show", "--dir", exported.path, "--tag_set", "serve",
-         "--signature_def", "serving_default"],
+        [
+            "saved_model_cli",
+            "show",
+            "--dir",
+            exported.path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -215,6 +215,9 @@ def test_attention_weights_are_a_distribution_over_present_modalities():
     assert weights.shape == (6, 3)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     np.testing.assert_allclose(weights[:3, 1], 0.0, atol=1e-7)
+    # Without the presence input every modality takes part.
+    weights_all = model.attention_weights_model().predict(x, verbose=0)
+    assert (weights_all > 0).all()
 
 
 def test_branch_given_as_kind_dict():

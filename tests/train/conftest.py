@@ -40,9 +40,7 @@ def tabular_config(tmp_path):
                 "batch_size": 16,
             },
             "model": {
-                "branches": {
-                    "x": {"kind": "tabular_mlp", "hidden_units": [8], "output_dim": 8}
-                },
+                "branches": {"x": {"kind": "tabular_mlp", "hidden_units": [8], "output_dim": 8}},
                 "task": {"kind": "classification"},
             },
             "train": {"epochs": 2, "verbose": 0},

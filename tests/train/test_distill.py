@@ -22,9 +22,12 @@ def _model(inputs, seed):
     import keras
 
     keras.utils.set_random_seed(seed)
-    branches = {k: mk.branches.tabular_mlp(num_features=d, hidden_units=(16,), output_dim=8,
-                                           dropout=0.0, name=f"{k}_mlp")
-                for k, d in inputs.items()}
+    branches = {
+        k: mk.branches.tabular_mlp(
+            num_features=d, hidden_units=(16,), output_dim=8, dropout=0.0, name=f"{k}_mlp"
+        )
+        for k, d in inputs.items()
+    }
     return mk.build_model(branches=branches, task=mk.tasks.Classification(2), compile=False)
 
 
@@ -44,8 +47,11 @@ def test_distilled_student_beats_the_student_trained_on_labels_alone():
         student = _model({"a": 2}, seed=5)
         if distill:
             model = Distiller(student, teacher, temperature=2.0, alpha=0.1)
-            model.compile(optimizer=keras.optimizers.Adam(0.01),
-                          loss=student.tasks["label"].loss, metrics=["accuracy"])
+            model.compile(
+                optimizer=keras.optimizers.Adam(0.01),
+                loss=student.tasks["label"].loss,
+                metrics=["accuracy"],
+            )
         else:
             model = student.compile_defaults(learning_rate=0.01)
             x_small_student = {"a": x_small["a"]}
@@ -81,8 +87,9 @@ def test_distiller_round_trips_and_picks_present_columns(tmp_path):
 
 
 def test_distill_run_from_a_config(tabular_config):
-    teacher = mk.train.fit(from_dict(tabular_config(name="teacher"), base_dir=tabular_config.dir),
-                           verbose=False)
+    teacher = mk.train.fit(
+        from_dict(tabular_config(name="teacher"), base_dir=tabular_config.dir), verbose=False
+    )
     config = tabular_config(
         name="student",
         model={"branches": {"x": {"kind": "tabular_mlp", "hidden_units": [4], "output_dim": 4}}},

@@ -58,13 +58,17 @@ def test_resuming_with_another_config_is_refused(tabular_config, tmp_path):
 
 def test_data_and_model_mismatches_are_config_errors(tabular_config):
     with pytest.raises(ConfigError, match=r"model.task.kind: 'regression', but target 'label'"):
-        _fit(tabular_config, model={
-            "branches": {"x": {"kind": "tabular_mlp"}}, "task": {"kind": "regression"}
-        })
+        _fit(
+            tabular_config,
+            model={"branches": {"x": {"kind": "tabular_mlp"}}, "task": {"kind": "regression"}},
+        )
     with pytest.raises(ConfigError) as info:
-        _fit(tabular_config, model={
-            "branches": {"x": {"kind": "tabular_mlp", "hiden_units": [4]}},
-        })
+        _fit(
+            tabular_config,
+            model={
+                "branches": {"x": {"kind": "tabular_mlp", "hiden_units": [4]}},
+            },
+        )
     assert "model.branches.x.hiden_units: unknown argument of tabular_mlp" in str(info.value)
     assert "did you mean 'hidden_units'?" in str(info.value)
     with pytest.raises(ConfigError, match=r"model.branches.x.kind: 'text_rnn' reads text"):
@@ -95,8 +99,11 @@ def test_stage_trainability(tabular_config):
     from mmkeras.train.trainer import _set_trainable
 
     config = from_dict(tabular_config(finetune={"pretrained": ["x"], "stages": [{"epochs": 1}]}))
-    model = mk.build_model(branches={"x": mk.branches.tabular_mlp(num_features=3)},
-                           task=mk.tasks.Classification(2), compile=False)
+    model = mk.build_model(
+        branches={"x": mk.branches.tabular_mlp(num_features=3)},
+        task=mk.tasks.Classification(2),
+        compile=False,
+    )
     branch = model.branches["x"]
     _set_trainable(model, config, "none")
     assert not branch.trainable_weights and model.trainable_weights
@@ -112,8 +119,12 @@ def test_class_weights_gradient_clipping_and_bfloat16(tabular_config):
 
     run = _fit(
         tabular_config,
-        train={"epochs": 1, "verbose": 0, "class_weight": "balanced",
-               "mixed_precision": "mixed_bfloat16"},
+        train={
+            "epochs": 1,
+            "verbose": 0,
+            "class_weight": "balanced",
+            "mixed_precision": "mixed_bfloat16",
+        },
         optimizer={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9, "clipnorm": 1.0},
         schedule={"name": "plateau", "patience": 0},
         callbacks={"tensorboard": False, "early_stopping": {"patience": 1}},
