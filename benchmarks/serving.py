@@ -4,8 +4,9 @@ Compares, side by side in one process on the same data:
 
 - `saved_model(raw)`: `serving_default` of the export on raw inputs (JPEG/PNG bytes, texts, WAV
   bytes): decoding, resizing, tokenization and audio framing run inside the graph;
-- `keras(tensors)`: `model(inputs, training=False)` on tensors already preprocessed by
-  `pipe.preprocess` (preprocessing not timed): the model alone.
+- `keras(tensors)`: `model(inputs, training=False)` (eager) on tensors already preprocessed by
+  `pipe.preprocess` (preprocessing not timed): the model alone, called as a user would;
+- `keras tf.function(tensors)`: the same call wrapped in a `tf.function` (traced once).
 
 Data: generated 64x48 JPEG/PNG images resized to 64x64, short texts, 8 kHz WAV clips cropped to
 0.5 s; model: image_cnn (16, 32) + text_rnn (GRU 32) + audio_cnn (16, 32), concat fusion,
@@ -124,18 +125,22 @@ def main():
     }
     tensors = pipe.preprocess(raw)
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, {args.repeats} repeats")
+    compiled = tf.function(lambda x: model(x, training=False))
     print(
-        f"{'batch':>5} | {'saved_model(raw) median / p99 ms':>33} | "
-        f"{'keras(tensors) median / p99 ms':>31} | ratio of medians"
+        f"{'batch':>5} | {'saved_model(raw) ms':>19} | {'keras(tensors) ms':>19} | "
+        f"{'keras tf.function ms':>20} | raw / eager | raw / tf.function"
     )
+    print(f"{'':>5} | {'median / p99':>19} | {'median / p99':>19} | {'median / p99':>20} |")
     for batch in (1, 32):
         r = {k: v[:batch] for k, v in raw.items()}
         t = {k: v[:batch] for k, v in tensors.items()}
         sm = _time(lambda r=r: serve(**r)["probabilities"].numpy(), args.repeats)
         ke = _time(lambda t=t: model(t, training=False).numpy(), args.repeats)
+        tf_fn = _time(lambda t=t: compiled(t).numpy(), args.repeats)
         print(
-            f"{batch:>5} | {sm[0]:>15.2f} / {sm[1]:>15.2f} | {ke[0]:>13.2f} / {ke[1]:>15.2f} | "
-            f"{sm[0] / ke[0]:.2f}x"
+            f"{batch:>5} | {sm[0]:>8.2f} / {sm[1]:>8.2f} | {ke[0]:>8.2f} / {ke[1]:>8.2f} | "
+            f"{tf_fn[0]:>9.2f} / {tf_fn[1]:>8.2f} | {sm[0] / ke[0]:>11.2f} | "
+            f"{sm[0] / tf_fn[0]:.2f}"
         )
 
 

@@ -26,7 +26,9 @@ _SUBMODULES = (
     "train",
 )
 
-__all__ = ["__version__", "build_model", *_SUBMODULES]
+_MODEL_FUNCTIONS = ("build_model", "load_model")
+
+__all__ = ["__version__", *_MODEL_FUNCTIONS, *_SUBMODULES]
 
 
 def __getattr__(name):
@@ -34,11 +36,10 @@ def __getattr__(name):
         module = importlib.import_module(f"mmkeras.{name}")
         globals()[name] = module
         return module
-    if name == "build_model":
-        from mmkeras.models import build_model
-
-        globals()["build_model"] = build_model
-        return build_model
+    if name in _MODEL_FUNCTIONS:
+        function = getattr(importlib.import_module("mmkeras.models"), name)
+        globals()[name] = function
+        return function
     raise AttributeError(f"module 'mmkeras' has no attribute {name!r}")
 
 

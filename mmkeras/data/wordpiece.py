@@ -225,10 +225,21 @@ class WordPieceTokenizer(tf.Module):
     def tokenize(self, strings):
         """Returns the WordPiece ids without special tokens or padding, ragged `(batch, None)`."""
         normalized = self.normalize(strings)
+        # Space-separated runs bound the words from above (punctuation splits them further), so a
+        # batch without a run over 100 characters needs no per-word length check.
+        runs = tf.strings.split(normalized, sep=" ").flat_values
+        any_long = tf.reduce_any(tf.strings.length(runs, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD)
+        ids = tf.cond(
+            any_long,
+            lambda: self._tokenize_checking_length(normalized),
+            lambda: self._fast_bert.tokenize(normalized),
+        )
+        return ids.with_flat_values(tf.gather(self._id_map, ids.flat_values))
+
+    def _tokenize_checking_length(self, normalized):
         pieces, starts, ends = self._fast_bert.tokenize_with_offsets(normalized)
         flat = pieces.flat_values
-        # A word longer than 100 characters becomes one [UNK]; word boundaries are the pieces
-        # that are not "##" continuations.
+        # Word boundaries are the pieces that are not "##" continuations.
         word = tf.cumsum(tf.cast(~tf.gather(self._is_continuation, flat), tf.int32)) - 1
         num_words = tf.maximum(tf.reduce_max(word) + 1, 0)
         begin = tf.math.unsorted_segment_min(starts.flat_values, word, num_words)
@@ -237,7 +248,8 @@ class WordPieceTokenizer(tf.Module):
         span = tf.strings.substr(tf.gather(normalized, row), begin, end - begin)
         too_long = tf.gather(tf.strings.length(span, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD, word)
         first = tf.concat([[True], word[1:] != word[:-1]], axis=0)[: tf.size(flat)]
-        flat = tf.where(too_long, tf.constant(self.unk_id, tf.int32), tf.gather(self._id_map, flat))
+        # The [UNK] of the vocabulary, which _id_map leaves unchanged.
+        flat = tf.where(too_long, tf.constant(self.unk_id, tf.int32), flat)
         keep = tf.logical_or(~too_long, first)
         return tf.ragged.boolean_mask(pieces.with_flat_values(flat), pieces.with_flat_values(keep))
 

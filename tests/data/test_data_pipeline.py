@@ -46,6 +46,7 @@ def batches(ds):
     ]
 
 
+@pytest.mark.slow
 def test_eval_dataset_equals_preprocess_on_the_same_bytes(av_folder):
     folder, rows = av_folder
     pipe = make_pipe()
@@ -87,6 +88,7 @@ def test_word_vocabulary_ids(av_folder):
     np.testing.assert_array_equal(ids, [[2, 4, 1, 0, 0, 0, 0, 0]])
 
 
+@pytest.mark.slow
 def test_same_seed_same_batches_different_seed_different(av_folder):
     folder, _ = av_folder
     pipe = make_pipe()
@@ -140,6 +142,7 @@ def test_model_trains_from_the_pipeline(av_folder):
     assert history.history["val_accuracy"][-1] > 0.8  # chance is 1/3
 
 
+@pytest.mark.slow
 def test_save_load_round_trip(av_folder, tmp_path):
     folder, rows = av_folder
     pipe = make_pipe(allow_missing=True)

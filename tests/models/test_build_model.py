@@ -275,3 +275,25 @@ def test_task_argument_errors():
         mk.tasks.Regression(loss="l3")
     with pytest.raises(ValueError, match="valid identifier"):
         mk.tasks.MultiLabel(num_labels=2, name="my label")
+
+
+def test_load_model_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    model = mk.build_model(branches=_branches("ab"), fusion="gated", task=mk.tasks.Regression())
+    x, _ = _xor_data(4, seed=8)
+    x = {k: x[k] for k in "ab"}
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "expected.npy", model.predict(x, verbose=0))
+    np.savez(tmp_path / "x.npz", **x)
+    script = (
+        "import numpy as np, mmkeras as mk\n"
+        f"m = mk.load_model({str(tmp_path / 'm.keras')!r})\n"
+        f"x = dict(np.load({str(tmp_path / 'x.npz')!r}))\n"
+        f"np.testing.assert_array_equal(m.predict(x, verbose=0), np.load({str(tmp_path / 'expected.npy')!r}))\n"
+        "print(type(m).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "MultimodalModel"
