@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": "mmkeras.cli.evaluate",
     "predict": "mmkeras.cli.predict",
     "doctor": "mmkeras.cli.doctor",
+    "export": "mmkeras.cli.export",
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

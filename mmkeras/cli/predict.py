@@ -64,10 +64,15 @@ def run(args):
     from mmkeras.cli.quiet import import_tensorflow
 
     if not os.path.isdir(args.run_dir):
-        raise UsageError(f"{args.run_dir!r} is not a run directory")
+        raise UsageError(f"{args.run_dir!r} is not a run directory or an export directory")
     if not os.path.isfile(args.data):
         raise UsageError(f"{args.data!r} does not exist")
     import_tensorflow()
+    if os.path.isfile(os.path.join(args.run_dir, "saved_model.pb")):
+        # An export directory (from `mmkeras export`): serve it with its own preprocessing.
+        from mmkeras.export import predict_export_dir
+
+        return predict_export_dir(args.run_dir, args.data, out=args.out, batch_size=args.batch_size)
     from mmkeras.data import read_manifest
     from mmkeras.train import Run
 

@@ -209,7 +209,10 @@ class LabelConfig(Section):
 class DataConfig(Section):
     """Manifests and the `mmkeras.data.Pipeline` that reads them.
 
-    Relative paths are relative to the directory of the configuration file.
+    Relative paths are relative to the directory of the configuration file. `batch_size` is
+    the global batch size (split over the replicas of a distribution strategy). `shards`: write
+    the training manifest once as that many TFRecord files in the run directory and train from
+    them (decoded samples; multi-worker jobs shard them by file).
     """
 
     train: str
@@ -227,6 +230,7 @@ class DataConfig(Section):
     errors: Literal["raise", "skip"] = "raise"
     batch_size: int = Field(32, gt=0)
     shuffle: bool = True
+    shards: int | None = Field(None, gt=0)
 
 
 # === Model ===

@@ -818,6 +818,7 @@ class Pipeline:
         drop_remainder=False,
         cache=False,
         verbose=True,
+        shard=None,
     ):
         """Builds a batched `tf.data.Dataset` of `(inputs, targets)`.
 
@@ -840,6 +841,8 @@ class Pipeline:
             drop_remainder: drop the last incomplete batch.
             cache: TFRecord folders only: cache parsed samples in memory after the first epoch.
             verbose: print the skipped rows at the end of each epoch.
+            shard: optional `(num_shards, index)`, TFRecord folders only: read only the files
+                of input pipeline `index` (multi-worker training shards by file).
 
         Returns:
             A `tf.data.Dataset`.
@@ -853,13 +856,39 @@ class Pipeline:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"dataset: `seed` must be a non-negative int, received {seed!r}.")
         shuffle = training if shuffle is None else shuffle
+        is_folder = isinstance(source, str | os.PathLike) and os.path.isdir(source)
+        if shard is not None:
+            ok = (
+                isinstance(shard, tuple | list)
+                and len(shard) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+                and 0 <= shard[1] < shard[0]
+            )
+            if not ok:
+                raise ValueError(
+                    "dataset: `shard` must be (num_shards, index) with 0 <= index < num_shards, "
+                    f"received {shard!r}."
+                )
+            if not is_folder:
+                raise ValueError(
+                    "dataset: `shard` applies to TFRecord folders (sharded by file); for a "
+                    f"manifest, received {source!r}, write the rows with write_tfrecords first."
+                )
         self._require_adapted()
         self.trackables()  # creates lookup tables eagerly, outside the dataset functions
-        if isinstance(source, str | os.PathLike) and os.path.isdir(source):
+        if is_folder:
             from mmkeras.data.tfrecords import tfrecord_dataset
 
             return tfrecord_dataset(
-                self, source, training, batch_size, shuffle, seed, drop_remainder, cache
+                self,
+                source,
+                training,
+                batch_size,
+                shuffle,
+                seed,
+                drop_remainder,
+                cache,
+                shard=None if shard is None else tuple(shard),
             )
         rows, report = self._inspect(source)
         if not report.ok and errors == "raise":

@@ -113,11 +113,14 @@ def write_tfrecords(
     return {"num_samples": count, "shards": shards, "files": paths, "report": report}
 
 
-def tfrecord_dataset(pipe, folder, training, batch_size, shuffle, seed, drop_remainder, cache):
+def tfrecord_dataset(
+    pipe, folder, training, batch_size, shuffle, seed, drop_remainder, cache, shard=None
+):
     """Reads a `write_tfrecords` folder as batches of `(inputs, targets)`.
 
-    Files are the unit of sharding (`AutoShardPolicy.FILE`, for multi-worker training), read by
-    a parallel interleave; parsed samples are optionally cached; training batches get the
+    Files are the unit of sharding: `shard=(num_shards, index)` keeps files `index`,
+    `index + num_shards`, ... (one input pipeline of a multi-worker job), read by a parallel
+    interleave; parsed samples are optionally cached; training batches get the
     specs' augmentation (images: OpenCV; audio: gain / noise / shift, no re-crop since samples
     were stored at the spec's length).
     """
@@ -142,6 +145,14 @@ def tfrecord_dataset(pipe, folder, training, batch_size, shuffle, seed, drop_rem
     missing = [p for p in files if not os.path.isfile(p)]
     if missing:
         raise ValueError(f"dataset: TFRecord shards are missing: {missing}.")
+    if shard is not None:
+        num_shards, index = shard
+        if len(files) < num_shards:
+            raise ValueError(
+                f"dataset: {folder!r} holds {len(files)} TFRecord files, fewer than the "
+                f"{num_shards} input pipelines reading them; write at least {num_shards} shards."
+            )
+        files = files[index::num_shards]
     features = {k: tf.io.FixedLenFeature([], tf.string) for k in layout}
 
     def parse(record):

@@ -40,6 +40,23 @@ import tensorflow as tf
 _WHITESPACE_CLASS = (
     "[\\t\\n\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}]"
 )
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+# Characters that are words of their own: punctuation (Unicode category P and all ASCII
+# punctuation) and CJK ideographs.
+_SPLIT_CLASS = (
+    "[\\p{P}!-/:-@\\[-`{-~"
+    + "".join(f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in _CJK_RANGES)
+    + "]"
+)
 _MAX_CHARS_PER_WORD = 100
 # First code point of the private-use plane that stands for special tokens inside the pipeline.
 _SENTINEL_BASE = 0xF0000
@@ -179,7 +196,8 @@ class WordPieceTokenizer(tf.Module):
 
         # Special tokens written in the text become private-use characters (which cleaning has
         # removed from the text itself), each a word of its own that maps to the special id.
-        self._sentinels = [chr(_SENTINEL_BASE + k) for k in range(len(literal))]
+        # One more private-use character stands for the [UNK] of an over-long word.
+        self._sentinels = [chr(_SENTINEL_BASE + k) for k in range(len(literal) + 1)]
         self._fast_bert = tf_text.FastBertTokenizer(
             vocab=vocab + self._sentinels,
             suffix_indicator="##",
@@ -190,10 +208,7 @@ class WordPieceTokenizer(tf.Module):
             lower_case_nfd_strip_accents=False,
         )
         self._id_map = tf.constant(
-            list(range(len(vocab))) + [index[t] for t in literal], dtype=tf.int32
-        )
-        self._is_continuation = tf.constant(
-            [t.startswith("##") for t in vocab] + [False] * len(literal)
+            list(range(len(vocab))) + [index[t] for t in literal] + [self.unk_id], dtype=tf.int32
         )
 
     def normalize(self, strings):
@@ -211,7 +226,7 @@ class WordPieceTokenizer(tf.Module):
         # the whitespace class, so replacing them first keeps them out of the category-C removal.
         text = tf.strings.regex_replace(text, _WHITESPACE_CLASS, " ")
         text = tf.strings.regex_replace(text, "[\\p{C}\\x{FFFD}]", "")
-        for literal, sentinel in zip(self._special_tokens, self._sentinels):
+        for literal, sentinel in zip(self._special_tokens, self._sentinels[:-1]):
             text = tf.strings.regex_replace(text, re.escape(literal), f" {sentinel} ")
         if self._strip_accents:
             text = tf_text.normalize_utf8(text, "NFD")
@@ -224,34 +239,32 @@ class WordPieceTokenizer(tf.Module):
 
     def tokenize(self, strings):
         """Returns the WordPiece ids without special tokens or padding, ragged `(batch, None)`."""
-        normalized = self.normalize(strings)
-        # Space-separated runs bound the words from above (punctuation splits them further), so a
-        # batch without a run over 100 characters needs no per-word length check.
-        runs = tf.strings.split(normalized, sep=" ").flat_values
-        any_long = tf.reduce_any(tf.strings.length(runs, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD)
-        ids = tf.cond(
-            any_long,
-            lambda: self._tokenize_checking_length(normalized),
-            lambda: self._fast_bert.tokenize(normalized),
-        )
+        normalized = self._mark_long_words(self.normalize(strings))
+        ids = self._fast_bert.tokenize(normalized)
         return ids.with_flat_values(tf.gather(self._id_map, ids.flat_values))
 
-    def _tokenize_checking_length(self, normalized):
-        pieces, starts, ends = self._fast_bert.tokenize_with_offsets(normalized)
-        flat = pieces.flat_values
-        # Word boundaries are the pieces that are not "##" continuations.
-        word = tf.cumsum(tf.cast(~tf.gather(self._is_continuation, flat), tf.int32)) - 1
-        num_words = tf.maximum(tf.reduce_max(word) + 1, 0)
-        begin = tf.math.unsorted_segment_min(starts.flat_values, word, num_words)
-        end = tf.math.unsorted_segment_max(ends.flat_values, word, num_words)
-        row = tf.math.unsorted_segment_min(pieces.value_rowids(), word, num_words)
-        span = tf.strings.substr(tf.gather(normalized, row), begin, end - begin)
-        too_long = tf.gather(tf.strings.length(span, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD, word)
-        first = tf.concat([[True], word[1:] != word[:-1]], axis=0)[: tf.size(flat)]
-        # The [UNK] of the vocabulary, which _id_map leaves unchanged.
-        flat = tf.where(too_long, tf.constant(self.unk_id, tf.int32), flat)
-        keep = tf.logical_or(~too_long, first)
-        return tf.ragged.boolean_mask(pieces.with_flat_values(flat), pieces.with_flat_values(keep))
+    def _mark_long_words(self, normalized):
+        """Replaces each word of more than 100 characters by the sentinel of [UNK]."""
+        # Space-separated runs bound the words from above, so only the (rare) texts holding a
+        # long run are split into words here; the others pass through untouched.
+        runs = tf.strings.split(normalized, sep=" ")
+        run_chars = tf.strings.length(runs, unit="UTF8_CHAR")
+        suspect = tf.where(tf.reduce_any(run_chars > _MAX_CHARS_PER_WORD, axis=1))
+        # A static regex_replace (compiled once) rather than regex_split, which compiles its
+        # pattern on every call.
+        spaced = tf.strings.regex_replace(
+            tf.gather_nd(normalized, suspect), "(" + _SPLIT_CLASS + ")", " \\1 "
+        )
+        words = tf.strings.split(spaced, sep=" ")
+        flat = words.flat_values
+        too_long = tf.strings.length(flat, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD
+        flat = tf.where(too_long, tf.constant(self._sentinels[-1]), flat)
+        # Joining the padded dense form is much faster than a ragged join; the extra spaces it
+        # leaves are ignored by the word split.
+        fixed = tf.strings.reduce_join(
+            words.with_flat_values(flat).to_tensor(default_value=""), axis=1, separator=" "
+        )
+        return tf.tensor_scatter_nd_update(normalized, suspect, fixed)
 
     def __call__(self, strings):
         strings = tf.convert_to_tensor(strings, dtype=tf.string)

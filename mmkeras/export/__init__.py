@@ -23,6 +23,15 @@ def __getattr__(name):
         from mmkeras.export import tflite
 
         return getattr(tflite, name)
+    # Task-specific exporters import their model modules: load them on first use too.
+    if name == "export_captioner":
+        from mmkeras.export.captioner import export_captioner
+
+        return export_captioner
+    if name == "export_dual_encoder":
+        from mmkeras.export.dual_encoder import export_dual_encoder
+
+        return export_dual_encoder
     raise AttributeError(f"module 'mmkeras.export' has no attribute {name!r}")
 
 
@@ -33,6 +42,8 @@ __all__ = [
     "TFLiteConversionError",
     "compare_tflite",
     "convert_tflite",
+    "export_captioner",
+    "export_dual_encoder",
     "is_export_dir",
     "load",
     "predict_export_dir",

@@ -15,10 +15,18 @@ def tpu_present():
     return any(os.environ.get(k) for k in _TPU_ENV) or bool(glob.glob("/dev/accel*"))
 
 
+_MULTI_WORKER = []
+
+
 def _tpu_strategy():
     import tensorflow as tf
 
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
+    # TPU_NAME names a remote TPU (Cloud TPU node, Colab's address comes from COLAB_TPU_ADDR
+    # when it is empty); on a TPU VM the chips are local device files.
+    name = os.environ.get("TPU_NAME", "")
+    if not name and not os.environ.get("COLAB_TPU_ADDR") and glob.glob("/dev/accel*"):
+        name = "local"
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=name)
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
@@ -66,5 +74,28 @@ def get_strategy(name="auto"):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker_strategy()
     return _tpu_strategy()
+
+
+def _multi_worker_strategy():
+    # Collective ops are configured once per process, before TensorFlow's runtime starts: the
+    # strategy is created once and shared by every later run of this process.
+    if _MULTI_WORKER:
+        return _MULTI_WORKER[0]
+    import tensorflow as tf
+
+    from mmkeras.train.cluster import check_multi_worker
+
+    check_multi_worker()
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as e:
+        raise RuntimeError(
+            "MultiWorkerMirroredStrategy must be created before any other TensorFlow operation "
+            "of the process (it configures the collective ops of the runtime): call "
+            "mmkeras.train.fit (or get_strategy('multi_worker')) at the start of the program. "
+            f"TensorFlow said: {e}"
+        ) from e
+    _MULTI_WORKER.append(strategy)
+    return strategy

@@ -31,45 +31,77 @@ class _Stream:
 
     Each epoch's order and augmentation depend only on `(seed, epoch)`, not on how many epochs
     this process has run, so a resumed run sees the very batches an uninterrupted run would.
+
+    Args:
+        pipe, config, select: the adapted pipeline, the resolved config, the input selector.
+        source: manifest or TFRecord folder (default: `config.data.train`).
+        batch_size: batch size of this dataset (default: the global `data.batch_size`).
+        drop_remainder: drop the last incomplete batch (static shapes, equal steps per worker).
+        shard: optional `(num_shards, index)`: this input pipeline's TFRecord files.
+        steps: optional number of training steps per epoch (known for sharded records).
+        batches_per_step: batches one step takes from this dataset (local replicas of a worker).
+        options: optional `tf.data.Options` for the dataset handed to `fit`.
     """
 
-    def __init__(self, pipe, config, select):
+    def __init__(
+        self,
+        pipe,
+        config,
+        select,
+        source=None,
+        batch_size=None,
+        drop_remainder=False,
+        shard=None,
+        steps=None,
+        batches_per_step=1,
+        options=None,
+    ):
         self.pipe = pipe
         self.config = config
         self.select = select
+        self.source = source or config.data.train
+        self.batch_size = batch_size or config.data.batch_size
+        self.drop_remainder = drop_remainder
+        self.shard = shard
+        self.steps = steps
+        self.batches_per_step = batches_per_step
+        self.options = options
+
+    def _read(self, seed):
+        data = self.config.data
+        return self.pipe.dataset(
+            self.source,
+            training=True,
+            batch_size=self.batch_size,
+            shuffle=data.shuffle,
+            seed=seed,
+            errors=data.errors,
+            drop_remainder=self.drop_remainder,
+            verbose=False,
+            shard=self.shard,
+        )
 
     def epoch_dataset(self, epoch):
         import tensorflow as tf
 
-        data = self.config.data
-        ds = self.pipe.dataset(
-            data.train,
-            training=True,
-            batch_size=data.batch_size,
-            shuffle=data.shuffle,
-            seed=self.config.seed,
-            errors=data.errors,
-            verbose=False,
-        )
+        ds = self._read(self.config.seed)
         counter = getattr(ds, "_mmkeras_epoch", None)
         if isinstance(counter, tf.Variable):
             # The pipeline numbers epochs by counting iterations; start it at this epoch.
             counter.assign(epoch)
         else:
-            ds = self.pipe.dataset(
-                data.train,
-                training=True,
-                batch_size=data.batch_size,
-                shuffle=data.shuffle,
-                seed=_epoch_seed(self.config.seed, epoch),
-                errors=data.errors,
-                verbose=False,
-            )
+            ds = self._read(_epoch_seed(self.config.seed, epoch))
+        if self.steps is not None:
+            # Input pipelines of a multi-worker job may hold a few more batches than others;
+            # every worker must take the same number of steps.
+            ds = ds.take(self.steps * self.batches_per_step)
         return ds.map(self.select)
 
     def steps_per_epoch(self):
         import tensorflow as tf
 
+        if self.steps is not None:
+            return self.steps
         ds = self.epoch_dataset(0)
         steps = int(ds.cardinality())
         if steps >= 0:
@@ -79,16 +111,18 @@ class _Stream:
         return sum(1 for _ in ds)
 
     def dataset(self, first, last, skip=0):
-        """Epochs `first..last-1`, without the first `skip` batches of epoch `first`."""
+        """Epochs `first..last-1`, without the first `skip` steps of epoch `first`."""
         import tensorflow as tf
 
         ds = self.epoch_dataset(first)
         if skip:
-            ds = ds.skip(skip)
+            ds = ds.skip(skip * self.batches_per_step)
         if last - first > 1:
             rest = self.epoch_dataset(first + 1)
             # One dataset object iterated again per epoch: its epoch counter advances each time.
             ds = ds.concatenate(tf.data.Dataset.range(last - first - 1).flat_map(lambda _: rest))
+        if self.options is not None:
+            ds = ds.with_options(self.options)
         return ds
 
 
@@ -237,17 +271,20 @@ def _callbacks(config, run_dir, has_validation, model_to_save):
 
 
 # === The run ===
-def _prepare_pipeline(config, run_dir, resuming, verbose):
+def _prepare_pipeline(config, read_dir, write_dir, resuming, verbose):
     from mmkeras.data import Pipeline
 
-    folder = os.path.join(run_dir, PIPELINE)
-    if resuming and os.path.isdir(folder):
-        return Pipeline.load(folder)
+    saved = os.path.join(read_dir, PIPELINE)
+    if resuming and os.path.isdir(saved):
+        pipe = Pipeline.load(saved)
+        if write_dir != read_dir:
+            replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
+        return pipe
     pipe = builders.build_pipeline(config)
     report = pipe.adapt(builders.resolve_path(config, config.data.train))
     if report is not None and not report.ok:
         _say(verbose, f"adapt: {report.num_bad_rows} of {report.num_rows} training rows unusable")
-    replace_dir(pipe.save, folder)
+    replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
     return pipe
 
 
@@ -311,7 +348,7 @@ def _class_weight(config, pipe):
     return {labels.index(k): float(w) for k, w in cw.items()}
 
 
-def _final_metrics(model, pipe, config, select):
+def _final_metrics(model, pipe, config, select, drop_remainder=False, options=None):
     out = {}
     for split in ("validation", "test"):
         manifest = getattr(config.data, split)
@@ -322,14 +359,17 @@ def _final_metrics(model, pipe, config, select):
             training=False,
             batch_size=config.data.batch_size,
             errors=config.data.errors,
+            drop_remainder=drop_remainder,
             verbose=False,
         ).map(select)
+        if options is not None:
+            ds = ds.with_options(options)
         values = model.evaluate(ds, verbose=0, return_dict=True)
         out[split] = {k: float(v) for k, v in values.items()}
     return out
 
 
-def fit(config, restart=False, verbose=True):
+def fit(config, restart=False, verbose=True, strategy=None):
     """Trains the model a `RunConfig` describes and writes everything into its run directory.
 
     The run directory `output_dir/name` gets `config.yaml` (the resolved configuration, with
@@ -343,10 +383,18 @@ def fit(config, restart=False, verbose=True):
     run stopped (epoch, batch, optimizer and random state), and ends with the same weights as
     an uninterrupted run. Calling it on a finished run returns that run.
 
+    With `train.strategy: multi_worker` every worker of the cluster (`TF_CONFIG`) calls `fit`
+    with the same configuration, at the start of its program. Only the chief writes the run
+    directory; the other workers write the same files to a temporary folder they delete, and
+    all of them resume from the chief's `backup/` (keep `output_dir` on storage every worker
+    can read, as on one machine or a shared file system).
+
     Args:
         config: a `RunConfig` (from `mmkeras.config.load`) or a path to a YAML file.
         restart: delete an existing run directory of the same name and start afresh.
         verbose: print progress (per-epoch lines of `model.fit` follow `train.verbose`).
+        strategy: optional strategy name overriding `train.strategy` (`"auto"`, `"default"`,
+            `"mirrored"`, `"multi_worker"`, `"tpu"`), or a `tf.distribute.Strategy` to use.
 
     Returns:
         A `mmkeras.train.Run`.
@@ -360,42 +408,128 @@ def fit(config, restart=False, verbose=True):
     >>> run.model.predict(...)
     """
     from mmkeras.config import load
+    from mmkeras.train import cluster
+    from mmkeras.train.strategies import STRATEGIES, get_strategy, resolve_strategy_name
 
     if isinstance(config, str | os.PathLike):
         config = load(config)
+    if isinstance(strategy, str):
+        if strategy not in STRATEGIES:
+            raise ValueError(
+                f"fit: `strategy` must be one of {', '.join(STRATEGIES)} or a "
+                f"tf.distribute.Strategy, received {strategy!r}."
+            )
+        config = config.model_copy(deep=True)
+        config.train.strategy = strategy
+    # A multi-worker strategy must exist before any other TensorFlow operation of the process.
+    if strategy is None or isinstance(strategy, str):
+        strategy_name = resolve_strategy_name(config.train.strategy)
+        strategy = get_strategy(strategy_name)
+    else:
+        strategy_name = _strategy_kind(strategy)
+    multi_worker = strategy_name == "multi_worker"
+    chief = cluster.is_chief() if multi_worker else True
+
     run_dir = os.path.abspath(os.path.join(config.output_dir, config.name))
-    if restart and os.path.isdir(run_dir):
+    if restart and chief and os.path.isdir(run_dir):
         shutil.rmtree(run_dir)
     backup_dir = os.path.join(run_dir, BACKUP)
-    state = read_state(backup_dir)
+    # Every worker resumes from the chief's backup; a restarted job's workers all read the
+    # same state, since the chief cannot save a newer one before every worker trains with it.
+    state = None if restart and not chief else read_state(backup_dir)
     if state and state.get("complete") and os.path.isfile(os.path.join(run_dir, "model.keras")):
         _say(verbose, f"{run_dir}: the run is complete; nothing to do (restart=True retrains)")
         return Run.load(run_dir)
     os.makedirs(run_dir, exist_ok=True)
-    resuming = state is not None
-    pipe = _prepare_pipeline(config, run_dir, resuming, verbose)
-    resolved = builders.resolve_config(config, pipe)
-    if resuming:
-        _check_same_config(run_dir, resolved)
-    dump(resolved, os.path.join(run_dir, CONFIG))
-    return _train(resolved, pipe, run_dir, backup_dir, state, verbose)
+    write_dir = cluster.worker_dir(run_dir) if multi_worker else run_dir
+    try:
+        resuming = state is not None
+        pipe = _prepare_pipeline(config, run_dir, write_dir, resuming, verbose)
+        resolved = builders.resolve_config(config, pipe)
+        if resuming:
+            _check_same_config(run_dir, resolved)
+        dump(resolved, os.path.join(write_dir, CONFIG))
+        dirs = {"run": run_dir, "write": write_dir, "backup": backup_dir}
+        model, metrics = _train(resolved, pipe, dirs, state, strategy, strategy_name, verbose)
+    finally:
+        cluster.cleanup_worker_dir(write_dir, run_dir)
+    if not chief:
+        from mmkeras.train.run import read_history
+
+        return Run(run_dir, resolved, model, pipe, read_history(""), metrics)
+    return Run.load(run_dir, model=model, pipeline=pipe)
 
 
-def _train(config, pipe, run_dir, backup_dir, state, verbose):
+def _strategy_kind(strategy):
+    import tensorflow as tf
+
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "multi_worker"
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "tpu"
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return "mirrored"
+    return "default"
+
+
+def _inputs(config, pipe, dirs, strategy, strategy_name, select, class_weight, verbose):
+    """The training stream, how to hand it to `fit`, and the evaluation dataset options."""
+    from mmkeras.train import distributed_data as dd
+
+    replicas = strategy.num_replicas_in_sync
+    dd.check_batch_size(config, strategy_name, replicas)
+    static = dd.needs_static_shapes(strategy_name)
+    source = None
+    if config.data.shards:
+        source = dd.prepare_records(config, pipe, dirs["write"], verbose)
+    eval_options = dd.element_sharding() if strategy_name == "multi_worker" else None
+    if strategy_name == "multi_worker" and source is not None:
+        from mmkeras.train.cluster import num_workers as cluster_size
+
+        num_workers = cluster_size()
+        steps, per_step = dd.sharded_steps(source, num_workers, replicas, config.data.batch_size)
+        add_weights = dd.class_weight_map(class_weight) if class_weight else None
+
+        def distributed(first, last, skip):
+            def per_pipeline(context):
+                stream = _Stream(
+                    pipe,
+                    config,
+                    select,
+                    source=source,
+                    batch_size=context.get_per_replica_batch_size(config.data.batch_size),
+                    drop_remainder=True,
+                    shard=(context.num_input_pipelines, context.input_pipeline_id),
+                    steps=steps,
+                    batches_per_step=per_step,
+                )
+                ds = stream.dataset(first, last, skip)
+                return ds.map(add_weights) if add_weights else ds
+
+            return strategy.distribute_datasets_from_function(per_pipeline)
+
+        _say(verbose, f"  input: {source} sharded by file over {num_workers} workers")
+        return steps, distributed, None, eval_options
+    options = None
+    if strategy_name == "multi_worker":
+        options = dd.data_sharding_options(verbose)
+    stream = _Stream(pipe, config, select, source=source, drop_remainder=static, options=options)
+    return stream.steps_per_epoch(), stream.dataset, class_weight, eval_options
+
+
+def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
     import keras
 
     from mmkeras.train.epoch_ender import EpochEnder
     from mmkeras.train.learning_rate_logger import LearningRateLogger
     from mmkeras.train.precision import dtype_policy, resolve_precision
-    from mmkeras.train.strategies import get_strategy, resolve_strategy_name
 
+    run_dir, backup_dir = dirs["write"], dirs["backup"]
     keras.utils.set_random_seed(config.seed)
-    strategy_name = resolve_strategy_name(config.train.strategy)
-    strategy = get_strategy(strategy_name)
     policy = resolve_precision(config.train.mixed_precision, strategy_name)
     _say(
         verbose,
-        f"run {config.name}: {run_dir}\n  strategy {strategy_name} "
+        f"run {config.name}: {dirs['run']}\n  strategy {strategy_name} "
         f"({strategy.num_replicas_in_sync} replica(s)), precision {policy}, "
         f"XLA {'on' if config.train.xla else 'off'}",
     )
@@ -405,8 +539,11 @@ def _train(config, pipe, run_dir, backup_dir, state, verbose):
     select = _selector(_input_names(student), pipe.input_names, with_present)
     if config.distill:
         select = _selector(pipe.input_names, pipe.input_names, with_present)
-    stream = _Stream(pipe, config, select)
-    steps = stream.steps_per_epoch()
+    static = strategy_name == "tpu"
+    class_weight = _class_weight(config, pipe)
+    steps, train_data, fit_class_weight, eval_options = _inputs(
+        config, pipe, dirs, strategy, strategy_name, select, class_weight, verbose
+    )
     validation = None
     if config.data.validation:
         validation = pipe.dataset(
@@ -414,13 +551,16 @@ def _train(config, pipe, run_dir, backup_dir, state, verbose):
             training=False,
             batch_size=config.data.batch_size,
             errors=config.data.errors,
+            drop_remainder=static,
             verbose=False,
         ).map(select)
-    class_weight = _class_weight(config, pipe)
+        if eval_options is not None:
+            validation = validation.with_options(eval_options)
     to_save = (lambda m: m.student) if config.distill else None
     stateful, plain = _callbacks(config, run_dir, validation is not None, to_save)
     stages = _stages(config)
     bounds = [sum(s[0] for s in stages[:i]) for i in range(len(stages) + 1)]
+    write_backup = os.path.join(run_dir, BACKUP)
 
     start_stage = state["stage"] if state else 0
     if state:
@@ -444,7 +584,7 @@ def _train(config, pipe, run_dir, backup_dir, state, verbose):
             if restore.get("stage_done"):
                 epoch = last
         resume = ResumeState(
-            backup_dir,
+            write_backup,
             stage=index,
             every_steps=config.callbacks.backup.every_steps,
             callbacks=stateful,
@@ -465,18 +605,19 @@ def _train(config, pipe, run_dir, backup_dir, state, verbose):
         callbacks = [EpochEnder(steps - skip)] if skip else []
         callbacks += [LearningRateLogger(), *stateful, *plain, resume]
         model.fit(
-            stream.dataset(epoch, last, skip),
+            train_data(epoch, last, skip),
             validation_data=validation,
             epochs=last,
             initial_epoch=epoch,
             steps_per_epoch=steps,
-            class_weight=class_weight,
+            class_weight=fit_class_weight,
             shuffle=False,
             callbacks=callbacks,
             verbose=config.train.verbose if verbose else 0,
         )
         state = None
-    return _finish(config, pipe, run_dir, backup_dir, student, select, verbose)
+    metrics = _finish(config, pipe, run_dir, student, verbose, static, eval_options)
+    return student, metrics
 
 
 def _make_model(config, pipe):
@@ -503,15 +644,16 @@ def _make_model(config, pipe):
     return distiller, student
 
 
-def _finish(config, pipe, run_dir, backup_dir, student, select, verbose):
+def _finish(config, pipe, run_dir, student, verbose, drop_remainder=False, options=None):
     if not student.compiled:
         # A distilled student was trained inside the Distiller; compile it for its own use.
         student.compile_defaults(learning_rate=config.optimizer.learning_rate)
     with atomic_path(os.path.join(run_dir, "model.keras")) as tmp:
         student.save(tmp)
     select = _selector(_input_names(student), pipe.input_names, pipe.allow_missing)
-    metrics = _final_metrics(student, pipe, config, select)
+    metrics = _final_metrics(student, pipe, config, select, drop_remainder, options)
     write_text(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2))
+    backup_dir = os.path.join(run_dir, BACKUP)
     for name in os.listdir(backup_dir):
         if name.endswith(".h5"):
             os.remove(os.path.join(backup_dir, name))
@@ -520,4 +662,4 @@ def _finish(config, pipe, run_dir, backup_dir, student, select, verbose):
         shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
         _say(verbose, f"  {split}: {shown}")
     _say(verbose, f"  saved {os.path.join(run_dir, 'model.keras')}")
-    return Run.load(run_dir, model=student, pipeline=pipe)
+    return metrics

@@ -10,11 +10,9 @@ from tests.export.conftest import raw_batch
 
 
 @pytest.fixture
-def main(monkeypatch):
+def main():
     from mmkeras import cli
 
-    # The command is registered in `mmkeras.cli.COMMANDS`; make sure it is during the test.
-    monkeypatch.setitem(cli.COMMANDS, "export", "mmkeras.cli.export")
     return cli.main
 
 
@@ -59,6 +57,17 @@ def test_export_command_writes_a_saved_model(exported, run_dir, main, tmp_path, 
     expected = exported.serve(**raw)["probabilities"].numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
     assert main(["export", run_dir, str(out), "--no-overwrite"]) == 2
+
+    # `mmkeras predict` takes the export directory as well as a run directory.
+    predictions = tmp_path / "predictions.csv"
+    assert main(["predict", str(out), str(exported.manifest), "--out", str(predictions)]) == 0
+    import csv
+
+    with open(predictions, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(exported.rows)
+    labels = set(exported.pipe.labels)
+    assert all(row["predicted"] in labels for row in rows), rows[:2]
 
 
 @pytest.mark.slow
