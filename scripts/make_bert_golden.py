@@ -70,7 +70,7 @@ def main():
         "max_length": MAX_LENGTH,
         "sentences": SENTENCES,
         # ids without the trailing padding; the tests pad them back to max_length.
-        "ids": [row[:n].tolist() for row, n in zip(ids, lengths)],
+        "ids": [row[:n].tolist() for row, n in zip(ids, lengths, strict=False)],
         "mean_normalized": np.round(mean.numpy().astype(np.float64), 8).tolist(),
         "cls": np.round(out.last_hidden_state[:2, 0].numpy().astype(np.float64), 7).tolist(),
         "pooler": np.round(out.pooler_output[:2].numpy().astype(np.float64), 8).tolist(),

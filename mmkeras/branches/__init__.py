@@ -10,6 +10,7 @@ from mmkeras.branches.audio_rnn import audio_rnn
 from mmkeras.branches.image_backbone import image_backbone
 from mmkeras.branches.image_cnn import image_cnn
 from mmkeras.branches.tabular_mlp import tabular_mlp
+from mmkeras.branches.text_bert import text_bert
 from mmkeras.branches.text_rnn import text_rnn
 from mmkeras.branches.text_transformer import text_transformer
 
@@ -19,6 +20,7 @@ __all__ = [
     "image_backbone",
     "image_cnn",
     "tabular_mlp",
+    "text_bert",
     "text_rnn",
     "text_transformer",
 ]

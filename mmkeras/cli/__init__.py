@@ -20,6 +20,7 @@ COMMANDS = {
     "predict": "mmkeras.cli.predict",
     "doctor": "mmkeras.cli.doctor",
     "export": "mmkeras.cli.export",
+    "launch-local": "mmkeras.cli.launch_local",
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -226,7 +226,7 @@ class WordPieceTokenizer(tf.Module):
         # the whitespace class, so replacing them first keeps them out of the category-C removal.
         text = tf.strings.regex_replace(text, _WHITESPACE_CLASS, " ")
         text = tf.strings.regex_replace(text, "[\\p{C}\\x{FFFD}]", "")
-        for literal, sentinel in zip(self._special_tokens, self._sentinels[:-1]):
+        for literal, sentinel in zip(self._special_tokens, self._sentinels[:-1], strict=True):
             text = tf.strings.regex_replace(text, re.escape(literal), f" {sentinel} ")
         if self._strip_accents:
             text = tf_text.normalize_utf8(text, "NFD")

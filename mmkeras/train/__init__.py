@@ -14,6 +14,7 @@ _NAMES = {
     "Run": "mmkeras.train.run",
     "read_history": "mmkeras.train.run",
     "get_strategy": "mmkeras.train.strategies",
+    "LocalCluster": "mmkeras.train.local_cluster",
     "resolve_strategy_name": "mmkeras.train.strategies",
     "resolve_precision": "mmkeras.train.precision",
     "dtype_policy": "mmkeras.train.precision",

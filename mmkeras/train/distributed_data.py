@@ -54,37 +54,30 @@ def prepare_records(config, pipe, write_dir, verbose):
     return folder
 
 
-def sharded_steps(folder, num_pipelines, replicas, global_batch):
-    """Training steps per epoch that every input pipeline of a file-sharded job can feed.
+def sharded_batches(folder, num_workers, global_batch):
+    """Global batches per epoch that every worker of a file-sharded job can read.
 
     `write_tfrecords` deals rows to its files round-robin, so file `j` of `S` holds
-    `n // S + (j < n % S)` rows; pipeline `p` reads files `p, p + P, ...`. Each step takes
-    `replicas / P` batches of `global_batch / replicas` rows from every pipeline, whole
-    batches only.
-
-    Returns:
-        `(steps, batches_per_step)`.
+    `n // S + (j < n % S)` rows; worker `w` reads files `w, w + W, ...` and whole batches only.
 
     Raises:
-        ConfigError: a pipeline holds too few rows for one step.
+        ConfigError: a worker's files hold fewer rows than one batch.
     """
     from mmkeras.data.tfrecords import read_tfrecord_meta
 
     meta = read_tfrecord_meta(folder)
     total, files = meta["num_samples"], len(meta["shards"])
     counts = [total // files + (1 if j < total % files else 0) for j in range(files)]
-    per_replica = global_batch // replicas
-    batches_per_step = max(1, replicas // num_pipelines)
-    steps = min(sum(counts[p::num_pipelines]) // per_replica for p in range(num_pipelines))
-    steps //= batches_per_step
-    if steps < 1:
+    batches = min(sum(counts[w::num_workers]) // global_batch for w in range(num_workers))
+    if batches < 1:
         raise ConfigError(
             [
-                f"data.batch_size: {global_batch} rows per step do not fit the {total} training "
-                f"rows split over {num_pipelines} workers; use a smaller batch size"
+                f"data.batch_size: {global_batch} is more than the rows each of the "
+                f"{num_workers} workers reads from the {total} training rows; use a smaller "
+                "batch size"
             ]
         )
-    return steps, batches_per_step
+    return batches
 
 
 def data_sharding_options(verbose):
@@ -109,17 +102,10 @@ def element_sharding():
     return options
 
 
-def class_weight_map(class_weight):
-    """A `tf.data` map adding per-sample weights from `{class_index: weight}` (one target)."""
+def no_auto_sharding():
+    """`tf.data.Options` for a dataset each worker already reads its own share of."""
     import tensorflow as tf
 
-    size = max(class_weight) + 1
-    table = tf.constant([float(class_weight.get(i, 1.0)) for i in range(size)], tf.float32)
-
-    def add_weights(inputs, targets):
-        if isinstance(targets, dict):
-            raise ConfigError(["train.class_weight: applies to a single target only"])
-        labels = tf.cast(tf.reshape(targets, [-1]), tf.int32)
-        return inputs, targets, tf.gather(table, labels)
-
-    return add_weights
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return options

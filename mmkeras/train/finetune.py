@@ -94,7 +94,9 @@ class DiscriminativeAdamW(keras.optimizers.AdamW):
 
     def update_step(self, gradient, variable, learning_rate):
         multiplier = self.multiplier_for(variable)
-        learning_rate = ops.cast(learning_rate, variable.dtype) * ops.cast(multiplier, variable.dtype)
+        learning_rate = ops.cast(learning_rate, variable.dtype) * ops.cast(
+            multiplier, variable.dtype
+        )
         if self.weight_decay and self._use_weight_decay(variable):
             decay = ops.cast(self.weight_decay, variable.dtype)
             self.assign(variable, variable - variable * decay * learning_rate)

@@ -33,13 +33,21 @@ def _tpu_strategy():
 
 
 def resolve_strategy_name(name):
-    """The concrete strategy `auto` picks here: `tpu`, `mirrored` (several GPUs) or `default`."""
+    """The concrete strategy `auto` picks here.
+
+    `tpu` when a TPU is attached, `multi_worker` when `TF_CONFIG` lists several workers,
+    `mirrored` with several GPUs, `default` otherwise.
+    """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}.")
     if name != "auto":
         return name
     if tpu_present():
         return "tpu"
+    from mmkeras.train.cluster import num_workers
+
+    if num_workers() > 1:
+        return "multi_worker"
     import tensorflow as tf
 
     if len(tf.config.list_physical_devices("GPU")) > 1:

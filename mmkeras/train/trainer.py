@@ -35,11 +35,12 @@ class _Stream:
     Args:
         pipe, config, select: the adapted pipeline, the resolved config, the input selector.
         source: manifest or TFRecord folder (default: `config.data.train`).
-        batch_size: batch size of this dataset (default: the global `data.batch_size`).
         drop_remainder: drop the last incomplete batch (static shapes, equal steps per worker).
-        shard: optional `(num_shards, index)`: this input pipeline's TFRecord files.
-        steps: optional number of training steps per epoch (known for sharded records).
-        batches_per_step: batches one step takes from this dataset (local replicas of a worker).
+        shard: optional `(num_shards, index)`: this worker's TFRecord files.
+        batches: optional number of batches per epoch (every worker of a job takes as many).
+        steps_per_batch: training steps one batch makes. A worker reading its own shard
+            splits each global batch into one piece per replica of the job and feeds its own
+            replicas a piece per step, so a batch lasts `num_workers` steps.
         options: optional `tf.data.Options` for the dataset handed to `fit`.
     """
 
@@ -49,22 +50,20 @@ class _Stream:
         config,
         select,
         source=None,
-        batch_size=None,
         drop_remainder=False,
         shard=None,
-        steps=None,
-        batches_per_step=1,
+        batches=None,
+        steps_per_batch=1,
         options=None,
     ):
         self.pipe = pipe
         self.config = config
         self.select = select
         self.source = source or config.data.train
-        self.batch_size = batch_size or config.data.batch_size
         self.drop_remainder = drop_remainder
         self.shard = shard
-        self.steps = steps
-        self.batches_per_step = batches_per_step
+        self.batches = batches
+        self.steps_per_batch = steps_per_batch
         self.options = options
 
     def _read(self, seed):
@@ -72,7 +71,7 @@ class _Stream:
         return self.pipe.dataset(
             self.source,
             training=True,
-            batch_size=self.batch_size,
+            batch_size=data.batch_size,
             shuffle=data.shuffle,
             seed=seed,
             errors=data.errors,
@@ -91,17 +90,16 @@ class _Stream:
             counter.assign(epoch)
         else:
             ds = self._read(_epoch_seed(self.config.seed, epoch))
-        if self.steps is not None:
-            # Input pipelines of a multi-worker job may hold a few more batches than others;
-            # every worker must take the same number of steps.
-            ds = ds.take(self.steps * self.batches_per_step)
+        if self.batches is not None:
+            # Shards may hold a few more rows than others: every worker takes as many steps.
+            ds = ds.take(self.batches)
         return ds.map(self.select)
 
     def steps_per_epoch(self):
         import tensorflow as tf
 
-        if self.steps is not None:
-            return self.steps
+        if self.batches is not None:
+            return self.batches * self.steps_per_batch
         ds = self.epoch_dataset(0)
         steps = int(ds.cardinality())
         if steps >= 0:
@@ -116,7 +114,11 @@ class _Stream:
 
         ds = self.epoch_dataset(first)
         if skip:
-            ds = ds.skip(skip * self.batches_per_step)
+            ds = ds.skip(skip // self.steps_per_batch)
+        if self.steps_per_batch > 1 and skip % self.steps_per_batch:
+            # A resumed epoch that starts inside a batch leaves part of that batch over; one
+            # more epoch at the end keeps the last epoch whole.
+            last += 1
         if last - first > 1:
             rest = self.epoch_dataset(first + 1)
             # One dataset object iterated again per epoch: its epoch counter advances each time.
@@ -472,8 +474,9 @@ def _strategy_kind(strategy):
     return "default"
 
 
-def _inputs(config, pipe, dirs, strategy, strategy_name, select, class_weight, verbose):
-    """The training stream, how to hand it to `fit`, and the evaluation dataset options."""
+def _inputs(config, pipe, dirs, strategy, strategy_name, select, verbose):
+    """The training stream (steps per epoch, dataset of epochs) and evaluation dataset options."""
+    from mmkeras.train import cluster
     from mmkeras.train import distributed_data as dd
 
     replicas = strategy.num_replicas_in_sync
@@ -482,39 +485,29 @@ def _inputs(config, pipe, dirs, strategy, strategy_name, select, class_weight, v
     source = None
     if config.data.shards:
         source = dd.prepare_records(config, pipe, dirs["write"], verbose)
-    eval_options = dd.element_sharding() if strategy_name == "multi_worker" else None
-    if strategy_name == "multi_worker" and source is not None:
-        from mmkeras.train.cluster import num_workers as cluster_size
-
-        num_workers = cluster_size()
-        steps, per_step = dd.sharded_steps(source, num_workers, replicas, config.data.batch_size)
-        add_weights = dd.class_weight_map(class_weight) if class_weight else None
-
-        def distributed(first, last, skip):
-            def per_pipeline(context):
-                stream = _Stream(
-                    pipe,
-                    config,
-                    select,
-                    source=source,
-                    batch_size=context.get_per_replica_batch_size(config.data.batch_size),
-                    drop_remainder=True,
-                    shard=(context.num_input_pipelines, context.input_pipeline_id),
-                    steps=steps,
-                    batches_per_step=per_step,
-                )
-                ds = stream.dataset(first, last, skip)
-                return ds.map(add_weights) if add_weights else ds
-
-            return strategy.distribute_datasets_from_function(per_pipeline)
-
-        _say(verbose, f"  input: {source} sharded by file over {num_workers} workers")
-        return steps, distributed, None, eval_options
-    options = None
-    if strategy_name == "multi_worker":
-        options = dd.data_sharding_options(verbose)
-    stream = _Stream(pipe, config, select, source=source, drop_remainder=static, options=options)
-    return stream.steps_per_epoch(), stream.dataset, class_weight, eval_options
+    if strategy_name != "multi_worker":
+        stream = _Stream(pipe, config, select, source=source, drop_remainder=static)
+        return stream, None
+    workers = cluster.num_workers()
+    if source is None:
+        stream = _Stream(
+            pipe, config, select, drop_remainder=True, options=dd.data_sharding_options(verbose)
+        )
+        return stream, dd.element_sharding()
+    _, index = cluster.task()
+    stream = _Stream(
+        pipe,
+        config,
+        select,
+        source=source,
+        drop_remainder=True,
+        shard=(workers, index),
+        batches=dd.sharded_batches(source, workers, config.data.batch_size),
+        steps_per_batch=workers,
+        options=dd.no_auto_sharding(),
+    )
+    _say(verbose, f"  input: {source} sharded by file over {workers} workers")
+    return stream, dd.element_sharding()
 
 
 def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
@@ -541,9 +534,8 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
         select = _selector(pipe.input_names, pipe.input_names, with_present)
     static = strategy_name == "tpu"
     class_weight = _class_weight(config, pipe)
-    steps, train_data, fit_class_weight, eval_options = _inputs(
-        config, pipe, dirs, strategy, strategy_name, select, class_weight, verbose
-    )
+    stream, eval_options = _inputs(config, pipe, dirs, strategy, strategy_name, select, verbose)
+    steps = stream.steps_per_epoch()
     validation = None
     if config.data.validation:
         validation = pipe.dataset(
@@ -605,12 +597,12 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
         callbacks = [EpochEnder(steps - skip)] if skip else []
         callbacks += [LearningRateLogger(), *stateful, *plain, resume]
         model.fit(
-            train_data(epoch, last, skip),
+            stream.dataset(epoch, last, skip),
             validation_data=validation,
             epochs=last,
             initial_epoch=epoch,
             steps_per_epoch=steps,
-            class_weight=fit_class_weight,
+            class_weight=class_weight,
             shuffle=False,
             callbacks=callbacks,
             verbose=config.train.verbose if verbose else 0,

@@ -8,6 +8,7 @@ from bert_helpers import write_tiny_bert
 
 GOLDEN_PATH = os.path.join(os.path.dirname(__file__), "..", "data", "bert_golden.json")
 
+
 @pytest.fixture(scope="session")
 def golden():
     with open(GOLDEN_PATH, encoding="utf-8") as f:

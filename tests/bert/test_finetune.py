@@ -18,7 +18,10 @@ def _step_sizes(model, optimizer, x, y):
     model.compile(optimizer=optimizer, loss="mse")
     model.train_on_batch(x, y)
     after = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
-    return {v.path: np.abs(a - b) for v, a, b in zip(model.trainable_variables, after, before)}
+    return {
+        v.path: np.abs(a - b)
+        for v, a, b in zip(model.trainable_variables, after, before, strict=False)
+    }
 
 
 def test_multiplier_scales_the_adam_step(rng):
@@ -100,9 +103,12 @@ def test_partially_trainable_branch_fits_and_optimizer_survives_save(tiny_bert, 
     frozen = branch.get_layer("bert_layer_0").get_weights()
     top = branch.get_layer("bert_layer_1").get_weights()
     model.fit(x, y, epochs=2, batch_size=8, verbose=0)
-    for a, b in zip(frozen, branch.get_layer("bert_layer_0").get_weights()):
+    for a, b in zip(frozen, branch.get_layer("bert_layer_0").get_weights(), strict=False):
         np.testing.assert_array_equal(a, b)
-    assert any(np.abs(a - b).max() > 0 for a, b in zip(top, branch.get_layer("bert_layer_1").get_weights()))
+    assert any(
+        np.abs(a - b).max() > 0
+        for a, b in zip(top, branch.get_layer("bert_layer_1").get_weights(), strict=False)
+    )
 
     path = str(tmp_path / "model.keras")
     model.save(path)

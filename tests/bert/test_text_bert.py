@@ -3,9 +3,9 @@ import os
 
 import numpy as np
 import pytest
+from bert_helpers import write_safetensors, write_tiny_bert
 
 from mmkeras.branches.text_bert import read_safetensors, text_bert
-from bert_helpers import write_safetensors, write_tiny_bert
 
 
 def _padded(rows, length):
@@ -73,7 +73,9 @@ def test_trainable_controls_which_layers_train(tiny_bert, trainable, trainable_l
 
 def test_frozen_branch_has_no_dropout_and_trainable_one_has(tiny_bert):
     assert text_bert(tiny_bert, max_length=6).get_layer("bert_layer_0").dropout == 0.0
-    assert text_bert(tiny_bert, trainable=True, max_length=6).get_layer("bert_layer_0").dropout == 0.1
+    assert (
+        text_bert(tiny_bert, trainable=True, max_length=6).get_layer("bert_layer_0").dropout == 0.1
+    )
 
 
 @pytest.mark.parametrize(

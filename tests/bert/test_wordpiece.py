@@ -16,7 +16,9 @@ def _padded(rows, length):
 
 
 def test_ids_match_reference_tokenizer(golden, minilm_path):
-    tok = WordPieceTokenizer(os.path.join(minilm_path, "vocab.txt"), max_length=golden["max_length"])
+    tok = WordPieceTokenizer(
+        os.path.join(minilm_path, "vocab.txt"), max_length=golden["max_length"]
+    )
     ids = tok(tf.constant(golden["sentences"])).numpy()
     assert ids.dtype == np.int32
     np.testing.assert_array_equal(ids, _padded(golden["ids"], golden["max_length"]))

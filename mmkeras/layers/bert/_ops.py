@@ -4,7 +4,16 @@ from keras import ops
 
 # `hidden_act` values of Hugging Face configs, mapped to Keras activations. "gelu" is the exact
 # erf form; the tanh approximation is a different function and changes the outputs by ~1e-4.
-ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh")
+ACTIVATIONS = (
+    "gelu",
+    "gelu_new",
+    "gelu_pytorch_tanh",
+    "gelu_fast",
+    "relu",
+    "silu",
+    "swish",
+    "tanh",
+)
 
 
 def check_positive_int(name, value):

@@ -105,4 +105,3 @@ class BERTEmbeddings(keras.layers.Layer):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "dropout": self.dropout,
         }
-

@@ -69,7 +69,9 @@ class BERTEncoderLayer(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.dropout = dropout
         self.attention_dropout = attention_dropout
-        self._attention_dropout_layer = keras.layers.Dropout(attention_dropout, dtype=self.dtype_policy)
+        self._attention_dropout_layer = keras.layers.Dropout(
+            attention_dropout, dtype=self.dtype_policy
+        )
         self._output_dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self._ffn_dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.supports_masking = True
@@ -84,7 +86,9 @@ class BERTEncoderLayer(keras.layers.Layer):
         init = keras.initializers.TruncatedNormal(stddev=0.02)
 
         def dense(name, fan_in, fan_out):
-            kernel = self.add_weight(name=f"{name}_kernel", shape=(fan_in, fan_out), initializer=init)
+            kernel = self.add_weight(
+                name=f"{name}_kernel", shape=(fan_in, fan_out), initializer=init
+            )
             bias = self.add_weight(name=f"{name}_bias", shape=(fan_out,), initializer="zeros")
             return kernel, bias
 
@@ -149,7 +153,9 @@ class BERTEncoderLayer(keras.layers.Layer):
             self.attention_norm_beta,
             self.layer_norm_epsilon,
         )
-        ffn = activate(ops.matmul(h, self.intermediate_kernel) + self.intermediate_bias, self.activation)
+        ffn = activate(
+            ops.matmul(h, self.intermediate_kernel) + self.intermediate_bias, self.activation
+        )
         ffn = ops.matmul(ffn, self.output_kernel) + self.output_bias
         ffn = self._ffn_dropout_layer(ffn, training=training)
         return layer_norm(
