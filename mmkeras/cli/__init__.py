@@ -20,6 +20,7 @@ COMMANDS = {
     "predict": "mmkeras.cli.predict",
     "doctor": "mmkeras.cli.doctor",
     "export": "mmkeras.cli.export",
+    "demo": "mmkeras.cli.demo",
     "launch-local": "mmkeras.cli.launch_local",
 }
 

@@ -24,9 +24,18 @@ tokenizer:
 
 Steps 1-4 are regular-expression and Unicode ops; steps 5-6 are tensorflow-text's
 `FastBertTokenizer` (its own normaliser off), which splits exactly as the reference on normalised
-text. Known differences, all rare: characters added to Unicode after the reference's tables (a few
-hundred recent code points) may be classified differently, and a special token interrupted by a
-control character (`"[SE\\x00P]"`) is recognised here but not by the reference.
+text.
+
+Fast path: a text of printable ASCII, tab, newline and carriage return only, without the first
+character of a special token (`"["`), needs none of steps 1-3, and lowercasing is ASCII
+lowercasing; such rows go straight to a second `FastBertTokenizer` whose byte limit per word (100)
+is the character limit, since a byte is a character there. The batch is split by a regular-
+expression match, both groups are tokenized and the rows are put back in order; the ids are those
+of the full rules.
+
+Known differences from the reference, all rare: characters added to Unicode after the reference's
+tables (a few hundred recent code points) may be classified differently, and a special token
+interrupted by a control character (`"[SE\\x00P]"`) is recognised here but not by the reference.
 """
 
 import json
@@ -210,6 +219,23 @@ class WordPieceTokenizer(tf.Module):
         self._id_map = tf.constant(
             list(range(len(vocab))) + [index[t] for t in literal] + [self.unk_id], dtype=tf.int32
         )
+        # The fast path: on printable ASCII (plus tab, newline, carriage return) the cleaning
+        # rules reduce to ASCII lowercasing (no control, format or non-ASCII space characters to
+        # remove or replace, no accents), and a byte is a character, so a byte limit per word of
+        # 100 is the reference's character limit. Texts holding the first character of a special
+        # token go the exact way, since special tokens must be recognised before lowercasing.
+        openers = {t[0] for t in literal if t[0].isascii()}
+        allowed = [9, 10, 13, *(c for c in range(0x20, 0x7F) if chr(c) not in openers)]
+        self._fast_pattern = "[" + "".join(f"\\x{{{c:X}}}" for c in allowed) + "]*"
+        self._fast_ascii_bert = tf_text.FastBertTokenizer(
+            vocab=vocab,
+            suffix_indicator="##",
+            max_bytes_per_word=_MAX_CHARS_PER_WORD,
+            token_out_type="int32",
+            unknown_token=self._unk_token,
+            support_detokenization=False,
+            lower_case_nfd_strip_accents=False,
+        )
 
     def normalize(self, strings):
         """Applies the text-cleaning rules (steps 1-4 of the module docstring) to a string tensor."""
@@ -239,6 +265,32 @@ class WordPieceTokenizer(tf.Module):
 
     def tokenize(self, strings):
         """Returns the WordPiece ids without special tokens or padding, ragged `(batch, None)`."""
+        rows, ids = self._tokenize_groups(strings)
+        order = tf.math.invert_permutation(tf.concat(rows, axis=0))
+        return tf.gather(tf.concat(ids, axis=0), order)
+
+    def _tokenize_groups(self, strings):
+        """Splits the batch into the fast-path rows and the others; returns (rows, ids) pairs.
+
+        Both groups always run (an empty group costs next to nothing): a `tf.cond` around the
+        tokenizers is much slower inside tf.data than the ops it would skip.
+        """
+        fast = self._takes_fast_path(strings)
+        fast_rows = tf.where(fast)[:, 0]
+        exact_rows = tf.where(tf.logical_not(fast))[:, 0]
+        fast_text = tf.gather(strings, fast_rows)
+        if self._lower:
+            fast_text = tf.strings.lower(fast_text)  # ASCII letters only, all there is here
+        fast_ids = self._fast_ascii_bert.tokenize(fast_text)
+        exact_ids = self._tokenize_exact(tf.gather(strings, exact_rows))
+        return (fast_rows, exact_rows), (fast_ids, exact_ids)
+
+    def _takes_fast_path(self, strings):
+        """Bool `(batch,)`: the strings whose ids the ASCII fast path gives exactly."""
+        return tf.strings.regex_full_match(strings, self._fast_pattern)
+
+    def _tokenize_exact(self, strings):
+        """`tokenize` through the full cleaning rules, for any text."""
         normalized = self._mark_long_words(self.normalize(strings))
         ids = self._fast_bert.tokenize(normalized)
         return ids.with_flat_values(tf.gather(self._id_map, ids.flat_values))
@@ -248,8 +300,13 @@ class WordPieceTokenizer(tf.Module):
         # Space-separated runs bound the words from above, so only the (rare) texts holding a
         # long run are split into words here; the others pass through untouched.
         runs = tf.strings.split(normalized, sep=" ")
-        run_chars = tf.strings.length(runs, unit="UTF8_CHAR")
-        suspect = tf.where(tf.reduce_any(run_chars > _MAX_CHARS_PER_WORD, axis=1))
+        long_run = tf.strings.length(runs.flat_values, unit="UTF8_CHAR") > _MAX_CHARS_PER_WORD
+        # A segment maximum rather than a ragged `reduce_any`, whose fixed cost per batch
+        # (even an empty one) is several times that of the whole fast path.
+        has_long_run = tf.math.unsorted_segment_max(
+            tf.cast(long_run, tf.int32), runs.value_rowids(), runs.nrows()
+        )
+        suspect = tf.where(has_long_run > 0)
         # A static regex_replace (compiled once) rather than regex_split, which compiles its
         # pattern on every call.
         spaced = tf.strings.regex_replace(
@@ -271,13 +328,31 @@ class WordPieceTokenizer(tf.Module):
         scalar = strings.shape.rank == 0
         if scalar:
             strings = tf.reshape(strings, [1])
-        ids = self.tokenize(strings)[:, : self.max_length - 2]
-        batch = tf.shape(strings, out_type=tf.int64)[0]
-        cls = tf.fill([batch, 1], tf.constant(self.cls_id, tf.int32))
-        sep = tf.fill([batch, 1], tf.constant(self.sep_id, tf.int32))
-        ids = tf.concat([cls, ids, sep], axis=1)
-        dense = ids.to_tensor(default_value=self.pad_id, shape=[None, self.max_length])
+        rows, ids = self._tokenize_groups(strings)
+        # Each group is padded on its own and the dense rows are put back in order: cheaper than
+        # ragged concatenation, slicing and gathering.
+        dense = tf.gather(
+            tf.concat([self._pad(group) for group in ids], axis=0),
+            tf.math.invert_permutation(tf.concat(rows, axis=0)),
+        )
         return dense[0] if scalar else dense
+
+    def _pad(self, ids):
+        """Ragged ids to `(batch, max_length)`: [CLS], ids truncated, [SEP], [PAD]..."""
+        body_length = self.max_length - 2
+        body = ids.to_tensor(default_value=self.pad_id, shape=[None, body_length])
+        batch = tf.shape(body)[0]
+        dense = tf.concat(
+            [
+                tf.fill([batch, 1], tf.constant(self.cls_id, tf.int32)),
+                body,
+                tf.fill([batch, 1], tf.constant(self.pad_id, tf.int32)),
+            ],
+            axis=1,
+        )
+        sep_at = tf.minimum(ids.row_lengths(), body_length) + 1
+        positions = tf.range(self.max_length, dtype=sep_at.dtype)
+        return tf.where(positions[None, :] == sep_at[:, None], self.sep_id, dense)
 
     def get_config(self):
         return {

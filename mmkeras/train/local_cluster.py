@@ -163,7 +163,9 @@ class LocalCluster:
             failed = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
             if failed:
                 for i, code in failed:
-                    how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                    how = (
+                        f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                    )
                     self._say(f"[launch-local] worker {i} failed ({how})")
                 return False
             if all(c == 0 for c in codes):

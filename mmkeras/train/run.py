@@ -94,7 +94,8 @@ def read_history(path):
         rows = list(csv.DictReader(f))
     out = []
     for row in rows:
-        parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
+        # CSVLogger writes "NA" for the val_* columns it adds when there is no validation.
+        parsed = {k: float(v) for k, v in row.items() if v not in ("", None, "NA")}
         parsed["epoch"] = int(parsed.get("epoch", len(out)))
         out.append(parsed)
     return out

@@ -456,9 +456,8 @@ def fit(config, restart=False, verbose=True, strategy=None):
     finally:
         cluster.cleanup_worker_dir(write_dir, run_dir)
     if not chief:
-        from mmkeras.train.run import read_history
-
-        return Run(run_dir, resolved, model, pipe, read_history(""), metrics)
+        # Its own files are gone; the run directory is the chief's (it may still be writing).
+        return Run(run_dir, resolved, model, pipe, [], metrics)
     return Run.load(run_dir, model=model, pipeline=pipe)
 
 
@@ -571,7 +570,9 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
         restore = state if state and state["stage"] == index else None
         epoch, skip = first, 0
         if restore is not None:
-            ResumeState.load_weights(model, backup_dir, restore)
+            # The optimizer's variables are created here: in the strategy's scope.
+            with strategy.scope():
+                ResumeState.load_weights(model, backup_dir, restore)
             epoch, skip = restore["epoch"], restore["batch"]
             if restore.get("stage_done"):
                 epoch = last
@@ -596,20 +597,33 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
             )
         callbacks = [EpochEnder(steps - skip)] if skip else []
         callbacks += [LearningRateLogger(), *stateful, *plain, resume]
-        model.fit(
-            stream.dataset(epoch, last, skip),
-            validation_data=validation,
-            epochs=last,
-            initial_epoch=epoch,
-            steps_per_epoch=steps,
-            class_weight=class_weight,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=config.train.verbose if verbose else 0,
-        )
+        train_data = stream.dataset(epoch, last, skip)
+        with _keras_context(model, strategy, strategy_name, train_data.element_spec):
+            model.fit(
+                train_data,
+                validation_data=validation,
+                epochs=last,
+                initial_epoch=epoch,
+                steps_per_epoch=steps,
+                class_weight=class_weight,
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=config.train.verbose if verbose else 0,
+            )
         state = None
-    metrics = _finish(config, pipe, run_dir, student, verbose, static, eval_options)
+    with _keras_context(student, strategy, strategy_name, None):
+        metrics = _finish(config, pipe, run_dir, student, verbose, static, eval_options)
     return student, metrics
+
+
+def _keras_context(model, strategy, strategy_name, element_spec):
+    import contextlib
+
+    if strategy_name != "multi_worker":
+        return contextlib.nullcontext()
+    from mmkeras.train.distributed_data import multi_worker_keras
+
+    return multi_worker_keras(model, strategy, element_spec)
 
 
 def _make_model(config, pipe):

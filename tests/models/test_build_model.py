@@ -127,7 +127,7 @@ def _branch_cases():
         ),
         "image_backbone": (
             lambda: mk.branches.image_backbone(
-                "mobilenetv3small", input_shape=(32, 32, 3), weights=None, trainable=True, output_dim=8
+                "mobilenetv3small", input_shape=(32, 32, 3), weights=None, trainable=False, output_dim=8
             ),
             lambda rng: rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32"),
         ),
