@@ -1,7 +1,7 @@
 """Evaluation plots written as PNG files: learning curves, confusion matrix, ROC and PR curves.
 
 matplotlib (a dependency of mmkeras) is imported inside the functions, since it is
-and slow to import). Figures are drawn on `matplotlib.figure.Figure` objects, which render with
+slow to import. Figures are drawn on `matplotlib.figure.Figure` objects, which render with
 the Agg backend without touching pyplot's global state, so these functions work the same in a
 script, on a server without a display and in a notebook. Every function writes its file through
 a temporary name and a rename, and returns the path written.

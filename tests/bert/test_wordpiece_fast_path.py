@@ -87,3 +87,19 @@ def test_every_row_on_one_path_and_empty_batch(tiny_bert):
     np.testing.assert_array_equal(tok(tf.constant(["东京", "café"])).numpy()[:, :4],
                                   [[2, 24, 25, 3], [2, 17, 3, 0]])  # fmt: skip
     assert tok(tf.constant([], tf.string)).shape == (0, 6)
+
+
+def test_mixed_batch_in_saved_model_and_tf_data(tiny_bert, tmp_path):
+    tok = WordPieceTokenizer(os.path.join(tiny_bert, "vocab.txt"), max_length=6)
+    texts = ["东京", "the cat", "café!", "a red dog", "the\x00cat"]
+    eager = tok(tf.constant(texts)).numpy()
+    module = tf.Module()
+    module.tok = tok
+    module.serve = tf.function(tok, input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(module, str(tmp_path / "tok"))
+    restored = tf.saved_model.load(str(tmp_path / "tok"))
+    np.testing.assert_array_equal(restored.serve(tf.constant(texts)).numpy(), eager)
+    ds = tf.data.Dataset.from_tensor_slices(texts).batch(3).map(tok)
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in ds]), eager)
+    np.testing.assert_array_equal(eager[:, :4], [[2, 24, 25, 3], [2, 5, 6, 3], [2, 17, 22, 3],
+                                                [2, 11, 12, 7], [2, 1, 3, 0]])  # fmt: skip
