@@ -161,9 +161,14 @@ def presence_or_ones(layer_name, mask, features, dtype):
 def zero_absent(feature, present_column):
     """Zeros `feature` where `present_column` (`(batch,)` or broadcastable) is 0.
 
+    With `present_column=None` (no presence mask) the feature is returned as it is, so a model
+    called without a mask pays nothing for masking.
+
     `ops.where` is used, not a product, so that NaN or inf values in an absent slot cannot leak
     into the output or its gradients.
     """
+    if present_column is None:  # no mask given: every modality is present
+        return feature
     condition = ops.greater(present_column, 0)
     while len(condition.shape) < len(feature.shape):
         condition = ops.expand_dims(condition, axis=-1)

@@ -40,10 +40,18 @@ class ConcatFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None):
         features = list(inputs)
-        present = _common.presence_or_ones("ConcatFusion", mask, features, features[0].dtype)
+        if self.append_mask:
+            present = _common.presence_or_ones("ConcatFusion", mask, features, features[0].dtype)
+        else:
+            present = _common.presence_mask("ConcatFusion", mask, features, features[0].dtype)
+        columns = (
+            [None] * len(features)
+            if present is None
+            else [present[:, index] for index in range(len(features))]
+        )
         parts = [
-            _common.zero_absent(feature, present[:, index])
-            for index, feature in enumerate(features)
+            _common.zero_absent(feature, column)
+            for feature, column in zip(features, columns, strict=True)
         ]
         if self.append_mask:
             parts.append(present)
