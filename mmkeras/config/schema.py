@@ -45,19 +45,38 @@ FUSIONS = (
     "low_rank",
     "tensor",
 )
-TASK_KINDS = ("classification", "multilabel", "regression")
+TASK_KINDS = ("classification", "multilabel", "regression", "retrieval", "captioning")
+# Tasks that are whole models of their own (`DualEncoder`, `Captioner`), not heads on a fusion.
+MODEL_TASK_KINDS = ("retrieval", "captioning")
+DECODERS = ("lstm", "transformer")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 AUTO = "auto"
 
 # Loc parts that pydantic inserts for tagged unions; they are not keys a user wrote.
 UNION_TAGS = frozenset({"single", "multi", "image", "text", "audio", "tabular"})
 
-_TASK_FIELDS = {
-    "classification": {"num_classes", "binary", "label_smoothing", "class_names"},
-    "multilabel": {"num_labels", "threshold", "label_names"},
-    "regression": {"num_outputs", "loss"},
-}
 _COMMON_TASK_FIELDS = {"kind", "name", "hidden_units", "dropout", "loss_weight"}
+# The keys each task kind takes (`kind` included).
+_TASK_FIELDS = {
+    "classification": _COMMON_TASK_FIELDS
+    | {"num_classes", "binary", "label_smoothing", "class_names"},
+    "multilabel": _COMMON_TASK_FIELDS | {"num_labels", "threshold", "label_names"},
+    "regression": _COMMON_TASK_FIELDS | {"num_outputs", "loss"},
+    "retrieval": {"kind", "embed_dim", "temperature", "recall_ks"},
+    "captioning": {
+        "kind",
+        "caption",
+        "decoder",
+        "attention",
+        "vocab_size",
+        "max_length",
+        "embedding_dim",
+        "units",
+        "num_layers",
+        "num_heads",
+        "dropout",
+    },
+}
 
 
 def _auto_or_positive_int(value):
@@ -73,6 +92,21 @@ def _auto_or_positive_int(value):
 
 
 AutoInt = Annotated[Any, BeforeValidator(_auto_or_positive_int)]
+
+
+def _temperature(value):
+    if value == "learnable":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise PydanticCustomError(
+            "temperature",
+            "{value} is not allowed; allowed: 'learnable' or a positive number",
+            {"value": repr(value)},
+        )
+    return float(value)
+
+
+Temperature = Annotated[Any, BeforeValidator(_temperature)]
 
 
 class Section(BaseModel):
@@ -251,9 +285,19 @@ class BranchConfig(Section):
 
 
 class TaskConfig(Section):
-    """A task head: `kind` picks `Classification`, `MultiLabel` or `Regression`."""
+    """What the model learns: `kind` picks a task head or a whole task model.
 
-    kind: Literal["classification", "multilabel", "regression"] = "classification"
+    `classification`, `multilabel`, `regression`: a head (`Classification`, `MultiLabel`,
+    `Regression`) on the fused branches, trained on the target of `data.schema`.
+    `retrieval`: a `DualEncoder` of the two branches (one image, one text) trained
+    contrastively on image-text pairs, without labels (`embed_dim`, `temperature`, `recall_ks`).
+    `captioning`: a `Captioner` on the one image branch that learns to write the text input
+    `caption` (default: the one schema input without a branch), without labels; `vocab_size`
+    and `max_length` come from that text input, whose ids are wrapped in start / end tokens.
+    Each kind takes only its own keys.
+    """
+
+    kind: Literal[TASK_KINDS] = "classification"  # type: ignore[valid-type]
     name: str | None = None
     hidden_units: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list)
     dropout: float = Field(0.0, ge=0, lt=1)
@@ -267,6 +311,18 @@ class TaskConfig(Section):
     label_names: list[str] | None = None
     num_outputs: AutoInt = AUTO
     loss: Literal["mse", "mae", "huber"] = "mse"
+    embed_dim: int = Field(64, gt=0)
+    temperature: Temperature = "learnable"
+    recall_ks: list[Annotated[int, Field(gt=0)]] = Field(default=[1, 5, 10], min_length=1)
+    caption: str | None = None
+    decoder: Literal[DECODERS] = "lstm"  # type: ignore[valid-type]
+    attention: bool = True
+    vocab_size: AutoInt = AUTO
+    max_length: AutoInt = AUTO
+    embedding_dim: int = Field(64, gt=0)
+    units: int = Field(128, gt=0)
+    num_layers: int = Field(2, gt=0)
+    num_heads: int = Field(2, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -276,27 +332,27 @@ class TaskConfig(Section):
         kind = data.get("kind", "classification")
         if kind not in _TASK_FIELDS:
             return data
-        foreign = sorted(k for k in data if k not in _COMMON_TASK_FIELDS | _TASK_FIELDS[kind])
+        foreign = sorted(k for k in data if k not in _TASK_FIELDS[kind])
         foreign = [k for k in foreign if k in cls.model_fields]
         if foreign:
-            allowed = sorted(_COMMON_TASK_FIELDS | _TASK_FIELDS[kind])
             raise PydanticCustomError(
                 "task_field",
                 "{keys} do not apply to a {kind} task; allowed keys: {allowed}",
-                {"keys": foreign, "kind": kind, "allowed": allowed},
+                {"keys": foreign, "kind": kind, "allowed": sorted(_TASK_FIELDS[kind])},
             )
         return data
 
     @model_serializer(mode="wrap")
     def _only_fields_of_kind(self, handler):
         data = handler(self)
-        keep = _COMMON_TASK_FIELDS | _TASK_FIELDS[self.kind]
-        return {k: v for k, v in data.items() if k in keep}
+        return {k: v for k, v in data.items() if k in _TASK_FIELDS[self.kind]}
 
     def task_kwargs(self):
         """Keyword arguments of the task class (only the keys that apply to `kind`)."""
-        keys = (_COMMON_TASK_FIELDS | _TASK_FIELDS[self.kind]) - {"kind"}
+        keys = _TASK_FIELDS[self.kind] - {"kind"}
         kwargs = {k: getattr(self, k) for k in sorted(keys)}
+        if self.kind in MODEL_TASK_KINDS:
+            return kwargs
         if kwargs["name"] is None:
             del kwargs["name"]
         kwargs["hidden_units"] = tuple(kwargs["hidden_units"])
@@ -326,6 +382,31 @@ class ModelConfig(Section):
     modality_dropout: float = Field(0.0, ge=0, lt=1)
     task: TaskSpec = Field(default_factory=TaskConfig)
     name: str = "multimodal_model"
+
+    @property
+    def model_task(self):
+        """The kind of a whole-model task (`"retrieval"`, `"captioning"`), else None."""
+        task = self.task
+        if isinstance(task, TaskConfig) and task.kind in MODEL_TASK_KINDS:
+            return task.kind
+        return None
+
+    @model_serializer(mode="wrap")
+    def _without_fusion_of_model_tasks(self, handler):
+        data = handler(self)
+        if self.model_task:
+            # Those models fuse nothing: keep the keys out of written configs.
+            for key in _FUSION_FIELDS:
+                data.pop(key, None)
+        return data
+
+
+_FUSION_FIELDS = ("fusion", "fusion_kwargs", "modality_dropout")
+
+
+def _branch_modality(kind):
+    # Builder names start with the modality they read: image_cnn, text_rnn, ...
+    return kind.split("_")[0]
 
 
 # === Optimisation ===
@@ -488,9 +569,82 @@ class RunConfig(Section):
                     f"finetune.pretrained: {unknown} are not branches; branches: "
                     f"{list(self.model.branches)}"
                 )
+        problems += self._model_task_problems()
         if problems:
             raise PydanticCustomError("cross", "{problems}", {"problems": problems})
         return self
+
+    def _model_task_problems(self):
+        model = self.model
+        if isinstance(model.task, dict):
+            return [
+                f"model.task.{name}.kind: {task.kind!r} is a model of its own and cannot be one "
+                f"of several tasks; give model.task as {{kind: {task.kind}, ...}}"
+                for name, task in model.task.items()
+                if task.kind in MODEL_TASK_KINDS
+            ]
+        kind = model.model_task
+        if kind is None:
+            return []
+        problems = [
+            f"model.{key}: does not apply to a {kind} task (its branches are not fused)"
+            for key in _FUSION_FIELDS
+            if key in model.model_fields_set
+        ]
+        targets = [k for k in self.data.schema_ if self._is_target(k)]
+        if targets or self.data.targets:
+            problems.append(
+                f"data.schema: {targets} are targets, but a {kind} task learns without labels; "
+                "leave them out of data.schema (and data.targets)"
+            )
+        if self.data.allow_missing:
+            problems.append(
+                f"data.allow_missing: does not apply to a {kind} task (every row needs all of "
+                "its inputs)"
+            )
+        if self.distill is not None:
+            problems.append(f"distill: does not apply to a {kind} task")
+        branches = {k: b.kind for k, b in model.branches.items()}
+        modalities = sorted(_branch_modality(b) for b in branches.values())
+        if kind == "retrieval" and modalities != ["image", "text"]:
+            problems.append(
+                "model.branches: a retrieval task takes two branches, one image and one text; "
+                f"received {branches}"
+            )
+        if kind == "captioning":
+            if modalities != ["image"]:
+                problems.append(
+                    f"model.branches: a captioning task takes one image branch; received {branches}"
+                )
+            problems += self._caption_problems()
+        return problems
+
+    def _caption_problems(self):
+        caption = self.model.task.caption
+        unused = self._inputs_without_branch()
+        if caption is None and len(unused) != 1:
+            return [
+                "model.task.caption: give the text input that holds the captions; data.schema "
+                f"inputs without a branch: {unused}"
+            ]
+        if caption is not None and caption not in unused:
+            return [
+                f"model.task.caption: {caption!r} is not an input of data.schema without a "
+                f"branch; allowed: {unused}"
+            ]
+        return []
+
+    def _inputs_without_branch(self):
+        return [
+            k for k in self.data.schema_ if not self._is_target(k) and k not in self.model.branches
+        ]
+
+    @property
+    def caption_input(self):
+        """The schema input that holds the captions of a captioning task (else None)."""
+        if self.model.model_task != "captioning":
+            return None
+        return self.model.task.caption or self._inputs_without_branch()[0]
 
     def _is_target(self, key):
         if self.data.targets is not None:

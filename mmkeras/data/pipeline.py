@@ -590,6 +590,7 @@ class Pipeline:
                     max_length=spec.max_length,
                     split=spec.split,
                     lower_case=True if spec.lower_case is None else spec.lower_case,
+                    start_end=spec.start_end,
                 )
                 tok.adapt(texts, spec.vocab_size, spec.min_count)
                 self._tokenizers[name] = tok
@@ -1054,6 +1055,7 @@ class Pipeline:
                 max_length=spec.max_length,
                 split=spec.split,
                 lower_case=True if spec.lower_case is None else spec.lower_case,
+                start_end=spec.start_end,
             )
         return pipe
 

@@ -18,7 +18,10 @@ class TextSpec:
       ids including `0` = padding and `1` = out-of-vocabulary.
     - `"wordpiece"`: a BERT `vocab.txt` (`vocab=`); ids include `[CLS]`/`[SEP]`, `0` pads.
 
-    Sequences are padded with 0 or truncated to `max_length`.
+    Sequences are padded with 0 or truncated to `max_length`. With `start_end=True` (word
+    tokenizer only) ids 2 and 3 are reserved for `[START]` and `[END]` and every sequence reads
+    `[2, word ids..., 3, 0, ...]`: the caption layout of `mmkeras.models.Captioner` (words are
+    truncated to `max_length - 2` so the end token always fits).
 
     Args:
         tokenizer: `"word"` or `"wordpiece"`.
@@ -30,6 +33,7 @@ class TextSpec:
         min_count: int, words seen fewer times than this in `adapt` are left out of the vocabulary.
         source: `"column"` (the manifest cell holds the text) or `"file"` (it holds the path of a
             UTF-8 text file, relative to the pipeline's `root`).
+        start_end: bool, wrap every sequence in start (id 2) and end (id 3) tokens.
 
     Example:
     >>> spec = TextSpec(tokenizer="word", max_length=64, vocab_size=20000)
@@ -48,6 +52,7 @@ class TextSpec:
         lower_case=None,
         min_count=1,
         source="column",
+        start_end=False,
     ):
         check_choice("tokenizer", tokenizer, _TOKENIZERS, "TextSpec")
         check_positive_int("max_length", max_length, "TextSpec")
@@ -66,6 +71,19 @@ class TextSpec:
                 "TextSpec: tokenizer='wordpiece' needs `vocab`, the path of a vocab.txt; "
                 f"received vocab={vocab!r}."
             )
+        if not isinstance(start_end, bool):
+            raise ValueError(f"TextSpec: `start_end` must be a bool, received {start_end!r}.")
+        if start_end and tokenizer != "word":
+            raise ValueError(
+                "TextSpec: `start_end=True` reserves word ids for [START] and [END] and needs "
+                f"tokenizer='word', received tokenizer={tokenizer!r}."
+            )
+        if start_end and (max_length < 3 or vocab_size < 5):
+            raise ValueError(
+                "TextSpec: with `start_end=True`, `max_length` must be at least 3 and "
+                "`vocab_size` at least 5 (padding, out-of-vocabulary, start, end and one word), "
+                f"received max_length={max_length!r}, vocab_size={vocab_size!r}."
+            )
         if lower_case is not None and not isinstance(lower_case, bool):
             raise ValueError(
                 f"TextSpec: `lower_case` must be a bool or None, received {lower_case!r}."
@@ -78,6 +96,7 @@ class TextSpec:
         self.lower_case = lower_case
         self.min_count = min_count
         self.source = source
+        self.start_end = start_end
 
     @property
     def shape(self):
@@ -93,6 +112,7 @@ class TextSpec:
             "lower_case": self.lower_case,
             "min_count": self.min_count,
             "source": self.source,
+            "start_end": self.start_end,
         }
 
     @classmethod

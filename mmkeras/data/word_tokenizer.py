@@ -5,6 +5,7 @@ import collections
 import tensorflow as tf
 
 PAD, OOV = "[PAD]", "[UNK]"
+START, END = "[START]", "[END]"
 
 
 class WordTokenizer:
@@ -19,6 +20,9 @@ class WordTokenizer:
         max_length: int, output sequence length (pad with 0 / truncate).
         split: `"whitespace"` or `"unicode_script"` (also splits punctuation from words).
         lower_case: bool, case-fold text before splitting.
+        start_end: bool, reserve ids 2 and 3 for `[START]` and `[END]` (the first two entries
+            of `vocabulary`) and wrap every sequence in them: `[2, word ids..., 3, 0, ...]`,
+            words truncated to `max_length - 2`. The caption layout of `Captioner`.
 
     Example:
     >>> tok = WordTokenizer(max_length=8)
@@ -26,8 +30,21 @@ class WordTokenizer:
     >>> tok(tf.constant(["a cat ran"]))   # [[2, 4, 1, 0, 0, 0, 0, 0]]
     """
 
-    def __init__(self, vocabulary=None, max_length=64, split="whitespace", lower_case=True):
+    def __init__(
+        self, vocabulary=None, max_length=64, split="whitespace", lower_case=True, start_end=False
+    ):
+        if start_end and vocabulary is not None and list(vocabulary)[:2] != [START, END]:
+            raise ValueError(
+                f"WordTokenizer: with start_end=True the vocabulary must start with {START} and "
+                f"{END}, received {list(vocabulary)[:2]!r}."
+            )
+        if start_end and max_length < 3:
+            raise ValueError(
+                "WordTokenizer: with start_end=True `max_length` must be at least 3, received "
+                f"{max_length!r}."
+            )
         self.vocabulary = None if vocabulary is None else list(vocabulary)
+        self.start_end = start_end
         self.max_length = max_length
         self.split = split
         self.lower_case = lower_case
@@ -65,7 +82,10 @@ class WordTokenizer:
         words = sorted(
             (w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w)
         )
-        self.vocabulary = words[: vocab_size - 2]
+        if self.start_end:
+            self.vocabulary = [START, END, *words[: vocab_size - 4]]
+        else:
+            self.vocabulary = words[: vocab_size - 2]
         self._table = None
 
     def _lookup_table(self):
@@ -74,9 +94,12 @@ class WordTokenizer:
                 raise ValueError("WordTokenizer has no vocabulary yet: call `adapt` first.")
             # Created eagerly even when first needed while tracing a tf.data function, so
             # that every dataset and exported function shares one table.
+            # The reserved start / end entries are not words: text never maps to them.
+            reserved = 2 if self.start_end else 0
+            words = self.vocabulary[reserved:] or ["\0"]
             with tf.init_scope():
-                keys = tf.constant(self.vocabulary or ["\0"], tf.string)
-                values = tf.range(2, len(self.vocabulary or ["\0"]) + 2, dtype=tf.int64)
+                keys = tf.constant(words, tf.string)
+                values = tf.range(2 + reserved, len(words) + 2 + reserved, dtype=tf.int64)
                 self._table = tf.lookup.StaticHashTable(
                     tf.lookup.KeyValueTensorInitializer(keys, values), default_value=1
                 )
@@ -86,6 +109,11 @@ class WordTokenizer:
         """Maps tf.string `(B,)` to int32 ids `(B, max_length)`."""
         tokens = self.tokenize(strings)
         ids = tf.ragged.map_flat_values(self._lookup_table().lookup, tokens)
+        if self.start_end:
+            column = tf.ones([ids.nrows(), 1], tf.int64)
+            start = tf.RaggedTensor.from_tensor(column * 2)
+            end = tf.RaggedTensor.from_tensor(column * 3)
+            ids = tf.concat([start, ids[:, : self.max_length - 2], end], axis=1)
         ids = ids.to_tensor(default_value=0, shape=[None, self.max_length])
         return tf.cast(ids, tf.int32)
 

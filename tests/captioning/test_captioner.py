@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 import pytest
-from shape_captions import VOCAB, make_pairs, token_ids
+from shape_pairs import VOCAB, make_pairs, token_ids
 
 from mmkeras.export.captioner import export_captioner
 from mmkeras.layers import SequenceMask

@@ -1,12 +1,11 @@
 """Tiny tabular data, run configurations and a worker script for the multi-worker tests."""
 
-import csv
 import os
 import sys
 
-import numpy as np
 import pytest
 import yaml
+from tabular_data import write_tabular
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -21,17 +20,6 @@ run = mk.train.fit(sys.argv[1])
 index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
 np.savez(os.path.join(sys.argv[2], f"weights-{index}.npz"), *run.model.get_weights())
 """
-
-
-def write_tabular(path, n, seed):
-    """Rows (a, b, c, label): the label is the sign of a + b."""
-    rng = np.random.default_rng(seed)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["a", "b", "c", "label"])
-        for _ in range(n):
-            x = rng.normal(size=3)
-            writer.writerow([*np.round(x, 4), "pos" if x[0] + x[1] > 0 else "neg"])
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tiny paired image-text data: coloured squares described by their size, colour and place."""
+"""Generated image-text pairs (coloured squares with short descriptions) for retrieval and captioning tests."""
 
 import numpy as np
 
