@@ -3,7 +3,10 @@
 import json
 import os
 
-HELP = "evaluate a trained run on a manifest (metrics per output, written as JSON with --out)"
+HELP = (
+    "evaluate a trained run on a manifest (metrics per output; retrieval: recall@k, captioning: "
+    "BLEU-4 and sample captions; written as JSON with --out)"
+)
 
 
 def add_arguments(parser):
@@ -39,14 +42,13 @@ def run(args):
     if not report.ok:
         print(f"{report.num_bad_rows} of {report.num_rows} rows cannot be used:")
         print(report)
-    ds = pipe.dataset(
-        data,
-        training=False,
-        batch_size=args.batch_size or run.config.data.batch_size,
-        errors=args.errors,
-        verbose=False,
-    )
-    result = _report(run.model, ds, pipe)
+    if run.config.model.model_task:
+        from mmkeras.train.task_report import task_report
+
+        values = task_report(run, data, batch_size=args.batch_size, errors=args.errors)
+        result = {"text": json.dumps(values, indent=2), "data": values}
+    else:
+        result = _report(run.model, _dataset(run, data, args), pipe)
     print(result["text"])
     if args.out:
         from mmkeras.train.atomic import write_text
@@ -54,6 +56,16 @@ def run(args):
         write_text(args.out, json.dumps(result["data"], indent=2))
         print(f"wrote {args.out}")
     return 0
+
+
+def _dataset(run, data, args):
+    return run.pipeline.dataset(
+        data,
+        training=False,
+        batch_size=args.batch_size or run.config.data.batch_size,
+        errors=args.errors,
+        verbose=False,
+    )
 
 
 def _report(model, ds, pipe):

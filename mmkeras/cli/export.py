@@ -53,6 +53,11 @@ def run(args):
     from mmkeras.train import Run
 
     run = Run.load(args.run_dir)
+    kind = run.config.model.model_task
+    if kind is not None:
+        if args.format != "saved_model":
+            raise UsageError(f"a {kind} run exports as --format saved_model only")
+        return _task_model(args, run, kind)
     if args.format == "saved_model":
         from mmkeras.export import saved_model
 
@@ -61,6 +66,32 @@ def run(args):
         print(f"inspect it with: saved_model_cli show --dir {args.out} --all")
         return 0
     return _tflite(args, run)
+
+
+def _task_model(args, run, kind):
+    from mmkeras.export import write_directory_atomically
+
+    if kind == "retrieval":
+        from mmkeras.export.dual_encoder import export_dual_encoder
+
+        def build(tmp):
+            export_dual_encoder(run.model, tmp)
+
+        signatures = "encode_images(images) and encode_texts(token ids)"
+    else:
+        from mmkeras.export.captioner import export_captioner
+        from mmkeras.train.task_report import caption_vocabulary
+
+        vocabulary = caption_vocabulary(run.pipeline, run.config.caption_input)
+
+        def build(tmp):
+            export_captioner(run.model, tmp, vocabulary)
+
+        signatures = "serve(images) -> token_ids, captions (greedy decoding in the graph)"
+    path = write_directory_atomically(build, args.out, overwrite=not args.no_overwrite)
+    print(f"wrote {kind} SavedModel {path}: {signatures}")
+    print(f"inspect it with: saved_model_cli show --dir {args.out} --all")
+    return 0
 
 
 def _tflite(args, run):

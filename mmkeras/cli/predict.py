@@ -77,6 +77,12 @@ def run(args):
     from mmkeras.train import Run
 
     run = Run.load(args.run_dir)
+    kind = run.config.model.model_task
+    if kind is not None:
+        raise UsageError(
+            f"a {kind} run makes no per-row predictions; measure it with `mmkeras evaluate "
+            f"{args.run_dir} --data MANIFEST`, or serve it with `mmkeras export`"
+        )
     pipe = run.pipeline
     records, _, base_dir = read_manifest(args.data)
     for record in records:

@@ -37,8 +37,10 @@ class PresenceOptionalModel(keras.Model):
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(_with_presence(inputs), *args, **kwargs)
 
-    def call(self, inputs, *args, **kwargs):
-        return super().call(_with_presence(inputs), *args, **kwargs)
+    # The explicit `training` argument matters: Keras inspects `call`'s signature to decide whether
+    # `fit` passes `training=True` (batch norm statistics, dropout).
+    def call(self, inputs, training=None, mask=None):
+        return super().call(_with_presence(inputs), training=training, mask=mask)
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

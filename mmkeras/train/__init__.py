@@ -26,6 +26,7 @@ _NAMES = {
     "atomic_path": "mmkeras.train.atomic",
     "build_pipeline": "mmkeras.train.builders",
     "resolve_config": "mmkeras.train.builders",
+    "task_report": "mmkeras.train.task_report",
     "DiscriminativeAdamW": "mmkeras.train.finetune",
     "bert_lr_multipliers": "mmkeras.train.finetune",
     "unfreeze_top_layers": "mmkeras.train.finetune",

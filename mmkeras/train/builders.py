@@ -55,12 +55,12 @@ def _audio_spec(section):
     return AudioSpec(**kwargs)
 
 
-def _text_spec(section, config):
+def _text_spec(section, config, start_end=False):
     from mmkeras.data import TextSpec
 
     kwargs = section.model_dump(exclude={"modality"})
     kwargs["vocab"] = resolve_path(config, kwargs["vocab"])
-    return TextSpec(**kwargs)
+    return TextSpec(**kwargs, start_end=start_end)
 
 
 def _tabular_spec(section):
@@ -69,11 +69,12 @@ def _tabular_spec(section):
     return TabularSpec(**section.model_dump(exclude={"modality"}))
 
 
-def _make_spec(modality, section, config):
+def _make_spec(modality, section, config, name):
     if modality == "image":
         return _image_spec(section)
     if modality == "text":
-        return _text_spec(section, config)
+        # Captions carry the start / end tokens a Captioner reads and writes.
+        return _text_spec(section, config, start_end=name == config.caption_input)
     if modality == "audio":
         return _audio_spec(section)
     return _tabular_spec(section)
@@ -93,13 +94,13 @@ def build_pipeline(config):
         section = getattr(data, modality)
         if section is not None:
             try:
-                kwargs[modality] = _make_spec(modality, section, config)
+                kwargs[modality] = _make_spec(modality, section, config, modality)
             except ValueError as e:
                 raise _wrap(f"data.{modality}", e) from None
     specs = {}
     for name, section in data.specs.items():
         try:
-            specs[name] = _make_spec(section.modality, section, config)
+            specs[name] = _make_spec(section.modality, section, config, name)
         except ValueError as e:
             raise _wrap(f"data.specs.{name}", e) from None
     targets = None
@@ -190,6 +191,7 @@ def resolve_config(config, pipe):
         for arg, value in _auto_sources(pipe, key, kind).items():
             if arg in names and branch.get(arg, AUTO) == AUTO:
                 branch[arg] = value
+        problems += _regions_for_attention(config, branch, where, names)
         for arg in _PATH_ARGS:
             value = branch.get(arg)
             if isinstance(value, str) and value != "imagenet":
@@ -202,7 +204,7 @@ def resolve_config(config, pipe):
         autos = [a for a, v in branch.items() if v == AUTO]
         if autos:
             problems.append(f"{where}: {autos} cannot be 'auto' for {kind}")
-    problems += _resolve_tasks(data, pipe)
+    problems += _resolve_tasks(data, pipe, config)
     for field in ("train", "validation", "test"):
         data["data"][field] = resolve_path(config, data["data"][field])
     data["data"]["root"] = resolve_path(config, data["data"]["root"])
@@ -224,9 +226,52 @@ _SIZE_FIELD = {
 _NAMES_FIELD = {"classification": "class_names", "multilabel": "label_names"}
 
 
-def _resolve_tasks(data, pipe):
+def _regions_for_attention(config, branch, where, names):
+    """A captioner that attends needs the image regions: `return_sequence` defaults to true."""
+    task = config.model.task
+    if config.model.model_task != "captioning" or not task.attention:
+        return []
+    if "return_sequence" not in names:
+        return [f"{where}.kind: {branch['kind']!r} has no image regions to attend over"]
+    if branch.get("return_sequence") is False:
+        return [
+            f"{where}.return_sequence: false, but a captioning task with attention: true "
+            "attends over the image regions; set it true, or set model.task.attention: false"
+        ]
+    branch["return_sequence"] = True
+    return []
+
+
+def _resolve_caption(config, data, pipe):
+    """Fills the captioner's `vocab_size` and `max_length` from the caption input."""
+    key = config.caption_input
+    task = data["model"]["task"]
+    if pipe.modality(key) != "text":
+        return [f"model.task.caption: captions are text, but input {key!r} is {pipe.modality(key)}"]
+    spec = pipe.specs[key]
+    if not getattr(spec, "start_end", False):
+        return [
+            f"model.task.caption: input {key!r} must be tokenized with start / end tokens "
+            "(a word tokenizer); allowed: a text input with tokenizer 'word'"
+        ]
+    problems = []
+    for field, size in (("vocab_size", pipe.vocab_size(key)), ("max_length", spec.max_length)):
+        if task.get(field, AUTO) == AUTO:
+            task[field] = size
+        elif task[field] != size:
+            problems.append(
+                f"model.task.{field}: {task[field]}, but the caption input {key!r} has {size}"
+            )
+    return problems
+
+
+def _resolve_tasks(data, pipe, config):
     problems = []
     task = data["model"]["task"]
+    if config.model.model_task == "captioning":
+        return _resolve_caption(config, data, pipe)
+    if config.model.model_task:
+        return []
     targets = pipe.target_names
     if "kind" in task:
         if len(targets) != 1:
@@ -302,6 +347,8 @@ def build_model(config):
             branches[key] = mmkeras.models.make_branch(branch.kind, **branch.builder_kwargs())
         except (ValueError, TypeError) as e:
             raise _wrap(f"model.branches.{key}", e) from None
+    if model_cfg.model_task:
+        return _build_task_model(config, branches)
     if isinstance(model_cfg.task, dict):
         task = {name: make_task(t) for name, t in model_cfg.task.items()}
     else:
@@ -318,6 +365,63 @@ def build_model(config):
         )
     except (ValueError, TypeError) as e:
         raise _wrap("model", e) from None
+
+
+def model_inputs(config):
+    """`{model input name: data.schema input}` of a retrieval or captioning model (else None).
+
+    A `DualEncoder` takes `"image"` and `"text"`, a `Captioner` `"image"` and `"caption"`,
+    whatever the schema calls them.
+    """
+    kind = config.model.model_task
+    if kind is None:
+        return None
+    by_modality = {b.kind.split("_")[0]: key for key, b in config.model.branches.items()}
+    if kind == "retrieval":
+        return {"image": by_modality["image"], "text": by_modality["text"]}
+    return {"image": by_modality["image"], "caption": config.caption_input}
+
+
+def task_selector(config):
+    """A tf.data map feeding a retrieval or captioning model: its inputs renamed, no targets."""
+    mapping = model_inputs(config)
+
+    def select(inputs, *targets):
+        return {name: inputs[key] for name, key in mapping.items()}
+
+    return select
+
+
+def _build_task_model(config, branches):
+    import mmkeras
+
+    task = config.model.task
+    inputs = model_inputs(config)
+    try:
+        if task.kind == "retrieval":
+            return mmkeras.models.DualEncoder(
+                image_branch=branches[inputs["image"]],
+                text_branch=branches[inputs["text"]],
+                embed_dim=task.embed_dim,
+                temperature=task.temperature,
+                recall_ks=tuple(task.recall_ks),
+                name=config.model.name,
+            )
+        return mmkeras.models.Captioner(
+            branches[inputs["image"]],
+            vocab_size=task.vocab_size,
+            decoder=task.decoder,
+            attention=task.attention,
+            max_length=task.max_length,
+            embedding_dim=task.embedding_dim,
+            units=task.units,
+            num_layers=task.num_layers,
+            num_heads=task.num_heads,
+            dropout=task.dropout,
+            name=config.model.name,
+        )
+    except (ValueError, TypeError) as e:
+        raise _wrap("model.task", e) from None
 
 
 def make_optimizer(config, learning_rate):

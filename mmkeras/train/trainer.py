@@ -148,6 +148,12 @@ def _selector(model_inputs, pipe_inputs, with_present):
     return select
 
 
+def _make_selector(config, model, pipe):
+    if config.model.model_task:
+        return builders.task_selector(config)
+    return _selector(_input_names(model), pipe.input_names, pipe.allow_missing)
+
+
 def _input_names(model):
     structure = model.input
     return list(structure) if isinstance(structure, dict) else [t.name for t in model.inputs]
@@ -187,7 +193,7 @@ def _set_trainable(model, config, trainable):
     if trainable is None:
         return
     for key in _pretrained_branches(config):
-        branch = model.branches[key]
+        branch = _branch_model(model, config, key)
         kind = config.model.branches[key].kind
         if trainable in ("none", "all"):
             _set_all(branch, trainable == "all")
@@ -201,6 +207,15 @@ def _set_trainable(model, config, trainable):
             weighted = [layer for layer in branch.layers if layer.weights]
             for i, layer in enumerate(weighted):
                 _set_all(layer, i >= len(weighted) - trainable)
+
+
+def _branch_model(model, config, key):
+    mapping = builders.model_inputs(config)
+    if mapping is None:
+        return model.branches[key]
+    # DualEncoder and Captioner hold their branches as attributes named after the modality.
+    modality = next(name for name, k in mapping.items() if k == key)
+    return getattr(model, f"{modality}_branch")
 
 
 def _num_bert_layers(branch):
@@ -528,7 +543,7 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
     with dtype_policy(policy), strategy.scope():
         model, student = _make_model(config, pipe)
     with_present = pipe.allow_missing
-    select = _selector(_input_names(student), pipe.input_names, with_present)
+    select = _make_selector(config, student, pipe)
     if config.distill:
         select = _selector(pipe.input_names, pipe.input_names, with_present)
     static = strategy_name == "tpu"
@@ -656,7 +671,7 @@ def _finish(config, pipe, run_dir, student, verbose, drop_remainder=False, optio
         student.compile_defaults(learning_rate=config.optimizer.learning_rate)
     with atomic_path(os.path.join(run_dir, "model.keras")) as tmp:
         student.save(tmp)
-    select = _selector(_input_names(student), pipe.input_names, pipe.allow_missing)
+    select = _make_selector(config, student, pipe)
     metrics = _final_metrics(student, pipe, config, select, drop_remainder, options)
     write_text(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2))
     backup_dir = os.path.join(run_dir, BACKUP)

@@ -297,3 +297,16 @@ def test_load_model_in_a_fresh_process(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "MultimodalModel"
+
+
+def test_fit_trains_in_training_mode():
+    """`fit` must run the branches in training mode: batch norm statistics move, dropout drops."""
+    branch = mk.branches.image_cnn(input_shape=(8, 8, 3), filters=(4,), output_dim=4, dropout=0.5)
+    model = mk.build_model(branches={"image": branch}, task=mk.tasks.Classification(num_classes=2))
+    batch_norm = branch.get_layer("block0_conv0_bn")
+    x = {"image": np.random.default_rng(0).uniform(0, 255, (16, 8, 8, 3)).astype("float32")}
+    model.fit(x, np.zeros(16), epochs=1, batch_size=16, verbose=0)
+    assert np.abs(batch_norm.moving_mean.numpy()).max() > 0
+    in_training = model(x, training=True)
+    assert not np.allclose(in_training, model(x, training=True))  # dropout is random
+    np.testing.assert_allclose(model(x), model(x, training=False))
