@@ -64,10 +64,8 @@ def check_raw_request(raw, pipeline):
     checks.append(
         _assert(batch > 0, ["Bad request: the batch is empty; send at least one element."])
     )
-    present = []
     for name in names:
-        x = raw[name]
-        size = tf.shape(x)[0]
+        size = tf.shape(raw[name])[0]
         checks.append(
             _assert(
                 tf.equal(size, batch),
@@ -80,6 +78,14 @@ def check_raw_request(raw, pipeline):
                 ],
             )
         )
+    # The checks below combine inputs element by element (e.g. stacking the presence of each):
+    # they run only after the batch sizes are known to agree, so a mismatch is reported as
+    # such and not as a shape error deep inside an op.
+    with tf.control_dependencies(checks):
+        raw = {name: tf.identity(raw[name]) for name in names}
+    present = []
+    for name in names:
+        x = raw[name]
         modality = pipeline.modality(name)
         if modality == "tabular":
             nan = tf.math.is_nan(x)
