@@ -542,6 +542,8 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
     )
     with dtype_policy(policy), strategy.scope():
         model, student = _make_model(config, pipe)
+    if strategy.num_replicas_in_sync > 1:
+        _synchronize_batch_norm(model)
     with_present = pipe.allow_missing
     select = _make_selector(config, student, pipe)
     if config.distill:
@@ -684,3 +686,21 @@ def _finish(config, pipe, run_dir, student, verbose, drop_remainder=False, optio
         _say(verbose, f"  {split}: {shown}")
     _say(verbose, f"  saved {os.path.join(run_dir, 'model.keras')}")
     return metrics
+
+
+def _synchronize_batch_norm(model):
+    """Makes every batch-norm layer use batch statistics all-reduced over the replicas.
+
+    Each replica sees its own batches; with local statistics the moving mean and variance (weights
+    that no gradient all-reduce touches) would drift apart between replicas and workers.
+    """
+    import keras
+
+    def walk(layer):
+        yield layer
+        for sub in getattr(layer, "layers", []):
+            yield from walk(sub)
+
+    for layer in walk(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
