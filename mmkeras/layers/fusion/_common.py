@@ -215,3 +215,19 @@ def masked_mean(values, weights, axis):
     total = ops.sum(masked_values * weights, axis=axis)
     count = ops.sum(weights, axis=axis)
     return total / ops.maximum(count, ops.ones_like(count))
+
+
+def build_projections(layer, shapes, units, activation=None, prefix="projection"):
+    """Builds one `Dense(units)` per modality for `layer`; returns the list.
+
+    The sublayers are named `{prefix}_{index}` and follow `layer`'s dtype policy, so their
+    weights keep the same paths in saved files whichever fusion layer owns them.
+    """
+    projections = []
+    for index, shape in enumerate(shapes):
+        projection = keras.layers.Dense(
+            units, activation=activation, dtype=layer.dtype_policy, name=f"{prefix}_{index}"
+        )
+        projection.build(shape)
+        projections.append(projection)
+    return projections

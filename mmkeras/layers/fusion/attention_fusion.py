@@ -57,16 +57,7 @@ class AttentionFusion(keras.layers.Layer):
 
     def build(self, input_shape):
         shapes = _common.feature_shapes("AttentionFusion", input_shape, rank=2)
-        self.projections = []
-        for index, shape in enumerate(shapes):
-            projection = keras.layers.Dense(
-                self.units,
-                activation=self.activation,
-                dtype=self.dtype_policy,
-                name=f"projection_{index}",
-            )
-            projection.build(shape)
-            self.projections.append(projection)
+        self.projections = _common.build_projections(self, shapes, self.units, self.activation)
         hidden = self.attention_units or self.units
         self.score_hidden = keras.layers.Dense(
             hidden, activation="tanh", dtype=self.dtype_policy, name="score_hidden"

@@ -101,13 +101,9 @@ class CrossModalAttention(keras.layers.Layer):
             )
         head_size = self.units // self.num_heads
         projected_shape = (None, None, self.units)
-        self.input_projections = []
-        for index, shape in enumerate(shapes):
-            projection = keras.layers.Dense(
-                self.units, dtype=self.dtype_policy, name=f"input_projection_{index}"
-            )
-            projection.build(shape)
-            self.input_projections.append(projection)
+        self.input_projections = _common.build_projections(
+            self, shapes, self.units, prefix="input_projection"
+        )
         self.query_dense, self.key_dense, self.value_dense = [], [], []
         self.output_dense, self.norms = [], []
         for index in self._query_indices(len(shapes)):

@@ -45,13 +45,7 @@ class GatedFusion(keras.layers.Layer):
 
     def build(self, input_shape):
         shapes = _common.feature_shapes("GatedFusion", input_shape, rank=2)
-        self.projections = []
-        for index, shape in enumerate(shapes):
-            projection = keras.layers.Dense(
-                self.units, activation="tanh", dtype=self.dtype_policy, name=f"projection_{index}"
-            )
-            projection.build(shape)
-            self.projections.append(projection)
+        self.projections = _common.build_projections(self, shapes, self.units, "tanh")
         gate_width = sum(shape[-1] for shape in shapes) + len(shapes)
         self.gate = keras.layers.Dense(
             len(shapes) * self.units, activation="sigmoid", dtype=self.dtype_policy, name="gate"

@@ -43,16 +43,7 @@ class ProductFusion(keras.layers.Layer):
 
     def build(self, input_shape):
         shapes = _common.feature_shapes("ProductFusion", input_shape, rank=2)
-        self.projections = []
-        for index, shape in enumerate(shapes):
-            projection = keras.layers.Dense(
-                self.units,
-                activation=self.activation,
-                dtype=self.dtype_policy,
-                name=f"projection_{index}",
-            )
-            projection.build(shape)
-            self.projections.append(projection)
+        self.projections = _common.build_projections(self, shapes, self.units, self.activation)
 
     def call(self, inputs, mask=None):
         features = list(inputs)

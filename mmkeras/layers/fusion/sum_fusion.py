@@ -53,16 +53,7 @@ class SumFusion(keras.layers.Layer):
                     f"them first. Received feature sizes {[shape[-1] for shape in shapes]}"
                 )
         else:
-            self.projections = []
-            for index, shape in enumerate(shapes):
-                projection = keras.layers.Dense(
-                    self.units,
-                    activation=self.activation,
-                    dtype=self.dtype_policy,
-                    name=f"projection_{index}",
-                )
-                projection.build(shape)
-                self.projections.append(projection)
+            self.projections = _common.build_projections(self, shapes, self.units, self.activation)
 
     def call(self, inputs, mask=None):
         features = list(inputs)

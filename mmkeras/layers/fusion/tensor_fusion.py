@@ -75,15 +75,9 @@ class TensorFusion(keras.layers.Layer):
             )
         self.projections = []
         if self.input_units is not None:
-            for index, shape in enumerate(shapes):
-                projection = keras.layers.Dense(
-                    self.input_units,
-                    activation=self.activation,
-                    dtype=self.dtype_policy,
-                    name=f"projection_{index}",
-                )
-                projection.build(shape)
-                self.projections.append(projection)
+            self.projections = _common.build_projections(
+                self, shapes, self.input_units, self.activation
+            )
         self.output_projection = keras.layers.Dense(
             self.units,
             activation=self.output_activation,
