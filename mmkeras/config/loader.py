@@ -78,6 +78,12 @@ def _describe(error):
                 f"{did_you_mean(key, allowed)}"
             )
         return lines
+    if kind == "bool_for_number":
+        where = f"{path}.{ctx['key']}" if loc else ctx["key"]
+        return [
+            f"{where}: expected a number, got {ctx['value']} (YAML reads yes/no/on/off/true/false "
+            "as booleans)"
+        ]
     if kind == "extra_forbidden":
         return [f"{path}: unknown key"]
     if kind == "missing":
@@ -157,12 +163,41 @@ def from_dict(data, base_dir=".", source=None):
     return config
 
 
+def _unique_key_loader():
+    """A `yaml.SafeLoader` that refuses a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys; in a configuration that silently discards a setting.
+    """
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: the base class reports it
+                    break
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first given at line {first + 1})",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
 def loads(text, base_dir=".", source=None):
     """Validates a configuration given as YAML text; see `load`."""
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -217,9 +252,14 @@ def dump(config, path=None):
     if path is not None:
         path = os.fspath(path)
         tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
     return text

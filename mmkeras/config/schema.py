@@ -6,6 +6,8 @@ keys as the YAML file, and every section names its fields after the Python argum
 Sections reject unknown keys; `mmkeras.config.load` turns validation errors into one line each.
 """
 
+import types
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -109,6 +111,39 @@ def _temperature(value):
 Temperature = Annotated[Any, BeforeValidator(_temperature)]
 
 
+def _annotation_types(annotation):
+    """The plain types an annotation admits (through Optional, unions and `Annotated`)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _annotation_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return {t for a in typing.get_args(annotation) for t in _annotation_types(a)}
+    return {origin or annotation}
+
+
+def _bool_for_number(annotation, value):
+    """Whether `value` holds a boolean where `annotation` wants an int or a float."""
+    if isinstance(value, list | tuple):
+        inner = [
+            a
+            for t in (annotation,)
+            for a in typing.get_args(t)
+            if typing.get_origin(t) in (list, tuple)
+        ]
+        if not inner:
+            inner = [
+                a
+                for u in typing.get_args(annotation)
+                if typing.get_origin(u) in (list, tuple)
+                for a in typing.get_args(u)
+            ]
+        return any(_bool_for_number(a, v) for a in inner if a is not Ellipsis for v in value)
+    if not isinstance(value, bool):
+        return False
+    admitted = _annotation_types(annotation)
+    return bool(admitted & {int, float}) and not admitted & {bool, Any}
+
+
 class Section(BaseModel):
     """Base of every section: unknown keys are errors, assignments are validated."""
 
@@ -127,6 +162,17 @@ class Section(BaseModel):
                 "unknown keys {keys}",
                 {"keys": [str(k) for k in unknown], "allowed": sorted(allowed)},
             )
+        fields = {f.alias or name: f for name, f in cls.model_fields.items()}
+        fields.update(cls.model_fields)
+        for key, value in data.items():
+            # pydantic reads true/false as 1/0 for a number; in YAML `batch_size: yes` is a slip.
+            if _bool_for_number(fields[key].annotation, value):
+                raise PydanticCustomError(
+                    "bool_for_number",
+                    "{key}: expected a number, got {value} (a boolean; YAML reads yes/no/on/off "
+                    "as booleans)",
+                    {"key": str(key), "value": repr(value)},
+                )
         return data
 
     @classmethod
@@ -467,7 +513,8 @@ class CallbacksConfig(Section):
     early_stopping: EarlyStoppingConfig | None = None
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
-    tensorboard: bool = True
+    # `auto`: TensorBoard logs when the `tensorboard` package is installed (it is optional).
+    tensorboard: bool | Literal["auto"] = "auto"
     csv_log: bool = True
 
 
@@ -480,7 +527,8 @@ class TrainConfig(Section):
     xla: bool = False
     strategy: Literal[STRATEGIES] = "auto"  # type: ignore[valid-type]
     steps_per_execution: int = Field(1, gt=0)
-    verbose: Literal[0, 1, 2] = 2
+    # `auto`: a progress bar (1) on an interactive terminal, one line per epoch (2) elsewhere.
+    verbose: Literal[0, 1, 2, "auto"] = "auto"
 
 
 class StageConfig(Section):

@@ -4,6 +4,8 @@ import contextlib
 import os
 import shutil
 
+from mmkeras.errors import disk_full_error, is_disk_full
+
 
 @contextlib.contextmanager
 def atomic_path(path):
@@ -26,6 +28,10 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except Exception as e:
+        if is_disk_full(e):
+            raise disk_full_error(path) from None
+        raise
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -47,7 +53,13 @@ def replace_dir(build, path):
     path = os.fspath(path).rstrip(os.sep)
     tmp = f"{path}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    build(tmp)
+    try:
+        build(tmp)
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if is_disk_full(e):
+            raise disk_full_error(path) from None
+        raise
     old = f"{path}.old-{os.getpid()}"
     if os.path.exists(path):
         os.replace(path, old)

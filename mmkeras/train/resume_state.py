@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from mmkeras.train.atomic import write_text
+from mmkeras.train.atomic import atomic_path, write_text
 
 STATE_FILE = "state.json"
 
@@ -92,9 +92,8 @@ class ResumeState(keras.callbacks.Callback):
         previous = read_state(self.backup_dir)
         self._counter += 1
         weights = f"weights-{self._counter}.weights.h5"
-        tmp = os.path.join(self.backup_dir, f".tmp-{os.getpid()}.weights.h5")
-        self.model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, os.path.join(self.backup_dir, weights))
+        with atomic_path(os.path.join(self.backup_dir, weights)) as tmp:
+            self.model.save_weights(tmp, overwrite=True)
         state = {
             "stage": self.stage,
             "epoch": int(epoch),

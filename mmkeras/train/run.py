@@ -86,17 +86,61 @@ def register_custom_objects():
             pass
 
 
+class HistoryWarning(UserWarning):
+    """A line of a run's `metrics.csv` could not be read and was left out."""
+
+
+def parse_history(path):
+    """Reads a Keras CSV log, tolerating damaged lines.
+
+    Returns:
+        `(header, rows, bad)`: the column names, the good rows as `(line, epoch, values)` with
+        `values` the raw strings, and the damaged lines as `(line, reason)` (line numbers from 1).
+        A row whose epoch appears again later is replaced by the later one (a resumed epoch).
+    """
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        lines = list(csv.reader(f))
+    if not lines:
+        return [], [], []
+    header, body = lines[0], lines[1:]
+    rows, bad = {}, []
+    for number, values in enumerate(body, start=2):
+        if not values:
+            continue
+        if len(values) != len(header):
+            bad.append((number, f"{len(values)} fields where the header has {len(header)}"))
+            continue
+        try:
+            for v in values:
+                if v not in ("", "NA"):
+                    float(v)
+            epoch = int(float(values[0]))
+        except ValueError:
+            bad.append((number, f"not a row of numbers: {','.join(values)[:60]!r}"))
+            continue
+        rows.pop(epoch, None)
+        rows[epoch] = (number, epoch, values)
+    return header, sorted(rows.values(), key=lambda r: r[1]), bad
+
+
 def read_history(path):
-    """Rows of a Keras CSV log as dicts of floats (`epoch` as int); [] when there is none."""
+    """Rows of a Keras CSV log as dicts of floats (`epoch` as int); [] when there is none.
+
+    Damaged lines (a crash in mid-write, a hand edit) are left out with a `HistoryWarning`
+    naming the file and the line; they never stop `evaluate`, `export` or a resumed run.
+    """
+    import warnings
+
     if not os.path.isfile(path):
         return []
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    header, rows, bad = parse_history(path)
+    for number, reason in bad:
+        warnings.warn(f"{path} line {number}: {reason}; line skipped", HistoryWarning, stacklevel=2)
     out = []
-    for row in rows:
+    for _, epoch, values in rows:
         # CSVLogger writes "NA" for the val_* columns it adds when there is no validation.
-        parsed = {k: float(v) for k, v in row.items() if v not in ("", None, "NA")}
-        parsed["epoch"] = int(parsed.get("epoch", len(out)))
+        parsed = {k: float(v) for k, v in zip(header, values, strict=True) if v not in ("", "NA")}
+        parsed["epoch"] = epoch
         out.append(parsed)
     return out
 

@@ -1,5 +1,6 @@
 """`fit`: a whole training run from a `RunConfig`, resumable at any step."""
 
+import contextlib
 import csv
 import json
 import os
@@ -9,7 +10,8 @@ from mmkeras.config import ConfigError, dump, to_dict
 from mmkeras.train import builders
 from mmkeras.train.atomic import atomic_path, replace_dir, write_text
 from mmkeras.train.resume_state import ResumeState, read_state
-from mmkeras.train.run import Run
+from mmkeras.train.run import Run, parse_history
+from mmkeras.train.run_lock import RunLock
 
 BACKUP = "backup"
 PIPELINE = "pipeline"
@@ -224,14 +226,16 @@ def _num_bert_layers(branch):
 
 # === Callbacks ===
 def _trim_csv(path, first_epoch):
-    """Drops CSV rows of epochs at or after `first_epoch` (they are trained again)."""
+    """Drops CSV rows of epochs at or after `first_epoch` (they are trained again).
+
+    Damaged lines are dropped too, so the log the resumed run appends to is clean.
+    """
     if not os.path.isfile(path):
         return
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    if not rows:
+    header, rows, _ = parse_history(path)
+    if not header:
         return
-    kept = [rows[0]] + [r for r in rows[1:] if r and int(float(r[0])) < first_epoch]
+    kept = [header] + [values for _, epoch, values in rows if epoch < first_epoch]
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(kept)
@@ -276,15 +280,51 @@ def _callbacks(config, run_dir, has_validation, model_to_save):
                 factor=sc.factor,
                 patience=sc.patience,
                 min_lr=sc.min_learning_rate,
-                verbose=1 if config.train.verbose else 0,
+                verbose=1 if fit_verbosity(config.train.verbose) else 0,
             )
         )
     plain = []
     if cbs.csv_log:
         plain.append(keras.callbacks.CSVLogger(os.path.join(run_dir, METRICS_CSV), append=True))
-    if cbs.tensorboard:
+    if tensorboard_enabled(cbs.tensorboard):
         plain.append(keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs")))
     return stateful, plain
+
+
+def tensorboard_enabled(setting):
+    """Whether `callbacks.tensorboard` (true, false or `auto`) writes TensorBoard logs here.
+
+    Raises:
+        ConfigError: `true` where the optional `tensorboard` package is not installed.
+    """
+    import importlib.util
+
+    installed = importlib.util.find_spec("tensorboard") is not None
+    if setting == "auto":
+        return installed
+    if setting and not installed:
+        raise ConfigError(
+            [
+                "callbacks.tensorboard: true, but the tensorboard package is not installed; "
+                "install it (pip install tensorboard), or set callbacks.tensorboard: auto "
+                "(logs when it is installed) or false"
+            ]
+        )
+    return bool(setting)
+
+
+def fit_verbosity(setting):
+    """`model.fit`'s `verbose` for `train.verbose`: `auto` is a progress bar on a terminal only.
+
+    A progress bar redraws itself many times a second: fine on a terminal, a flood of lines in a
+    log file or a CI job, which get one line per epoch instead.
+    """
+    import sys
+
+    if setting != "auto":
+        return setting
+    in_ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+    return 1 if sys.stdout.isatty() and not in_ci else 2
 
 
 # === The run ===
@@ -305,6 +345,31 @@ def _prepare_pipeline(config, read_dir, write_dir, resuming, verbose):
     return pipe
 
 
+# Settings a resumed run may change: they neither shape the model nor change what it learns.
+RESUMABLE_CHANGES = (
+    "callbacks.tensorboard",
+    "callbacks.csv_log",
+    "callbacks.backup.every_steps",
+    "train.verbose",
+)
+_MISSING = object()
+
+
+def _differences(saved, now, prefix=""):
+    """Dotted paths where two configuration dicts differ."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        out = []
+        for key in list(saved) + [k for k in now if k not in saved]:
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out += _differences(saved.get(key, _MISSING), now.get(key, _MISSING), path)
+        return out
+    return [] if saved == now else [(prefix, saved, now)]
+
+
+def _shown(value):
+    return "(not set)" if value is _MISSING else repr(value)
+
+
 def _check_same_config(run_dir, resolved):
     path = os.path.join(run_dir, CONFIG)
     if not os.path.isfile(path):
@@ -313,15 +378,21 @@ def _check_same_config(run_dir, resolved):
 
     with open(path, encoding="utf-8") as f:
         saved = yaml.safe_load(f)
-    now = to_dict(resolved)
-    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    changed = {}
+    for key, before, after in _differences(saved, to_dict(resolved)):
+        if not any(key == ok or key.startswith(ok + ".") for ok in RESUMABLE_CHANGES):
+            section = key.split(".")[0]
+            changed.setdefault(section, []).append(
+                f"{key} {_shown(before)} in the run, {_shown(after)} now"
+            )
     if changed:
         raise ConfigError(
             [
-                f"{k}: differs from the configuration of the run in {run_dir}; resume with the "
-                "same configuration, or start afresh (restart=True, `--restart`) or with another "
-                "name"
-                for k in changed
+                f"{section}: differs from the configuration of the unfinished run in {run_dir} "
+                f"({'; '.join(details)}); resume with the same settings, or start afresh "
+                "(`mmkeras train --restart`, `fit(..., restart=True)`) or under another name "
+                "(`--name`)"
+                for section, details in changed.items()
             ]
         )
 
@@ -444,10 +515,20 @@ def fit(config, restart=False, verbose=True, strategy=None):
         strategy = get_strategy(strategy_name)
     else:
         strategy_name = _strategy_kind(strategy)
-    multi_worker = strategy_name == "multi_worker"
-    chief = cluster.is_chief() if multi_worker else True
+    chief = cluster.is_chief() if strategy_name == "multi_worker" else True
 
     run_dir = os.path.abspath(os.path.join(config.output_dir, config.name))
+    tensorboard_enabled(config.callbacks.tensorboard)  # fail before any work, not in epoch 1
+    # Only the chief locks: the workers of one job train the same run together.
+    lock = RunLock(run_dir) if chief else contextlib.nullcontext()
+    with lock:
+        return _fit_locked(config, run_dir, restart, verbose, strategy, strategy_name, chief)
+
+
+def _fit_locked(config, run_dir, restart, verbose, strategy, strategy_name, chief):
+    from mmkeras.train import cluster
+
+    multi_worker = strategy_name == "multi_worker"
     if restart and chief and os.path.isdir(run_dir):
         shutil.rmtree(run_dir)
     backup_dir = os.path.join(run_dir, BACKUP)
@@ -455,7 +536,11 @@ def fit(config, restart=False, verbose=True, strategy=None):
     # same state, since the chief cannot save a newer one before every worker trains with it.
     state = None if restart and not chief else read_state(backup_dir)
     if state and state.get("complete") and os.path.isfile(os.path.join(run_dir, "model.keras")):
-        _say(verbose, f"{run_dir}: the run is complete; nothing to do (restart=True retrains)")
+        _say(
+            verbose,
+            f"{run_dir}: the run is complete; nothing to do (`mmkeras train --restart` or "
+            "`fit(..., restart=True)` trains it afresh)",
+        )
         return Run.load(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     write_dir = cluster.worker_dir(run_dir) if multi_worker else run_dir
@@ -615,7 +700,7 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
         callbacks = [EpochEnder(steps - skip)] if skip else []
         callbacks += [LearningRateLogger(), *stateful, *plain, resume]
         train_data = stream.dataset(epoch, last, skip)
-        with _keras_context(model, strategy, strategy_name, train_data.element_spec):
+        with _keras_context(model, strategy, strategy_name, train_data.element_spec), _disk(dirs):
             model.fit(
                 train_data,
                 validation_data=validation,
@@ -625,12 +710,31 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
                 class_weight=class_weight,
                 shuffle=False,
                 callbacks=callbacks,
-                verbose=config.train.verbose if verbose else 0,
+                verbose=fit_verbosity(config.train.verbose) if verbose else 0,
             )
         state = None
-    with _keras_context(student, strategy, strategy_name, None):
+    with _keras_context(student, strategy, strategy_name, None), _disk(dirs):
         metrics = _finish(config, pipe, run_dir, student, verbose, static, eval_options)
     return student, metrics
+
+
+@contextlib.contextmanager
+def _disk(dirs):
+    """Turns a full disk met anywhere in training (a log, a checkpoint) into one clear error."""
+    from mmkeras.errors import DiskFullError, disk_full_error, is_disk_full
+
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as e:
+        if not is_disk_full(e):
+            raise
+        raise disk_full_error(
+            dirs["run"],
+            doing="while training the run in",
+            hint="its last checkpoint and backup are kept, and the same command resumes it",
+        ) from None
 
 
 def _keras_context(model, strategy, strategy_name, element_spec):
