@@ -50,10 +50,15 @@ def _parser(commands):
 
 
 def _user_error_types():
-    types = [UsageError, FileNotFoundError, NotADirectoryError, ValueError]
+    from mmkeras.errors import DiskFullError
+
+    types = [UsageError, FileNotFoundError, NotADirectoryError, ValueError, DiskFullError]
     data = sys.modules.get("mmkeras.data.data_validation_error")
     if data is not None:
         types.append(data.DataValidationError)
+    lock = sys.modules.get("mmkeras.train.run_lock")
+    if lock is not None:
+        types.append(lock.RunLockedError)
     return tuple(types)
 
 
