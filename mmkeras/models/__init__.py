@@ -17,13 +17,18 @@ def load_model(path, safe_mode=True, **kwargs):
         path: path of the `.keras` file.
         safe_mode: bool, refuse to deserialize arbitrary code (mmkeras models need none).
         **kwargs: passed on to `keras.saving.load_model` (`compile`, `custom_objects`).
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: no file at `path`.
+        ValueError: the file is not a complete `.keras` archive (truncated or damaged).
     """
     import keras
 
     import mmkeras.layers  # noqa: F401 - registers the layers
     import mmkeras.tasks  # noqa: F401
+    from mmkeras.models.keras_file import check_keras_file
 
-    return keras.saving.load_model(path, safe_mode=safe_mode, **kwargs)
+    return keras.saving.load_model(check_keras_file(path), safe_mode=safe_mode, **kwargs)
 
 __all__ = [
     "build_model",

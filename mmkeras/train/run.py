@@ -54,7 +54,9 @@ class Run:
         if pipeline is None:
             pipeline = Pipeline.load(os.path.join(run_dir, "pipeline"))
         if model is None:
-            model = keras.saving.load_model(model_path, safe_mode=True)
+            from mmkeras.models.keras_file import check_keras_file
+
+            model = keras.saving.load_model(check_keras_file(model_path), safe_mode=True)
         return cls(
             run_dir,
             config,

@@ -760,7 +760,9 @@ def _make_model(config, pipe):
         path = os.path.join(path, "model.keras")
     if not os.path.isfile(path):
         raise ConfigError([f"distill.teacher: {path!r} is not a .keras file or a run directory"])
-    teacher = keras.saving.load_model(path, safe_mode=True)
+    from mmkeras.models.keras_file import check_keras_file
+
+    teacher = keras.saving.load_model(check_keras_file(path), safe_mode=True)
     distiller = Distiller(
         student,
         teacher,
