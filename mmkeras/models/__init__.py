@@ -30,6 +30,7 @@ def load_model(path, safe_mode=True, **kwargs):
 
     return keras.saving.load_model(check_keras_file(path), safe_mode=safe_mode, **kwargs)
 
+
 __all__ = [
     "build_model",
     "make_branch",

@@ -8,6 +8,7 @@ from keras import ops
 
 from mmkeras.layers.captioning.lstm_caption_decoder import LSTMCaptionDecoder
 from mmkeras.layers.captioning.transformer_caption_decoder import TransformerCaptionDecoder
+from mmkeras.models.dataset_fit import DatasetFitMixin
 
 IMAGE = "image"
 CAPTION = "caption"
@@ -30,7 +31,7 @@ def _branch_outputs(outputs):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class Captioner(keras.Model):
+class Captioner(DatasetFitMixin, keras.Model):
     """Generates captions for images: an image branch and a caption decoder trained together.
 
     Without attention the decoder is conditioned on the image feature only (Show and Tell); with

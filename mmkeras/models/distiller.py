@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from mmkeras.models.dataset_fit import DatasetFitMixin
+
 PRESENT = "present"
 _EPSILON = 1e-7
 
@@ -41,7 +43,7 @@ def _output_kinds(student, soft_target):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class Distiller(keras.Model):
+class Distiller(DatasetFitMixin, keras.Model):
     """Knowledge distillation: a student learns from labels and from a trained teacher.
 
     The loss blends the student's own task loss on the labels with the Kullback-Leibler

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from mmkeras.layers.captioning.contrastive_logits import ContrastiveLogits
+from mmkeras.models.dataset_fit import DatasetFitMixin
 
 IMAGE = "image"
 TEXT = "text"
@@ -41,7 +42,7 @@ def _check_branch(argument, branch):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class DualEncoder(keras.Model):
+class DualEncoder(DatasetFitMixin, keras.Model):
     """Embeds images and texts in one space where paired items are close (CLIP-style).
 
     Each branch's feature is projected to `embed_dim` and L2-normalised. Training needs no

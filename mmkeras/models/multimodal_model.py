@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.models.dataset_fit import DatasetFitMixin
 from mmkeras.tasks.task import Task
 
 PRESENT = "present"
@@ -27,7 +28,7 @@ def _accepts(layer, argument):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class PresenceOptionalModel(keras.Model):
+class PresenceOptionalModel(DatasetFitMixin, keras.Model):
     """A functional model whose optional `"present"` input may be left out of the data.
 
     Data without it means every modality is present. Both entry points fill it in: `__call__`
