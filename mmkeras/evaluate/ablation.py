@@ -13,6 +13,7 @@ a model whose inputs include more than its branch inputs.
 
 import json
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -22,13 +23,18 @@ from mmkeras.evaluate.atomic_write import atomic_write_text
 from mmkeras.evaluate.predictions import (
     iterate_batches,
     model_input_names,
+    name_outputs,
     predict_batch,
+    prediction_step,
     select_model_inputs,
 )
 from mmkeras.evaluate.report import Report
 
 PRESENT = "present"
 FUSION_LAYER = "fusion"
+# {model: model of (its outputs, fusion attention weights)}, made once per model so that its
+# prediction step is traced once however often the model is ablated.
+_WITH_ATTENTION = weakref.WeakKeyDictionary()
 _DEFAULT_METRICS = {
     task_kinds.CLASSIFICATION: "accuracy",
     task_kinds.MULTILABEL: "f1_micro",
@@ -180,7 +186,7 @@ def ablation(model, dataset, modalities=None, metric=None, output=None, task=Non
         )
     modalities = _modality_order(model, input_names, modalities)
     settings = _settings(modalities)
-    attention_model = _attention_model(model, len(modalities))
+    with_attention = _with_attention(model, len(modalities))
 
     predictions = {mask: [] for mask in dict.fromkeys(mask for _, mask in settings)}
     attention = {mask: [] for mask in predictions}
@@ -196,15 +202,18 @@ def ablation(model, dataset, modalities=None, metric=None, output=None, task=Non
         base = np.asarray(inputs[PRESENT], dtype="float32")
         for mask in predictions:
             masked = {**inputs, PRESENT: base * np.asarray(mask, dtype="float32")}
-            outputs = predict_batch(model, masked)
+            if with_attention is None:
+                outputs = predict_batch(model, masked)
+            else:
+                # One call gives both: the attention weights come from the same forward pass.
+                outputs, weights = prediction_step(with_attention)(masked)
+                outputs = name_outputs(model, outputs)
+                attention[mask].append(np.asarray(weights, dtype=np.float64))
             if output_name is None:
                 output_name = next(iter(outputs))
             if output_name not in outputs:
                 raise ValueError(f"Unknown `output` {output_name!r}; outputs are {list(outputs)}.")
             predictions[mask].append(outputs[output_name])
-            if attention_model is not None:
-                weights = attention_model.predict_on_batch(masked)
-                attention[mask].append(np.asarray(weights, dtype=np.float64))
         targets.append(_pick_target(batch_targets, output_name))
     if not targets:
         raise ValueError("The evaluation data holds no batch: nothing to evaluate.")
@@ -226,7 +235,7 @@ def ablation(model, dataset, modalities=None, metric=None, output=None, task=Non
             "value": value,
             "change": value - reference,
         }
-        if attention_model is not None:
+        if with_attention is not None:
             mean = np.concatenate(attention[mask]).mean(axis=0)
             row["attention"] = {m: float(w) for m, w in zip(modalities, mean, strict=True)}
         rows.append(row)
@@ -268,19 +277,25 @@ def _settings(modalities):
     return settings
 
 
-def _attention_model(model, num_modalities):
-    """A model from the inputs to the fusion layer's attention weights, or None."""
+def _with_attention(model, num_modalities):
+    """A model from the inputs to `[outputs, fusion attention weights (B, M)]`, or None.
+
+    Made once per model (see `_WITH_ATTENTION`); it shares the model's layers and weights.
+    """
+    if model in _WITH_ATTENTION:
+        return _WITH_ATTENTION[model]
     try:
         fused_output = model.get_layer(FUSION_LAYER).output
     except (ValueError, AttributeError):
         # No layer of that name, or one called more than once (no single output to read).
-        return None
-    if not isinstance(fused_output, (list, tuple)) or len(fused_output) != 2:
-        return None
-    weights = fused_output[1]
-    if len(weights.shape) != 2 or weights.shape[-1] != num_modalities:
-        return None
-    return keras.Model(model.input, weights)
+        fused_output = None
+    combined = None
+    if isinstance(fused_output, (list, tuple)) and len(fused_output) == 2:
+        weights = fused_output[1]
+        if len(weights.shape) == 2 and weights.shape[-1] == num_modalities:
+            combined = keras.Model(model.input, [model.output, weights])
+    _WITH_ATTENTION[model] = combined
+    return combined
 
 
 def _pick_target(targets, output_name):

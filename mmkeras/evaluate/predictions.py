@@ -4,10 +4,18 @@ An evaluation set is either a batched `tf.data.Dataset` (or any iterable of batc
 elements are `(inputs, targets)` or `(inputs, targets, sample_weights)`, or a tuple of arrays
 `(x, y)` / `(x, y, sample_weights)` that is cut into batches here. `inputs` is an array or a dict
 keyed by input name; `targets` an array, or a dict keyed by output name for multi-task models.
+
+Every batch goes through one prediction step per model (`prediction_step`), traced once and
+reused by `report`, `ablation` and `mmkeras predict`.
 """
+
+import weakref
 
 import keras
 import numpy as np
+
+# {model: its prediction step}; weak, so that a model evaluated once is not kept alive.
+_PREDICTION_STEPS = weakref.WeakKeyDictionary()
 
 
 def model_input_names(model):
@@ -94,15 +102,125 @@ def select_model_inputs(model, inputs):
     return inputs
 
 
-def predict_batch(model, inputs):
-    """Predictions of one batch as a dict `{output name: array}`."""
-    outputs = model.predict_on_batch(select_model_inputs(model, inputs))
+def prediction_step(model):
+    """The function that predicts one batch with `model`: made once per model, then reused.
+
+    Keras's `predict_on_batch` traces its step again for each new batch shape (the smaller last
+    batch of an evaluation set) and its trace counter is shared by every model, so evaluating a
+    few models in one process (a notebook comparing fusions, a search) trips TensorFlow's
+    "N out of the last N calls ... triggered tf.function retracing" warning. On TensorFlow this
+    step is a `tf.function` with the model's own input signature, batch size left open: one
+    trace per model serves every batch of every `report`, `ablation` and `mmkeras predict` call.
+    Other backends use `predict_on_batch` (their trainers compile the step themselves).
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        A function `inputs -> outputs` (numpy arrays in the structure of the model's outputs);
+        `inputs` must already be what the model takes (see `select_model_inputs`).
+    """
+    step = _PREDICTION_STEPS.get(model)
+    if step is None:
+        step = _make_prediction_step(model)
+        _PREDICTION_STEPS[model] = step
+    return step
+
+
+def _make_prediction_step(model):
+    if keras.backend.backend() != "tensorflow":
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    signature = _input_signature(model)
+    # A weak reference: the step is cached with the model as a weak key, and must not keep it
+    # alive. The traced graph holds the model's variables, which is all it needs.
+    model_ref = weakref.ref(model)
+
+    def predict(inputs):
+        return model_ref()(inputs, training=False)
+
+    try:
+        jit_compile = bool(model.jit_compile)  # what Keras's own predict would use
+    except (AttributeError, ValueError):
+        jit_compile = False
+    # Like Keras's own steps, not converted by AutoGraph: Keras layers are graph-ready, and
+    # AutoGraph cannot read a model's class (it warns "could not transform").
+    options = {"jit_compile": jit_compile, "autograph": False}
+    if signature is None:
+        traced = tf.function(predict, reduce_retracing=True, **options)
+
+        def step(inputs):
+            return keras.tree.map_structure(np.asarray, traced(inputs))
+
+        return step
+    traced = tf.function(predict, input_signature=[signature], **options)
+    specs = keras.tree.flatten(signature)
+
+    def step(inputs):
+        if isinstance(inputs, dict) and not isinstance(signature, dict):
+            # Keras also takes the inputs of a list-input model as a dict keyed by input name.
+            missing = [spec.name for spec in specs if spec.name not in inputs]
+            if missing:
+                raise ValueError(
+                    f"The batch has no input {missing}; it provides {sorted(inputs)} and the "
+                    f"model takes {[spec.name for spec in specs]}."
+                )
+            inputs = [inputs[spec.name] for spec in specs]
+        values = keras.tree.flatten(inputs)
+        if len(values) != len(specs):
+            raise ValueError(
+                f"The model takes {len(specs)} inputs {_describe(signature)}, the batch has "
+                f"{len(values)}."
+            )
+        # The data's dtypes may be wider (float64 arrays, int64 token ids): cast as Keras does.
+        values = [
+            np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
+            for value, spec in zip(values, specs, strict=True)
+        ]
+        inputs = keras.tree.pack_sequence_as(signature, values)
+        return keras.tree.map_structure(np.asarray, traced(inputs))
+
+    return step
+
+
+def _input_signature(model):
+    """`tf.TensorSpec`s in the structure of `model.input`, or None when it has none."""
+    import tensorflow as tf
+
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):
+        return None  # a subclassed model: no declared inputs
+    try:
+        return keras.tree.map_structure(
+            lambda t: tf.TensorSpec(tuple(t.shape), t.dtype, name=getattr(t, "name", None)),
+            structure,
+        )
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _describe(signature):
+    if isinstance(signature, dict):
+        return sorted(signature)
+    return [tuple(s.shape) for s in keras.tree.flatten(signature)]
+
+
+def name_outputs(model, outputs):
+    """Outputs of one batch (the model's output structure) as a dict `{output name: array}`."""
     names = output_names(model, outputs)
     if isinstance(outputs, dict):
         return {name: np.asarray(outputs[name]) for name in names}
     if isinstance(outputs, (list, tuple)):
         return {name: np.asarray(value) for name, value in zip(names, outputs, strict=True)}
     return {names[0]: np.asarray(outputs)}
+
+
+def predict_batch(model, inputs):
+    """Predictions of one batch as a dict `{output name: array}`."""
+    outputs = prediction_step(model)(select_model_inputs(model, inputs))
+    return name_outputs(model, outputs)
 
 
 def match_targets(names, targets):

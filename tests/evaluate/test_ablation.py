@@ -134,7 +134,8 @@ def test_model_without_attention_fusion_has_no_attention_column(tmp_path):
     result = mk.evaluate.ablation(_model(with_attention=False), (x, y))
     assert not result.has_attention and "attention" not in result.table()
     loaded = result.to_json(tmp_path / "ablation.json")
-    assert '"without a"' in open(loaded).read()
+    with open(loaded) as f:
+        assert '"without a"' in f.read()
 
 
 def test_model_without_presence_input_is_an_error():

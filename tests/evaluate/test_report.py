@@ -117,7 +117,9 @@ def test_save_plots_writes_the_classification_plots(tmp_path, rng):
         "output_precision_recall.png",
         "output_roc.png",
     ]
-    assert all(open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in paths)
+    for p in paths:
+        with open(p, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_arguments_are_explained(rng):
