@@ -1,0 +1,91 @@
+"""Overload (503), timeout (504) and option checks, on a model whose calls a test holds."""
+
+import concurrent.futures
+import threading
+import time
+
+import pytest
+
+from mmkeras.serve import ServedModel, Server
+from tests.serve.conftest import Client
+
+
+class HeldModel(ServedModel):
+    """The loaded model, whose calls wait until the test releases them (bounded)."""
+
+    def __init__(self, model):
+        self.__dict__.update(model.__dict__)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def run(self, signature_name, arrays):
+        self.entered.set()
+        self.release.wait(30)
+        return super().run(signature_name, arrays)
+
+
+def _wait_for(condition, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_overloaded_server_answers_503_and_recovers(server, served_export):
+    model = HeldModel(server.service.model)
+    body = {"instances": [served_export.instance(0)]}
+    with Server(model, port=0, max_concurrent_requests=1, overload_wait_s=0.05) as held:
+        client = Client(held.url)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            first = pool.submit(client.predict, body)
+            try:
+                assert model.entered.wait(30)
+                status, answer = client.predict(body)
+                assert status == 503 and "overloaded" in answer["error"]
+            finally:
+                model.release.set()
+            assert first.result(60)[0] == 200
+        assert client.predict(body)[0] == 200
+        assert client.get("/stats")[1]["responses"]["503"] == 1
+
+
+def test_slow_request_answers_504_and_the_server_keeps_serving(server, served_export):
+    model = HeldModel(server.service.model)
+    body = {"instances": [served_export.instance(0)]}
+    with Server(model, port=0, timeout_s=0.2) as held:
+        client = Client(held.url)
+        try:
+            status, answer = client.predict(body)
+            assert status == 504 and "did not finish within 0.2 s" in answer["error"]
+        finally:
+            model.release.set()
+        held.service.timeout_s = 60.0
+        assert client.predict(body)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("max_request_mb", 0),
+        ("max_batch_size", 0),
+        ("timeout_s", -1),
+        ("workers", 0),
+        ("batch_window_ms", -2),
+        ("max_concurrent_requests", True),
+    ],
+)
+def test_options_are_checked(server, option, value):
+    with pytest.raises(ValueError, match=option):
+        Server(server.service.model, port=0, **{option: value})
+
+
+def test_model_name_is_checked(server):
+    with pytest.raises(ValueError, match="model_name"):
+        Server(server.service.model, port=0, model_name="a/b")
+
+
+def test_a_missing_export_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved_model.pb"):
+        ServedModel(tmp_path)
