@@ -22,6 +22,7 @@ COMMANDS = {
     "export": "mmkeras.cli.export",
     "demo": "mmkeras.cli.demo",
     "launch-local": "mmkeras.cli.launch_local",
+    "serve": "mmkeras.cli.serve",
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
