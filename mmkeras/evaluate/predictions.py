@@ -105,13 +105,15 @@ def select_model_inputs(model, inputs):
 def prediction_step(model):
     """The function that predicts one batch with `model`: made once per model, then reused.
 
-    Keras's `predict_on_batch` traces its step again for each new batch shape (the smaller last
-    batch of an evaluation set) and its trace counter is shared by every model, so evaluating a
-    few models in one process (a notebook comparing fusions, a search) trips TensorFlow's
-    "N out of the last N calls ... triggered tf.function retracing" warning. On TensorFlow this
-    step is a `tf.function` with the model's own input signature, batch size left open: one
-    trace per model serves every batch of every `report`, `ablation` and `mmkeras predict` call.
-    Other backends use `predict_on_batch` (their trainers compile the step themselves).
+    Keras's `predict_on_batch` traces its step again for a new batch shape (the smaller last
+    batch of an evaluation set), and TensorFlow counts the traces of every model's step together,
+    so evaluating a few models in one process (a notebook comparing fusions, a search) printed
+    "N out of the last N calls ... triggered tf.function retracing". On TensorFlow this step is
+    one graph built for the model's own input signature, batch size left open, and called
+    directly: one trace per model serves every batch of every `report`, `ablation` and
+    `mmkeras predict` call, whatever the batch sizes. A model without declared inputs (a
+    subclassed model) gets a `tf.function` with `reduce_retracing=True`; other backends use
+    `predict_on_batch` (their trainers compile the step themselves).
 
     Args:
         model: a Keras model.
@@ -154,7 +156,9 @@ def _make_prediction_step(model):
             return keras.tree.map_structure(np.asarray, traced(inputs))
 
         return step
-    traced = tf.function(predict, input_signature=[signature], **options)
+    # The graph is built here, once, for the model's own input signature (batch size open), and
+    # then called directly: no per-call signature matching, and nothing left to retrace.
+    graph = tf.function(predict, **options).get_concrete_function(signature)
     specs = keras.tree.flatten(signature)
 
     def step(inputs):
@@ -179,7 +183,7 @@ def _make_prediction_step(model):
             for value, spec in zip(values, specs, strict=True)
         ]
         inputs = keras.tree.pack_sequence_as(signature, values)
-        return keras.tree.map_structure(np.asarray, traced(inputs))
+        return keras.tree.map_structure(np.asarray, graph(inputs))
 
     return step
 
