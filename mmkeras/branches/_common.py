@@ -110,13 +110,26 @@ def rnn_stack(x, cell, units, bidirectional, num_layers, dropout, pooling, mask=
     return x, keras.layers.Concatenate(name="pool")(hidden)
 
 
-AUDIO_NORMALIZATIONS = ("utterance", "batch")
+AUDIO_NORMALIZATIONS = ("band", "utterance", "batch")
 
 
 def audio_frontend(
-    sample_rate, duration, n_mels, frame_length_ms, frame_step_ms, normalization, builder
+    sample_rate,
+    duration,
+    n_mels,
+    frame_length_ms,
+    frame_step_ms,
+    normalization,
+    builder,
+    pre_emphasis=None,
 ):
-    """Checks the audio arguments; returns `(waveform_input, normalised_log_mel)`."""
+    """Checks the audio arguments; returns `(waveform_input, normalised_log_mel)`.
+
+    `normalization`: `"band"` standardises each mel band over the frames of its own clip,
+    `"utterance"` the whole clip over time and frequency (both per example, no batch
+    statistics), `"batch"` is batch normalisation of each band. `pre_emphasis` is passed to
+    `LogMelSpectrogram`.
+    """
     from mmkeras.layers.modeling import LogMelSpectrogram
 
     check_positive_int("sample_rate", sample_rate, builder)
@@ -129,6 +142,15 @@ def audio_frontend(
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"{builder}: `{arg}` must be > 0; received {arg}={value!r}.")
     check_choice("normalization", normalization, AUDIO_NORMALIZATIONS, builder)
+    if pre_emphasis is not None and (
+        isinstance(pre_emphasis, bool)
+        or not isinstance(pre_emphasis, (int, float))
+        or not 0 <= pre_emphasis < 1
+    ):
+        raise ValueError(
+            f"{builder}: `pre_emphasis` must be None or a float in [0, 1) (0.97 is usual); "
+            f"received pre_emphasis={pre_emphasis!r}."
+        )
     num_samples = int(round(sample_rate * duration))
     frame_length = max(1, int(round(sample_rate * frame_length_ms / 1000.0)))
     frame_step = max(1, int(round(sample_rate * frame_step_ms / 1000.0)))
@@ -137,6 +159,7 @@ def audio_frontend(
         n_mels=n_mels,
         frame_length=frame_length,
         frame_step=frame_step,
+        pre_emphasis=pre_emphasis,
         name="log_mel",
     )
     if num_samples <= spectrogram.fft_length // 2:
@@ -147,7 +170,12 @@ def audio_frontend(
         )
     waveform = keras.Input(shape=(num_samples,), dtype="float32", name="audio")
     x = spectrogram(waveform)
-    if normalization == "utterance":
+    if normalization == "band":
+        # Standardising each band over time removes the clip's spectral tilt as well as its
+        # loudness (channel and noise colour differ from clip to clip), and keeps how each band
+        # moves in time, which is what tells the words apart.
+        x = keras.layers.LayerNormalization(axis=1, center=False, scale=False, name="band_norm")(x)
+    elif normalization == "utterance":
         # Standardising each clip over time and frequency removes its loudness (a constant in
         # log space), so recordings at different gains look alike.
         x = keras.layers.LayerNormalization(

@@ -25,6 +25,7 @@ def audio_cnn(
     activation="relu",
     return_sequence=False,
     name="audio_cnn",
+    pre_emphasis=None,
 ):
     """Builds an audio branch: log-mel spectrogram inside the model, then a 2-D CNN.
 
@@ -67,7 +68,14 @@ def audio_cnn(
     filters = check_positive_ints("filters", filters, builder)
     check_rate("dropout", dropout, builder)
     waveform, x = audio_frontend(
-        sample_rate, duration, n_mels, frame_length_ms, frame_step_ms, normalization, builder
+        sample_rate,
+        duration,
+        n_mels,
+        frame_length_ms,
+        frame_step_ms,
+        normalization,
+        builder,
+        pre_emphasis=pre_emphasis,
     )
     x = keras.layers.Reshape((-1, n_mels, 1), name="add_channel")(x)
     for block, block_filters in enumerate(filters):

@@ -32,6 +32,7 @@ def audio_rnn(
     activation="relu",
     return_sequence=False,
     name="audio_rnn",
+    pre_emphasis=None,
 ):
     """Builds an audio branch: log-mel spectrogram inside the model, then LSTM/GRU layers.
 
@@ -77,7 +78,14 @@ def audio_rnn(
     check_choice("pooling", pooling, RNN_POOLINGS, builder)
     check_rate("dropout", dropout, builder)
     waveform, x = audio_frontend(
-        sample_rate, duration, n_mels, frame_length_ms, frame_step_ms, normalization, builder
+        sample_rate,
+        duration,
+        n_mels,
+        frame_length_ms,
+        frame_step_ms,
+        normalization,
+        builder,
+        pre_emphasis=pre_emphasis,
     )
     sequence, pooled = rnn_stack(x, cell, units, bidirectional, num_layers, dropout, pooling)
     feature = dense_head(pooled, output_dim, activation, dropout)

@@ -32,7 +32,9 @@ class LogMelSpectrogram(keras.layers.Layer):
     """Turns a batch of waveforms into log-mel spectrograms, one row per frame.
 
     Frames are centred (the waveform is reflect-padded by half an FFT window on each side), so
-    a waveform of `S` samples gives `1 + S // frame_step` frames. Each frame is Hann-windowed,
+    a waveform of `S` samples gives `1 + S // frame_step` frames. With `pre_emphasis=a` the
+    waveform is first filtered as `y[t] = x[t] - a * x[t - 1]` (`y[0] = x[0]`), which lifts the
+    high frequencies that carry consonants above the loud low ones. Each frame is Hann-windowed,
     its power spectrum is projected onto `n_mels` triangular mel filters and the result is
     `log(mel_power + log_offset)`. Computed in float32 whatever the dtype policy (FFTs in half
     precision lose the quiet bands), then cast to the compute dtype. Every frame is computed
@@ -47,6 +49,8 @@ class LogMelSpectrogram(keras.layers.Layer):
         min_freq: float, lowest mel band edge in Hz.
         max_freq: float or None, highest mel band edge in Hz; None means `sample_rate / 2`.
         log_offset: float > 0, added to the mel power before the log so silence stays finite.
+        pre_emphasis: float in [0, 1) or None, coefficient of the pre-emphasis filter (0.97 is
+            usual); None (or 0) leaves the waveform as it is.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -71,6 +75,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         min_freq=20.0,
         max_freq=None,
         log_offset=1e-6,
+        pre_emphasis=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -95,6 +100,15 @@ class LogMelSpectrogram(keras.layers.Layer):
             )
         if not log_offset > 0:
             raise ValueError(f"`log_offset` must be > 0; received log_offset={log_offset!r}.")
+        if pre_emphasis is not None and (
+            isinstance(pre_emphasis, bool)
+            or not isinstance(pre_emphasis, (int, float))
+            or not 0 <= pre_emphasis < 1
+        ):
+            raise ValueError(
+                "`pre_emphasis` must be None or a float in [0, 1); received "
+                f"pre_emphasis={pre_emphasis!r}."
+            )
         self.sample_rate = sample_rate
         self.n_mels = n_mels
         self.frame_length = frame_length
@@ -103,6 +117,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.min_freq = min_freq
         self.max_freq = max_freq
         self.log_offset = log_offset
+        self.pre_emphasis = pre_emphasis
         self._filterbank = _mel_filterbank(fft_length // 2 + 1, sample_rate, n_mels, min_freq, top)
 
     def build(self, input_shape):
@@ -121,6 +136,10 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     def call(self, inputs):
         waveform = ops.cast(inputs, "float32")
+        if self.pre_emphasis:
+            waveform = ops.concatenate(
+                [waveform[:, :1], waveform[:, 1:] - self.pre_emphasis * waveform[:, :-1]], axis=1
+            )
         real, imag = ops.stft(
             waveform,
             sequence_length=self.frame_length,
@@ -149,4 +168,5 @@ class LogMelSpectrogram(keras.layers.Layer):
             "min_freq": self.min_freq,
             "max_freq": self.max_freq,
             "log_offset": self.log_offset,
+            "pre_emphasis": self.pre_emphasis,
         }
