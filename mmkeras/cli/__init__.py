@@ -18,6 +18,7 @@ COMMANDS = {
     "train": "mmkeras.cli.train",
     "evaluate": "mmkeras.cli.evaluate",
     "predict": "mmkeras.cli.predict",
+    "validate": "mmkeras.cli.validate",
     "doctor": "mmkeras.cli.doctor",
     "export": "mmkeras.cli.export",
     "demo": "mmkeras.cli.demo",
