@@ -179,3 +179,27 @@ def wav_header(path):
                 }
             else:
                 f.seek(chunk_size + (chunk_size % 2), os.SEEK_CUR)
+
+
+def recheck(path, size):
+    """Why a file that validation accepted (`size` bytes then) cannot be used now.
+
+    Args:
+        path: file path.
+        size: int, the file's size when it was validated.
+
+    Returns:
+        `(reason, detail)`: `file_missing` (removed), `file_unreadable` (cannot be opened or
+        read) or `file_changed` (another size); None when the file still looks as validated.
+    """
+    try:
+        now = os.path.getsize(path)
+        with open(path, "rb") as f:
+            f.read(1)
+    except FileNotFoundError:
+        return "file_missing", "the file was removed after validation"
+    except OSError as e:
+        return "file_unreadable", f"{e.strerror or e} (after validation)"
+    if now != size:
+        return "file_changed", f"file size is now {now} bytes, not the {size} validation read"
+    return None

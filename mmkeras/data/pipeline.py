@@ -1,5 +1,6 @@
 """`Pipeline`: manifests to validated, batched model inputs with `tf.data`."""
 
+import functools
 import json
 import math
 import os
@@ -16,7 +17,8 @@ from mmkeras.data.data_validation_error import DataValidationError
 from mmkeras.data.image_ops import decode_image, decode_image_batch
 from mmkeras.data.image_spec import ImageSpec
 from mmkeras.data.label_spec import LabelSpec
-from mmkeras.data.manifest import is_empty, read_manifest
+from mmkeras.data.manifest import check_delimiter, is_empty, read_manifest
+from mmkeras.data.skip_report import SkipReport
 from mmkeras.data.tabular_spec import TabularSpec
 from mmkeras.data.text_spec import TextSpec
 from mmkeras.data.validation_report import Problem, ValidationReport
@@ -54,48 +56,6 @@ def _utf8_ok(text):
     return True
 
 
-class _EpochLog:
-    """Rows dropped by one `dataset()`: those found by validation plus those failing at run time."""
-
-    def __init__(self, report, errors, verbose):
-        self.report = report
-        self.errors = errors
-        self.verbose = verbose
-        self.runtime = []
-
-    def record(self, row, path, size):
-        row, path = int(row), path.numpy().decode("utf-8", "replace")
-        problem = Problem(
-            row,
-            "file",
-            path,
-            "file_changed",
-            f"file size is now {int(size)} bytes, not what validation read",
-        )
-        if self.errors == "raise":
-            raise DataValidationError(
-                f"{self.report.source}: row {row} file {path!r}: file_changed - {problem.detail}."
-            )
-        self.runtime.append(problem)
-        return False
-
-    def current(self):
-        return ValidationReport(
-            self.report.source, self.report.num_rows, [*self.report.problems, *self.runtime]
-        )
-
-    def end_epoch(self):
-        report = self.current()
-        if self.verbose and not report.ok:
-            print(f"[mmkeras.data] skipped: {report.summary()}", file=sys.stderr, flush=True)
-        self.last_epoch = report
-        self.runtime = []
-        return False
-
-    def latest(self):
-        return getattr(self, "last_epoch", None) or self.current()
-
-
 class Pipeline:
     """Turns a manifest into batches of model inputs: validation, decoding, augmentation.
 
@@ -105,7 +65,9 @@ class Pipeline:
     (and `targets=`, for `LabelSpec`s) attach specs to any names, so several inputs may share a
     modality. A schema key `"label"` without a spec is a classification target.
 
-    Files are resolved relative to `root` (default: the manifest's folder). Deterministic
+    Files are resolved relative to `root` (default: the manifest's folder; the working
+    directory for a list of dicts or a DataFrame). With `confine_paths=True` a file whose real
+    path (symlinks followed) leaves that root is a bad row (`path_outside_root`). Deterministic
     preprocessing (decode, resize, tokenize, crop) is TensorFlow ops only and is the same function
     as `preprocess`, which an exported model runs on raw bytes; OpenCV augmentation runs on
     training batches only.
@@ -122,6 +84,12 @@ class Pipeline:
         targets: dict `{name: LabelSpec}` for several targets (multi-task).
         root: folder that relative file paths in the manifest start from.
         allow_missing: allow rows with some inputs empty (reported in `present`).
+        delimiter: one-character CSV delimiter; None (default) sniffs it from the header line
+            among `,`, `;`, tab and `|` (a `.tsv` file: tab).
+        confine_paths: bool, default False. True: every file a row names must resolve (after
+            `..`, absolute paths and symlinks) to a real path under the root (`root`, else the
+            manifest's folder, else the working directory); a row that escapes is a bad row
+            with reason `path_outside_root`. Turn it on for paths that come from requests.
 
     Example:
     >>> pipe = Pipeline(
@@ -144,6 +112,8 @@ class Pipeline:
         targets=None,
         root=None,
         allow_missing=False,
+        delimiter=None,
+        confine_paths=False,
     ):
         if not isinstance(schema, dict) or not schema:
             raise ValueError(f"Pipeline: `schema` must be a non-empty dict, received {schema!r}.")
@@ -162,6 +132,11 @@ class Pipeline:
             raise ValueError(
                 f"Pipeline: `allow_missing` must be a bool, received {allow_missing!r}."
             )
+        if not isinstance(confine_paths, bool):
+            raise ValueError(
+                f"Pipeline: `confine_paths` must be a bool, received {confine_paths!r}."
+            )
+        check_delimiter(delimiter, "Pipeline")
         attached = {}
         shorthands = {"image": image, "text": text, "audio": audio, "tabular": tabular}
         shorthands["label"] = label
@@ -222,20 +197,25 @@ class Pipeline:
             raise ValueError("Pipeline: 'present' is reserved for the presence mask.")
         self.root = None if root is None else os.fspath(root)
         self.allow_missing = allow_missing
+        self.delimiter = delimiter
+        self.confine_paths = confine_paths
         self._tokenizers = {}
         self._classes = {
             n: list(self.specs[n].classes) for n in self.target_names if self.specs[n].classes
         }
         self._regression_dims = {}
         self._tabular_stats = {}
-        self._skip_log = None
+        self._skips = None
 
     # === Introspection ===
 
     @property
     def skipped(self):
-        """`ValidationReport` of the rows the last `dataset()` dropped (last finished epoch)."""
-        return None if self._skip_log is None else self._skip_log.latest()
+        """`ValidationReport` of the rows the last `dataset()` dropped (last finished epoch).
+
+        For the report of a given dataset, use `pipe.dataset(..., return_report=True)`.
+        """
+        return None if self._skips is None else self._skips.report()
 
     def modality(self, name):
         """The modality of input `name`: "image", "text", "audio", "tabular" (or "target")."""
@@ -371,6 +351,18 @@ class Pipeline:
             return path
         return os.path.normpath(os.path.join(self.root or base_dir, path))
 
+    def _confine(self, path, base_dir):
+        """`(real_path, None)` when `path` stays under the root, else `(None, problem)`."""
+        root = os.path.realpath(self.root or base_dir)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) == root:
+            return real, None
+        return None, (
+            "path_outside_root",
+            f"the path resolves to {real!r}, outside the root {root!r}",
+            path,
+        )
+
     def _check_columns(self, records, name):
         columns = set()
         for record in records:
@@ -378,9 +370,15 @@ class Pipeline:
         for key, column in self.schema.items():
             for col in [column] if isinstance(column, str) else column:
                 if records and col not in columns:
+                    hint = ""
+                    if len(columns) == 1:
+                        hint = (
+                            " (one column: if the file uses another delimiter, pass it as "
+                            "Pipeline(delimiter=...))"
+                        )
                     raise ValueError(
                         f"{name}: column {col!r} (schema key {key!r}) is not in the manifest; "
-                        f"its columns are {sorted(columns)}."
+                        f"its columns are {sorted(columns)}{hint}."
                     )
 
     def _check_input(self, name, value, base_dir, deep):
@@ -411,13 +409,20 @@ class Pipeline:
         if isinstance(spec, TextSpec) and spec.source == "column":
             text = str(value)
             if not _utf8_ok(text):
-                return None, 0, ("text_not_utf8", "the text is not valid UTF-8", None)
+                detail = "the text is not valid UTF-8 (is the manifest saved as UTF-8?)"
+                return None, 0, ("text_not_utf8", detail, None)
             if not text.strip():
                 return None, 0, ("text_empty", "the text is only whitespace", None)
             return text, 0, None
         path = self._resolve(value, base_dir)
+        if self.confine_paths:
+            # Checked before existence, so nothing is learnt about files outside the root.
+            path, problem = self._confine(path, base_dir)
+            if problem:
+                return None, 0, problem
         if not os.path.isfile(path):
-            return None, 0, ("file_missing", "the file does not exist", path)
+            reason = "the path is a folder" if os.path.isdir(path) else "the file does not exist"
+            return None, 0, ("file_missing", reason, path)
         try:
             if isinstance(spec, ImageSpec):
                 header = file_checks.image_header(path)
@@ -513,7 +518,9 @@ class Pipeline:
         return numbers, None
 
     def _inspect(self, source, deep=False, check_labels=True):
-        records, name, base_dir = read_manifest(source)
+        records, name, base_dir = read_manifest(source, delimiter=self.delimiter)
+        if not records:
+            raise ValueError(f"The manifest ({name}) has no rows.")
         self._check_columns(records, name)
         rows, problems = [], []
         for i, record in enumerate(records):
@@ -752,10 +759,13 @@ class Pipeline:
             if isinstance(spec, TabularSpec):
                 table[name] = np.array([r[name][0] for r in rows], np.float32)
                 continue
-            table[name] = np.array([r[name][0] for r in rows], object)
             is_file = not (isinstance(spec, TextSpec) and spec.source == "column")
             if is_file:
+                # Paths as bytes: a file name that is not UTF-8 still reaches the file.
+                table[name] = np.array([os.fsencode(r[name][0]) for r in rows], object)
                 table[f"__size_{name}"] = np.array([r[name][1] for r in rows], np.int64)
+            else:
+                table[name] = np.array([r[name][0] for r in rows], object)
         for name in self.target_names:
             spec = self.specs[name]
             if spec.kind == "classification":
@@ -771,10 +781,14 @@ class Pipeline:
                 table[f"__y_{name}"] = np.array([r[name] for r in rows], np.float32)
         return {k: tf.constant(v) for k, v in table.items()}
 
-    def _read_element(self, table, index, log):
+    def _read_element(self, table, index):
+        """Reads one row's files; `ok` is False when a file's size is not what was validated.
+
+        A read that raises (a file removed or made unreadable after validation) fails the
+        element; `dataset()` drops it with `ignore_errors` and names the row afterwards.
+        """
         raw = {}
         ok = tf.constant(True)
-        row = table["__row"][index]
         for name in self.input_names:
             value = table[name][index]
             if f"__size_{name}" in table:
@@ -786,18 +800,38 @@ class Pipeline:
                 )
                 size = tf.cast(tf.strings.length(data), tf.int64)
                 same = tf.logical_or(tf.equal(value, ""), tf.equal(size, expected))
-                ok = tf.logical_and(
-                    ok,
-                    tf.cond(
-                        same,
-                        lambda: tf.constant(True),
-                        lambda v=value, s=size: tf.py_function(log.record, [row, v, s], tf.bool),
-                    ),
-                )
+                ok = tf.logical_and(ok, same)
                 value = data
             raw[name] = value
         targets = {n: table[f"__y_{n}"][index] for n in self.target_names}
-        return raw, targets, row, ok
+        return raw, targets, ok
+
+    def _record_failures(self, skips, files, indices, end_of_epoch):
+        """Names the rows whose files failed in the graph; closes the epoch at its end.
+
+        Args:
+            skips: the dataset's `SkipReport` (raises under `errors="raise"`).
+            files: per table index, `(row, [(input name, path, validated size), ...])`.
+            indices: int64 tensor, table indices of the rows that failed.
+            end_of_epoch: bool tensor.
+        """
+        for index in indices.numpy():
+            row, entries = files[index]
+            problems = [
+                (name, path, found)
+                for name, path, size in entries
+                if (found := file_checks.recheck(path, size)) is not None
+            ]
+            if not problems and entries:
+                # The read failed but the file looks fine now: it was unreadable for a while.
+                name, path, _ = entries[0]
+                detail = "the input pipeline could not read a file of the row"
+                problems = [(name, path, ("file_unreadable", detail))]
+            for name, path, (reason, detail) in problems:
+                skips.record(row, name, path, reason, detail)
+        if end_of_epoch:
+            skips.end_epoch()
+        return True
 
     def _finish(self, ds, training, batch_size, seed, drop_remainder):
         def batch_fn(raw, targets, seeds):
@@ -820,11 +854,13 @@ class Pipeline:
         cache=False,
         verbose=True,
         shard=None,
+        return_report=False,
     ):
         """Builds a batched `tf.data.Dataset` of `(inputs, targets)`.
 
         Rows are validated on the Python side first (cheap header reads), so the graph only sees
-        usable rows; a file whose size changed since then is caught in the graph as well.
+        usable rows; a file that is changed, deleted or made unreadable after that is caught in
+        the graph as well (`file_changed`, `file_missing`, `file_unreadable`).
         In training, images get the spec's OpenCV augmentation (one `numpy_function` per batch),
         audio a random crop and the spec's `AudioAugment`, all seeded per element from
         `(seed, epoch, index)`: the same seed gives the same batches.
@@ -837,16 +873,23 @@ class Pipeline:
             shuffle: reshuffle every epoch (default: `training`).
             seed: non-negative int for shuffling and augmentation.
             errors: `"raise"` (unusable rows raise `DataValidationError` naming row, file and
-                reason) or `"skip"` (they are dropped; the count is printed at the end of each
-                epoch and kept in `pipe.skipped`).
+                reason; a file failing at run time raises it inside the reading op, so iteration
+                stops with a `tf.errors.OpError` carrying that message) or `"skip"` (they are
+                dropped and counted in the `SkipReport`).
             drop_remainder: drop the last incomplete batch.
             cache: TFRecord folders only: cache parsed samples in memory after the first epoch.
-            verbose: print the skipped rows at the end of each epoch.
+            verbose: print the rows validation dropped once, when the dataset is built, and a
+                row that fails at run time once, at the end of the epoch that found it; never
+                the same line every epoch.
             shard: optional `(num_shards, index)`, TFRecord folders only: read only the files
                 of input pipeline `index` (multi-worker training shards by file).
+            return_report: also return the dataset's `SkipReport`.
 
         Returns:
-            A `tf.data.Dataset`.
+            A `tf.data.Dataset`, or `(dataset, SkipReport)` with `return_report=True`. The
+            report counts the rows dropped, by validation and in each epoch, and is the one
+            place a training loop reads them from (`pipe.skipped` holds the report of the last
+            dataset built, for convenience).
         """
         if errors not in _ERRORS:
             raise ValueError(f"dataset: `errors` must be one of {_ERRORS}, received {errors!r}.")
@@ -878,9 +921,9 @@ class Pipeline:
         self._require_adapted()
         self.trackables()  # creates lookup tables eagerly, outside the dataset functions
         if is_folder:
-            from mmkeras.data.tfrecords import tfrecord_dataset
+            from mmkeras.data.tfrecords import read_tfrecord_meta, tfrecord_dataset
 
-            return tfrecord_dataset(
+            ds = tfrecord_dataset(
                 self,
                 source,
                 training,
@@ -891,6 +934,13 @@ class Pipeline:
                 cache,
                 shard=None if shard is None else tuple(shard),
             )
+            # Rows were validated when the records were written; none is dropped here.
+            meta = read_tfrecord_meta(source)
+            skips = SkipReport(
+                ValidationReport(os.fspath(source), meta["num_samples"]), errors, verbose
+            )
+            self._skips = skips
+            return (ds, skips) if return_report else ds
         rows, report = self._inspect(source)
         if not report.ok and errors == "raise":
             first = report.problems[0]
@@ -903,12 +953,21 @@ class Pipeline:
             )
         if not rows:
             raise DataValidationError(f"{report.source}: no usable rows.\n{report}", report)
-        log = _EpochLog(report, errors, verbose)
-        self._skip_log = log
+        skips = SkipReport(report, errors, verbose)
+        self._skips = skips
+        if verbose and not report.ok:
+            print(f"[mmkeras.data] skipped: {report.summary()}", file=sys.stderr, flush=True)
         table = self._table(rows)
         n = len(rows)
+        file_inputs = [name for name in self.input_names if f"__size_{name}" in table]
+        files = [
+            (r["row"], [(name, r[name][0], r[name][1]) for name in file_inputs if r[name][0]])
+            for r in rows
+        ]
+        record_failures = functools.partial(self._record_failures, skips, files)
 
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
+        order_var = tf.Variable(tf.zeros([n], tf.int64), trainable=False)
 
         def epoch_order(_):
             # One element per epoch holding its whole order, then unbatched: a new iterator
@@ -919,38 +978,59 @@ class Pipeline:
                 order = tf.random.experimental.stateless_shuffle(
                     order, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
                 )
+            # Kept so that `check` can name the rows at the positions a failed read left out.
+            with tf.control_dependencies([order_var.assign(order)]):
+                order = tf.identity(order)
             return order, tf.range(n, dtype=tf.int64), tf.fill([n], epoch)
 
         def read(index, position, epoch):
-            raw, targets, _, ok = self._read_element(table, index, log)
+            raw, targets, ok = self._read_element(table, index)
             seeds = tf.stack([tf.constant(seed, tf.int64), epoch, position])
             return raw, targets, seeds, ok
+
+        def check(expected, element):
+            # Positions arrive in order: a gap is rows whose read raised (`ignore_errors` left
+            # them out), an element that is not ok a row whose file changed; both are recorded
+            # (or raise). The end marker, at position n, closes the epoch. Python runs only then.
+            raw, targets, seeds, ok = element
+            position = seeds[2]
+            stop = tf.where(ok, position, tf.minimum(position + 1, n))
+            end_of_epoch = position >= n
+            done = tf.cond(
+                tf.logical_or(stop > expected, end_of_epoch),
+                lambda: tf.py_function(
+                    record_failures, [order_var[expected:stop], end_of_epoch], tf.bool
+                ),
+                lambda: tf.constant(True),
+            )
+            return position + 1, (raw, targets, seeds, tf.logical_and(ok, done))
 
         def decode(raw, targets, seeds):
             return self._decode_element(raw, seeds), targets, seeds
 
         ds = tf.data.Dataset.from_tensors(0).map(epoch_order).unbatch()
         ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        raw_zeros, target_zeros = tf.nest.map_structure(
+            lambda s: tf.fill(s.shape, "") if s.dtype == tf.string else tf.zeros(s.shape, s.dtype),
+            ds.element_spec[:2],
+        )
+        end = tf.data.Dataset.from_tensors(
+            (raw_zeros, target_zeros, tf.constant([0, 0, n], tf.int64), tf.constant(False))
+        )
+        ds = ds.ignore_errors().concatenate(end)
+        ds = ds.scan(tf.constant(0, tf.int64), check)
         ds = ds.filter(lambda raw, targets, seeds, ok: ok)
         ds = ds.map(lambda raw, targets, seeds, ok: (raw, targets, seeds))
         if training:
             ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        zeros = tf.nest.map_structure(
-            lambda s: tf.fill(s.shape, "") if s.dtype == tf.string else tf.zeros(s.shape, s.dtype),
-            ds.element_spec,
-        )
-        # An element that is never yielded: reaching it means the epoch's rows are all read.
-        end = tf.data.Dataset.from_tensors(0).map(
-            lambda _: tf.py_function(log.end_epoch, [], tf.bool)
-        )
-        ds = ds.concatenate(end.filter(lambda keep: keep).map(lambda _: zeros))
         ds = self._finish(ds, training, batch_size, seed, drop_remainder)
         if errors == "raise":
             batches = n // batch_size if drop_remainder else -(-n // batch_size)
             ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
-        # Keep the epoch counter alive as long as the dataset.
+        # Keep the epoch counter and order alive as long as the dataset.
         ds._mmkeras_epoch = epoch_var
-        return ds
+        ds._mmkeras_order = order_var
+        return (ds, skips) if return_report else ds
 
     def write_tfrecords(self, manifest, out_dir, shards=8, errors="raise", image_dtype="uint8"):
         """Writes decoded, validated samples as TFRecord shards; see `write_tfrecords`."""
@@ -976,6 +1056,8 @@ class Pipeline:
             },
             "root": self.root,
             "allow_missing": self.allow_missing,
+            "delimiter": self.delimiter,
+            "confine_paths": self.confine_paths,
         }
 
     def save(self, path):
@@ -983,9 +1065,12 @@ class Pipeline:
 
         WordPiece vocabularies are copied in, so the folder is self-contained. Files are written
         under temporary names and renamed, so an interrupted save leaves no half-written file.
+        A `root` is also recorded as an absolute path (`root_abspath`), so `load` from another
+        working directory finds the same data folder.
         """
         os.makedirs(path, exist_ok=True)
         config = self.get_config()
+        config["root_abspath"] = None if self.root is None else os.path.abspath(self.root)
         state = {
             "classes": self._classes,
             "regression_dims": self._regression_dims,
@@ -1026,10 +1111,18 @@ class Pipeline:
 
     @classmethod
     def load(cls, path):
-        """Loads a pipeline saved by `save` (specs, vocabularies, labels, statistics)."""
+        """Loads a pipeline saved by `save` (specs, vocabularies, labels, statistics).
+
+        The data root is the absolute path recorded at save time when that folder exists;
+        otherwise (a save made before it was recorded, or a folder that moved) the root is
+        the one saved, as given.
+        """
         with open(os.path.join(path, _CONFIG_FILE), encoding="utf-8") as f:
             config = json.load(f)
         state = config.pop("state", {})
+        root = config.get("root")
+        if config.get("root_abspath") and os.path.isdir(config["root_abspath"]):
+            root = config["root_abspath"]
         specs = {}
         for name, entry in config["specs"].items():
             spec_config = dict(entry["config"])
@@ -1039,8 +1132,10 @@ class Pipeline:
         pipe = cls(
             schema=config["schema"],
             specs=specs,
-            root=config.get("root"),
+            root=root,
             allow_missing=config.get("allow_missing", False),
+            delimiter=config.get("delimiter"),
+            confine_paths=config.get("confine_paths", False),
         )
         pipe._classes.update(state.get("classes", {}))
         pipe._regression_dims.update(state.get("regression_dims", {}))

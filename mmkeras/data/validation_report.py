@@ -6,9 +6,10 @@ Problem = collections.namedtuple("Problem", ["row", "input", "path", "reason", "
 
 REASONS = {
     "value_missing": "an input or target cell is empty",
-    "file_missing": "a file named in the manifest does not exist",
+    "file_missing": "a file named in the manifest does not exist (or was removed)",
     "file_unreadable": "a file exists but cannot be read",
     "file_changed": "a file changed after validation",
+    "path_outside_root": "a file's real path leaves the root (confine_paths=True)",
     "image_corrupt": "an image is not JPEG/PNG/GIF/BMP, or is damaged or truncated",
     "image_too_large": "an image's header gives more pixels than the spec's max_pixels",
     "audio_corrupt": "a WAV file is not RIFF/WAVE or is damaged",
