@@ -1,11 +1,12 @@
-"""`mmkeras evaluate RUN_DIR --data test.csv`: metrics of a trained run on a manifest."""
+"""`mmkeras evaluate RUN_DIR --data test.csv [--plots DIR]`: metrics of a trained run."""
 
 import json
 import os
+import sys
 
 HELP = (
     "evaluate a trained run on a manifest (metrics per output; retrieval: recall@k, captioning: "
-    "BLEU-4 and sample captions; written as JSON with --out)"
+    "BLEU-4 and sample captions; written as JSON with --out; PNG plots with --plots)"
 )
 
 
@@ -21,6 +22,14 @@ def add_arguments(parser):
         choices=("raise", "skip"),
         default="skip",
         help="unusable rows: fail, or leave them out and report them (default)",
+    )
+    parser.add_argument(
+        "--plots",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="also write the plots as PNG files into DIR (default: RUN_DIR/plots): confusion "
+        "matrices, ROC and precision-recall curves per output, learning curves of the run",
     )
 
 
@@ -42,20 +51,49 @@ def run(args):
     if not report.ok:
         print(f"{report.num_bad_rows} of {report.num_rows} rows cannot be used:")
         print(report)
+        if args.errors == "raise":
+            print(
+                "stopping (--errors raise); rerun with --errors skip (the default) to evaluate "
+                "the other rows",
+                file=sys.stderr,
+            )
+            return 1
+    rep = None
     if run.config.model.model_task:
         from mmkeras.train.task_report import task_report
 
         values = task_report(run, data, batch_size=args.batch_size, errors=args.errors)
         result = {"text": json.dumps(values, indent=2), "data": values}
     else:
-        result = _report(run.model, _dataset(run, data, args), pipe)
+        from mmkeras.evaluate import report as make_report
+
+        rep = make_report(run.model, _dataset(run, data, args), labels=pipe.labels)
+        result = {"text": str(rep), "data": rep.to_dict()}
     print(result["text"])
     if args.out:
         from mmkeras.train.atomic import write_text
 
         write_text(args.out, json.dumps(result["data"], indent=2))
         print(f"wrote {args.out}")
+    if args.plots is not None:
+        _plots(run, rep, args.plots or os.path.join(args.run_dir, "plots"))
     return 0
+
+
+def _plots(run, rep, directory):
+    """Writes the report's plots and the run's learning curves; prints each path."""
+    from mmkeras.evaluate import plot_learning_curves
+
+    written = [] if rep is None else rep.save_plots(directory)
+    log = os.path.join(run.run_dir, "metrics.csv")
+    if run.history and os.path.isfile(log):
+        written.append(plot_learning_curves(log, os.path.join(directory, "learning_curves.png")))
+    if not written:
+        print("no plots for this run (it has no classification output and no training log)")
+        return
+    print(f"wrote {len(written)} plots to {directory}:")
+    for path in written:
+        print(f"  {path}")
 
 
 def _dataset(run, data, args):
@@ -66,16 +104,3 @@ def _dataset(run, data, args):
         errors=args.errors,
         verbose=False,
     )
-
-
-def _report(model, ds, pipe):
-    try:
-        from mmkeras.evaluate import report
-    except ImportError:
-        report = None
-    if report is not None:
-        rep = report(model, ds, labels=pipe.labels)
-        return {"text": str(rep), "data": rep.to_dict()}
-    values = model.evaluate(ds, verbose=0, return_dict=True)
-    values = {k: float(v) for k, v in values.items()}
-    return {"text": "\n".join(f"{k}: {v:.4f}" for k, v in values.items()), "data": values}

@@ -1,4 +1,9 @@
-"""`mmkeras predict RUN_DIR DATA --out predictions.csv`: predictions for a manifest."""
+"""`mmkeras predict RUN_DIR DATA --out predictions.csv`: predictions for a manifest.
+
+One output row per manifest row, in order: `row` (its number, from 0 at the first line after
+the header), `id`, the prediction columns, and `error`. A row that cannot be used keeps its
+place with empty predictions and the reason in `error` (it is also listed on standard error).
+"""
 
 import csv
 import io
@@ -7,8 +12,17 @@ import sys
 
 HELP = "predict with a trained run: one CSV row per input row, probabilities and label"
 
+EPILOG = """\
+output columns: row (0 = first line after the header), id (the manifest's `id` column, else
+the row's first file path, else the row number), the predictions (prob_<class> and predicted;
+multi-label: prob_<label> and labels; regression: value), and error (empty, or why the row
+could not be used: its predictions are then empty). Check a manifest first with
+`mmkeras validate RUN_DIR --data DATA`.
+"""
+
 
 def add_arguments(parser):
+    parser.epilog = EPILOG
     parser.add_argument("run_dir", help="run directory written by `mmkeras train`")
     parser.add_argument("data", help="manifest (CSV / JSONL) with the input columns")
     parser.add_argument("--out", help="CSV file to write (default: standard output)")
@@ -59,6 +73,63 @@ def _columns(pipe, name, values):
     return header, rows
 
 
+def _path_columns(pipe):
+    """Manifest columns that hold file paths (image, audio, text files), in schema order."""
+    return [
+        pipe.schema[name]
+        for name in pipe.input_names
+        if pipe.modality(name) in ("image", "audio")
+        or (pipe.modality(name) == "text" and getattr(pipe.specs[name], "source", None) == "file")
+    ]
+
+
+def _row_ids(pipe, records):
+    """The `id` of each record: its `id` cell, else its first file path, else its row number."""
+    if any("id" in record for record in records):
+        return [str(record.get("id", "")) for record in records]
+    columns = _path_columns(pipe)
+    if not columns:
+        return [str(i) for i in range(len(records))]
+    return [str(record.get(columns[0]) or i) for i, record in enumerate(records)]
+
+
+def prediction_records(pipe, manifest, targets=None):
+    """The records of `manifest` ready for `pipe` when they hold no targets.
+
+    Prediction manifests need not have target columns: each target in `targets` (default: all)
+    gets a valid placeholder value. File paths are made absolute against the manifest's folder
+    (as `pipe` does for a manifest file), since a list of records resolves them against the
+    working directory.
+
+    Returns:
+        The list of records (dicts), in the manifest's order.
+    """
+    from mmkeras.data import read_manifest
+
+    records, _, base_dir = read_manifest(manifest)
+    for record in records:
+        for name in pipe.target_names if targets is None else targets:
+            record[pipe.schema[name]] = _placeholder(pipe, name)
+    if pipe.root is None:
+        columns = _path_columns(pipe)
+        for record in records:
+            for column in columns:
+                value = record.get(column)
+                if isinstance(value, str) and value.strip() and not os.path.isabs(value):
+                    record[column] = os.path.join(base_dir, value)
+    return records
+
+
+def _errors(report):
+    """`{row: "reason: detail (file)"}` for the rows of `report` that cannot be used."""
+    out = {}
+    for p in report.problems:
+        where = f" ({p.path})" if p.path else ""
+        text = f"{p.input}: {p.reason} - {p.detail}{where}"
+        out[p.row] = f"{out[p.row]}; {text}" if p.row in out else text
+    return out
+
+
 def run(args):
     from mmkeras.cli import UsageError
     from mmkeras.cli.quiet import import_tensorflow
@@ -84,58 +155,85 @@ def run(args):
             f"{args.run_dir} --data MANIFEST`, or serve it with `mmkeras export`"
         )
     pipe = run.pipeline
-    records, _, base_dir = read_manifest(args.data)
-    for record in records:
-        for name in pipe.target_names:
-            record[pipe.schema[name]] = _placeholder(pipe, name)
-    if pipe.root is None:
-        # In-memory records resolve paths against the working directory; keep the file's.
-        for record in records:
-            for name in pipe.input_names:
-                column = pipe.schema[name]
-                value = record.get(column) if isinstance(column, str) else None
-                if (
-                    pipe.modality(name) in ("image", "audio")
-                    and isinstance(value, str)
-                    and value
-                    and not os.path.isabs(value)
-                ):
-                    record[column] = os.path.join(base_dir, value)
+    ids = _row_ids(pipe, read_manifest(args.data)[0])
+    records = prediction_records(pipe, args.data)
     report = pipe.validate(records)
-    for problem in report.problems:
-        where = f" ({problem.path})" if problem.path else ""
-        print(
-            f"row {problem.row}: {problem.input}{where}: {problem.reason} - {problem.detail}",
-            file=sys.stderr,
-        )
-    good = [i for i in range(len(records)) if i not in set(report.bad_rows)]
-    if not good:
-        print("no row could be read; nothing to predict", file=sys.stderr)
-        return 1
-    ds = pipe.dataset(
-        records,
-        training=False,
-        batch_size=args.batch_size or run.config.data.batch_size,
-        errors="skip",
-        verbose=False,
-    ).map(lambda inputs, targets: inputs)
-    outputs = run.model.predict(ds, verbose=0)
-    if not isinstance(outputs, dict):
-        outputs = {pipe.target_names[0]: outputs}
-    header, rows = ["row"], [[i] for i in good]
+    errors = _errors(report)
+    for row, text in errors.items():
+        print(f"row {row}: {text}", file=sys.stderr)
+    good = [i for i in range(len(records)) if i not in errors]
+    predicted = _predict(run, [records[i] for i in good], args.batch_size) if good else None
+
+    header = ["row", "id"]
+    cells = {i: [] for i in good}
+    widths = 0
     for name in pipe.target_names:
-        cols, values = _columns(pipe, name, outputs[name])
+        if predicted is None:
+            break
+        cols, values = _columns(pipe, name, predicted[name])
         header += cols
-        for row, extra in zip(rows, values, strict=True):
-            row.extend(extra)
+        widths += len(cols)
+        for i, extra in zip(good, values, strict=True):
+            cells[i].extend(extra)
+    if predicted is None:
+        header += _empty_header(pipe)
+        widths = len(header) - 2
+    header.append("error")
+    rows = [
+        [i, ids[i], *(cells[i] if i in cells else [""] * widths), errors.get(i, "")]
+        for i in range(len(records))
+    ]
     _write(args.out, header, rows)
     print(
-        f"predicted {len(rows)} of {len(records)} rows"
-        + (f"; {report.num_bad_rows} could not be read (listed above)" if not report.ok else "")
+        f"predicted {len(good)} of {len(records)} rows"
+        + (
+            f"; {len(errors)} could not be used (listed above, and in the `error` column)"
+            if errors
+            else ""
+        )
         + (f"; wrote {args.out}" if args.out else ""),
         file=sys.stderr,
     )
+    if not good:
+        print("no row could be used; nothing to predict", file=sys.stderr)
+        return 1
     return 0
+
+
+def _predict(run, records, batch_size):
+    """`{output name: array}` for `records` (all usable), in their order."""
+    import numpy as np
+
+    from mmkeras.evaluate.predictions import predict_batch
+
+    # Only usable rows, with errors="raise": a file that changes after validation is an error,
+    # never a silently shifted row. One prediction step serves every batch (no retracing).
+    ds = run.pipeline.dataset(
+        records,
+        training=False,
+        batch_size=batch_size or run.config.data.batch_size,
+        errors="raise",
+        verbose=False,
+    )
+    parts = {}
+    for inputs, _ in ds:
+        for name, value in predict_batch(run.model, inputs).items():
+            parts.setdefault(name, []).append(value)
+    outputs = {name: np.concatenate(values) for name, values in parts.items()}
+    names = run.pipeline.target_names
+    if len(outputs) == 1 and len(names) == 1:
+        return {names[0]: next(iter(outputs.values()))}
+    return outputs
+
+
+def _empty_header(pipe):
+    """Prediction column names when no row could be predicted (the file keeps its shape)."""
+    header = []
+    for name in pipe.target_names:
+        size = pipe.target_size(name) or 1
+        cols, _ = _columns(pipe, name, [[0.0] * size])
+        header += cols
+    return header
 
 
 def _write(path, header, rows):

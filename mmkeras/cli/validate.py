@@ -31,7 +31,8 @@ Three ways to call it:
       reported as unknown. RUN_DIR alone checks the manifests of the run's config.
 
 A manifest given alone needs --schema CONFIG.yaml or --schema RUN_DIR: a CSV file does not say
-which column is an image, a text or the label.
+which column is an image, a text or the label. A manifest without the label column (data to
+predict) has its inputs checked, as `mmkeras predict` reads it.
 
 Row numbers count from 0 at the first line after the CSV header (the first record of a JSONL
 file), as in the messages of training, `mmkeras evaluate` and `mmkeras predict`.
@@ -198,6 +199,7 @@ def _from_run(run_dir):
 
 def run(args):
     from mmkeras.cli import UsageError
+    from mmkeras.cli.predict import prediction_records
     from mmkeras.cli.quiet import import_tensorflow
 
     if args.limit < 0:
@@ -225,20 +227,22 @@ def run(args):
         # A split is named beside its file; a manifest from the command line by its file alone.
         name = f"{label:<{width}}  {_shown(path)}" if label in SPLITS else _shown(path)
         try:
-            report = pipe.validate(path, deep=args.deep)
+            without = _absent_targets(pipe, path)
+            source = prediction_records(pipe, path, without) if without else path
+            report = pipe.validate(source, deep=args.deep)
         except (ValueError, FileNotFoundError, UnicodeError) as e:
             print(f"  {name}: cannot be read: {e}")
             unreadable.append(path)
             continue
         reports.append(report)
-        counts[label] = _target_counts(pipe, path, report)
-        if report.ok:
-            print(f"  {name}: {report.num_rows} rows, all usable")
-        else:
-            print(
-                f"  {name}: {report.num_rows} rows, {report.num_bad_rows} unusable "
-                f"({_by_reason(report)})"
-            )
+        counts[label] = _target_counts(pipe, path, report, without)
+        state = "all usable" if report.ok else f"{report.num_bad_rows} unusable"
+        if not report.ok:
+            state += f" ({_by_reason(report)})"
+        if without:
+            # A manifest to predict: its inputs are checked, as `mmkeras predict` reads them.
+            state += f"; no column for target(s) {', '.join(map(repr, without))}: inputs only"
+        print(f"  {name}: {report.num_rows} rows, {state}")
         _print_problems(report, path, args.limit)
 
     print()
@@ -324,10 +328,14 @@ def _print_targets(pipe, counts):
         labels = pipe.labels if len(pipe.target_names) == 1 else pipe.labels[name]
         noun = "class" if spec.kind == "classification" else "label"
         plural = "classes" if noun == "class" else "labels"
+        counted = [split for split in splits if name in counts[split]]
+        if not counted:
+            print(f"target {name!r}: {spec.kind}, {size} {plural}: {', '.join(map(str, labels))}")
+            continue
         print(f"target {name!r}: {spec.kind}, {size} {plural} (usable rows per {noun}):")
-        table = [[noun, *splits]]
+        table = [[noun, *counted]]
         for label in map(str, labels):
-            table.append([label, *(str(counts[split][name][label]) for split in splits)])
+            table.append([label, *(str(counts[split][name][label]) for split in counted)])
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
             cells = [row[0].ljust(widths[0])]
@@ -344,7 +352,18 @@ def _label_key(value):
     return str(value).strip()
 
 
-def _target_counts(pipe, manifest, report):
+def _absent_targets(pipe, manifest):
+    """Targets whose column no record of `manifest` has (a manifest to predict)."""
+    from mmkeras.data import read_manifest
+
+    records, _, _ = read_manifest(manifest)
+    columns = set()
+    for record in records:
+        columns.update(record)
+    return [name for name in pipe.target_names if records and pipe.schema[name] not in columns]
+
+
+def _target_counts(pipe, manifest, report, without=()):
     """`{target: Counter(label: usable rows)}` for the classification and multi-label targets."""
     from mmkeras.data import read_manifest
 
@@ -353,7 +372,7 @@ def _target_counts(pipe, manifest, report):
     out = {}
     for name in pipe.target_names:
         spec = pipe.specs[name]
-        if spec.kind == "regression":
+        if spec.kind == "regression" or name in without:
             continue
         counter = collections.Counter()
         column = pipe.schema[name]

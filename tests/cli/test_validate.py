@@ -147,6 +147,29 @@ def test_manifest_read_with_a_saved_pipeline(digits, capsys):
     assert "row 3: label: label_unknown" in first
 
 
+def test_a_manifest_without_labels_has_its_inputs_checked(digits, capsys):
+    rows = [{**row, "label": ""} for row in digits["train"][:3]]
+    rows[2]["text"] = "  "
+    path = digits["dir"] / "to_predict.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["image", "audio", "text"])
+        writer.writeheader()
+        writer.writerows({k: v for k, v in row.items() if k != "label"} for row in rows)
+    assert main(["validate", digits["config"], "--data", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "3 rows, 1 unusable (text_empty 1); no column for target(s) 'label': inputs only" in out
+    assert "row 2: text: text_empty" in out
+
+
+def test_a_manifest_missing_an_input_column_cannot_be_read(digits, capsys):
+    path = digits["dir"] / "no_audio.csv"
+    path.write_text("image,text,label\nimages/x.png,hello,1\n")
+    assert main(["validate", digits["config"], "--data", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "no_audio.csv: cannot be read:" in out and "'audio'" in out
+    assert "1 manifest(s) cannot be read" in out
+
+
 def test_deep_decodes_the_images(digits, capsys):
     data = (digits["dir"] / digits["train"][0]["image"]).read_bytes()
     damaged = bytearray(data)
