@@ -185,6 +185,17 @@ def test_deep_decodes_the_images(digits, capsys):
     assert "row 0: image 'images/damaged.png': image_corrupt" in capsys.readouterr().out
 
 
+def test_a_model_section_that_does_not_fit_the_data_exits_2(digits, capsys):
+    config = yaml.safe_load((digits["dir"] / "config.yaml").read_text())
+    config["model"]["branches"]["image"] = {"kind": "text_rnn", "vocab_size": "auto"}
+    path = digits["dir"] / "wrong.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "all 20 rows" not in captured.out  # the data is fine, the config is not
+    assert "model.branches.image.kind: 'text_rnn' reads text" in captured.err
+
+
 def test_usage_errors_exit_2(digits, capsys):
     bad = _bad_manifest(digits)
     assert main(["validate", bad]) == 2
