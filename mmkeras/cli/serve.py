@@ -21,6 +21,12 @@ def add_arguments(parser):
         help="largest request body in MiB; larger ones get 413 (default 32)",
     )
     parser.add_argument(
+        "--max-request-elements",
+        type=int,
+        default=1024,
+        help="most elements (instances) in one request; more get 413 (default 1024)",
+    )
+    parser.add_argument(
         "--max-concurrent-requests",
         type=int,
         default=64,
@@ -84,6 +90,7 @@ def run(args):
             batch_window_ms=args.batch_window_ms,
             max_batch_size=args.max_batch_size,
             max_request_mb=args.max_request_mb,
+            max_request_elements=args.max_request_elements,
             max_concurrent_requests=args.max_concurrent_requests,
             overload_wait_s=args.overload_wait,
             timeout_s=args.timeout,

@@ -40,10 +40,11 @@ def structure_key(signature_name, arrays):
 class Batcher:
     """Runs requests in a thread pool, merging concurrent ones into one call.
 
-    A request opens a group that others of the same structure (signature, input names, dtypes
-    and element shapes) join for `window_s` seconds, up to `max_batch_size` elements. Then the
-    group is ready; while every worker is busy it keeps taking requests (so batches grow with
-    the load, at no added latency when the server is idle). A ready group's inputs are
+    A request that arrives while a call is running opens a group that others of the same
+    structure (signature, input names, dtypes and element shapes) join for `window_s` seconds,
+    up to `max_batch_size` elements; on an idle server it runs at once. Then the group is
+    ready; while every worker is busy it keeps taking requests (so batches grow with the load,
+    at no added latency when the server is idle). A ready group's inputs are
     concatenated along the batch axis, the signature is called once, and its outputs are split
     back. When the call fails, each member is run alone, so only a bad request gets its error
     and its neighbours their predictions. `max_batch_size=1` turns batching off (each request
@@ -124,7 +125,8 @@ class Batcher:
         if group is None:
             group = _Group(key)
             self._open[key] = group
-            if self.window_s > 0 and size < self.max_batch_size:
+            # An idle server runs a request at once: waiting would add latency and no batch.
+            if self.window_s > 0 and size < self.max_batch_size and self._running > 0:
                 group.timer = loop.call_later(self.window_s, self._window_ended, group)
             else:
                 self._make_ready(group)

@@ -17,8 +17,10 @@ from mmkeras.serve.serving_error import ServingError
 
 VERSION = "1"
 _SERVICE = web.AppKey("mmkeras_service", object)
-# Bodies up to this size are parsed on the event loop; larger ones in a thread.
+# Bodies up to this size are parsed on the event loop; larger ones in a thread, at most
+# _LARGE_SLOTS at a time.
 _INLINE_BYTES = 256 * 1024
+_LARGE_SLOTS = 2
 _LOG = logging.getLogger("mmkeras.serve")
 
 
@@ -54,6 +56,7 @@ class _Service:
         batch_window_ms,
         max_batch_size,
         max_request_mb,
+        max_request_elements,
         max_concurrent_requests,
         overload_wait_s,
         timeout_s,
@@ -62,6 +65,7 @@ class _Service:
         self.model = model
         self.name = name
         self.max_bytes = int(max_request_mb * 1024 * 1024)
+        self.max_elements = int(max_request_elements)
         self.max_concurrent_requests = int(max_concurrent_requests)
         self.overload_wait_s = float(overload_wait_s)
         self.timeout_s = float(timeout_s)
@@ -71,8 +75,9 @@ class _Service:
         )
         # JSON parsing of large bodies runs here, not behind the model calls.
         self.io_executor = concurrent.futures.ThreadPoolExecutor(
-            2, thread_name_prefix="mmkeras-serve-io"
+            _LARGE_SLOTS, thread_name_prefix="mmkeras-serve-io"
         )
+        self.large_slots = asyncio.Semaphore(_LARGE_SLOTS)
         self.batcher = Batcher(
             model.run,
             self.executor,
@@ -165,6 +170,7 @@ class _Service:
             "batcher": self.batcher.stats,
             "limits": {
                 "max_request_bytes": self.max_bytes,
+                "max_request_elements": self.max_elements,
                 "max_concurrent_requests": self.max_concurrent_requests,
                 "overload_wait_s": self.overload_wait_s,
                 "timeout_s": self.timeout_s,
@@ -194,24 +200,46 @@ class _Service:
             self.in_flight -= 1
             self.slots.release()
 
-    async def _predict(self, request):
-        loop = asyncio.get_running_loop()
+    async def _read_body(self, request):
+        """The body, read in chunks up to the limit (not kept by the request object)."""
         if request.content_length is not None and request.content_length > self.max_bytes:
             raise ServingError(413, self._too_large(request.content_length))
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise ServingError(413, self._too_large(None)) from None
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(1 << 20):
+            if len(body) + len(chunk) > self.max_bytes:
+                raise ServingError(413, self._too_large(None))
+            body.extend(chunk)
+        return body
+
+    async def _parse(self, request):
         signatures = self.model.signatures
         allow_missing = self.model.allow_missing
+        length = request.content_length
+        if length is not None and length <= _INLINE_BYTES:
+            return predict_request(
+                decode_json(await self._read_body(request)), signatures, allow_missing
+            )
+        # Large (or chunked) bodies are read and parsed a few at a time: parsed JSON takes
+        # several times the body's size, and the raw bytes are dropped once parsed.
+        async with self.large_slots:
+            body = await self._read_body(request)
 
-        def parse():
-            return predict_request(decode_json(body), signatures, allow_missing)
+            def parse(body):
+                return predict_request(decode_json(body), signatures, allow_missing)
 
-        if len(body) <= _INLINE_BYTES:
-            parsed = parse()
-        else:
-            parsed = await loop.run_in_executor(self.io_executor, parse)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.io_executor, parse, body)
+
+    async def _predict(self, request):
+        loop = asyncio.get_running_loop()
+        parsed = await self._parse(request)
+        if parsed.size > self.max_elements:
+            # A small body can hold many small images, each decoded to full size: bound it.
+            raise ServingError(
+                413,
+                f"the request has {parsed.size} elements; this server takes at most "
+                f"{self.max_elements} per request (`--max-request-elements`): split it",
+            )
         try:
             outputs = await self.batcher.submit(parsed.signature_name, parsed.arrays, parsed.size)
         except ServingError:
@@ -273,6 +301,7 @@ def make_app(
     batch_window_ms=2.0,
     max_batch_size=64,
     max_request_mb=32.0,
+    max_request_elements=1024,
     max_concurrent_requests=64,
     overload_wait_s=1.0,
     timeout_s=30.0,
@@ -291,8 +320,9 @@ def make_app(
       Serving.
 
     Errors answer `{"error": message}`: 400 bad request (the message names the input and the
-    elements), 404 unknown model or path, 413 body over `max_request_mb`, 503 overloaded (more
-    than `max_concurrent_requests` in flight for `overload_wait_s`), 504 over `timeout_s`.
+    elements), 404 unknown model or path, 413 body over `max_request_mb` or more elements than
+    `max_request_elements`, 503 overloaded (more than `max_concurrent_requests` in flight for
+    `overload_wait_s`), 504 over `timeout_s`.
 
     Args:
         export_dir: export directory (`mmkeras.export.saved_model`), or a loaded `ServedModel`.
@@ -301,6 +331,7 @@ def make_app(
         batch_window_ms: float, how long a request waits for others to batch with.
         max_batch_size: int, the most elements in one call.
         max_request_mb: float, the largest request body, in MiB.
+        max_request_elements: int, the most elements (instances) in one request.
         max_concurrent_requests: int, requests admitted at once; others wait.
         overload_wait_s: float, how long a request waits for admission before a 503.
         timeout_s: float, the longest a request may take (then 504).
@@ -317,6 +348,7 @@ def make_app(
         ("batch_window_ms", batch_window_ms, False),
         ("max_batch_size", max_batch_size, True),
         ("max_request_mb", max_request_mb, True),
+        ("max_request_elements", max_request_elements, True),
         ("max_concurrent_requests", max_concurrent_requests, True),
         ("overload_wait_s", overload_wait_s, False),
         ("timeout_s", timeout_s, True),
@@ -336,6 +368,7 @@ def make_app(
         batch_window_ms,
         max_batch_size,
         max_request_mb,
+        max_request_elements,
         max_concurrent_requests,
         overload_wait_s,
         timeout_s,
@@ -367,12 +400,12 @@ class Server:
         model_name: str, default the export folder's name.
         shutdown_timeout_s: float, how long a stop waits for requests in flight.
         **options: the other arguments of `make_app` (`batching`, `batch_window_ms`,
-            `max_batch_size`, `max_request_mb`, `max_concurrent_requests`, `overload_wait_s`,
-            `timeout_s`, `workers`).
+            `max_batch_size`, `max_request_mb`, `max_request_elements`,
+            `max_concurrent_requests`, `overload_wait_s`, `timeout_s`, `workers`).
 
     Example:
     >>> with Server("exported/", port=0) as server:
-    ...     requests.post(server.url + ":predict", json={"instances": [...]})
+    ...     urllib.request.urlopen(server.url).read()   # {"model_version_status": [...]}
     """
 
     def __init__(

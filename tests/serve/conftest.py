@@ -5,12 +5,15 @@ import csv
 import inspect
 import json
 import os
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
 
+from mmkeras.serve import ServedModel
 from tests.export.conftest import write_dataset
 
 # Bounds every request a test makes.
@@ -43,6 +46,33 @@ class Client:
 
     def predict(self, body=None, raw=None, path=":predict"):
         return self.request(path, body=body, raw=raw, method="POST")
+
+
+class HeldModel(ServedModel):
+    """A loaded `ServedModel` whose calls wait until the test releases them (30 s at most).
+
+    `entered` is set when the first call starts: the server is then busy.
+    """
+
+    def __init__(self, model):
+        self.__dict__.update(model.__dict__)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def run(self, signature_name, arrays):
+        self.entered.set()
+        self.release.wait(30)
+        return super().run(signature_name, arrays)
+
+
+def wait_for(condition, timeout_s=30):
+    """Polls `condition()` until it holds (True) or `timeout_s` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _spec(cls, **kwargs):

@@ -202,6 +202,15 @@ def test_oversized_body_gets_413(client, served_export):
     _good_request_still_works(client, served_export)
 
 
+def test_too_many_elements_get_413(client, served_export):
+    instance = {"image": None, "text": "a", "audio": None, "meta": None}
+    status, answer = client.predict({"instances": [instance] * 1025})
+    assert (
+        status == 413 and "1025 elements" in answer["error"] and "at most 1024" in answer["error"]
+    )
+    _good_request_still_works(client, served_export)
+
+
 def test_oversized_chunked_body_gets_413(server, client, served_export):
     url = urllib.parse.urlsplit(server.url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=HTTP_TIMEOUT_S)

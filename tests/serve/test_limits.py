@@ -1,36 +1,11 @@
 """Overload (503), timeout (504) and option checks, on a model whose calls a test holds."""
 
 import concurrent.futures
-import threading
-import time
 
 import pytest
 
 from mmkeras.serve import ServedModel, Server
-from tests.serve.conftest import Client
-
-
-class HeldModel(ServedModel):
-    """The loaded model, whose calls wait until the test releases them (bounded)."""
-
-    def __init__(self, model):
-        self.__dict__.update(model.__dict__)
-        self.release = threading.Event()
-        self.entered = threading.Event()
-
-    def run(self, signature_name, arrays):
-        self.entered.set()
-        self.release.wait(30)
-        return super().run(signature_name, arrays)
-
-
-def _wait_for(condition, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
+from tests.serve.conftest import Client, HeldModel
 
 
 def test_overloaded_server_answers_503_and_recovers(server, served_export):
