@@ -15,6 +15,7 @@ from mmkeras.data.label_spec import LabelSpec
 from mmkeras.data.manifest import read_manifest
 from mmkeras.data.opencv_augment import OpenCVAugment
 from mmkeras.data.pipeline import Pipeline
+from mmkeras.data.skip_report import SkipReport
 from mmkeras.data.tabular_spec import TabularSpec
 from mmkeras.data.text_spec import TextSpec
 from mmkeras.data.tfrecords import read_tfrecord_meta, write_tfrecords
@@ -39,6 +40,7 @@ __all__ = [
     "LabelSpec",
     "OpenCVAugment",
     "Pipeline",
+    "SkipReport",
     "TabularSpec",
     "TextSpec",
     "ValidationReport",
