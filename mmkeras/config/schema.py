@@ -495,10 +495,16 @@ class EarlyStoppingConfig(Section):
 
 
 class CheckpointConfig(Section):
-    """The best-model checkpoint (`best.keras`); `last.keras` is written every epoch."""
+    """The best-model checkpoint (`best.keras`); `last.keras` is written every epoch.
+
+    `keep` picks the weights of the run's `model.keras` (which evaluate, predict and export
+    use): `best`, those of the epoch with the best `monitor` value; `final`, those of the
+    last epoch.
+    """
 
     monitor: str = "val_loss"
     mode: Literal["auto", "min", "max"] = "auto"
+    keep: Literal["best", "final"] = "best"
 
 
 class BackupConfig(Section):

@@ -1,15 +1,18 @@
 """`AtomicModelCheckpoint`: `best.keras` and `last.keras`, written atomically."""
 
+import json
 import os
 
 import keras
 import numpy as np
 
-from mmkeras.train.atomic import atomic_path
+from mmkeras.train.atomic import atomic_path, write_text
 
 
 class AtomicModelCheckpoint(keras.callbacks.Callback):
     """Saves the model after every epoch (`last.keras`) and when it improves (`best.keras`).
+
+    `best.json` beside them says which epoch `best.keras` is from, and its monitored value.
 
     Unlike `keras.callbacks.ModelCheckpoint`, each file is written under a temporary name and
     renamed, so a crash while saving never leaves a truncated model where a good one was. Its
@@ -73,9 +76,31 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
         if better:
             self.best = value
             self._save(self.best_path)
+            # Written after the model: `best.json` never names an epoch `best.keras` lacks.
+            info = {"epoch": int(epoch) + 1, "monitor": name, "value": value}
+            write_text(self.best_info_path, json.dumps(info))
+
+    @property
+    def best_info_path(self):
+        return os.path.join(self.folder, "best.json")
 
     def get_state(self):
         return {"best": self.best}
 
     def set_state(self, state):
         self.best = state.get("best")
+
+
+def read_best_info(folder):
+    """`{"epoch", "monitor", "value"}` of the best checkpoint in `folder`, or None.
+
+    `epoch` counts from 1, as training prints it.
+    """
+    path = os.path.join(folder, "best.json")
+    if not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, "best.keras")):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except ValueError:
+        return None

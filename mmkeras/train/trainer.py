@@ -773,10 +773,28 @@ def _make_model(config, pipe):
     return distiller, student
 
 
+def _keep_best(config, run_dir, student, verbose):
+    """Loads the best checkpoint's weights into `student` when the config keeps the best."""
+    from mmkeras.train.atomic_model_checkpoint import read_best_info
+
+    folder = os.path.join(run_dir, "checkpoints")
+    info = read_best_info(folder)
+    if config.callbacks.checkpoint.keep == "final" or info is None:
+        _say(verbose, "  model.keras: the weights of the last epoch")
+        return
+    student.load_weights(os.path.join(folder, "best.keras"))
+    _say(
+        verbose,
+        f"  model.keras: the weights of epoch {info['epoch']} (best {info['monitor']} "
+        f"{info['value']:.4f}; the last epoch's are in checkpoints/last.keras)",
+    )
+
+
 def _finish(config, pipe, run_dir, student, verbose, drop_remainder=False, options=None):
     if not student.compiled:
         # A distilled student was trained inside the Distiller; compile it for its own use.
         student.compile_defaults(learning_rate=config.optimizer.learning_rate)
+    _keep_best(config, run_dir, student, verbose)
     with atomic_path(os.path.join(run_dir, "model.keras")) as tmp:
         student.save(tmp)
     select = _make_selector(config, student, pipe)
