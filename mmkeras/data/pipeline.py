@@ -753,7 +753,7 @@ class Pipeline:
 
     def _table(self, rows):
         """Column tensors of the usable rows (one entry per row, in manifest order)."""
-        table = {"__row": np.array([r["row"] for r in rows], np.int64)}
+        table = {}
         for name in self.input_names:
             spec = self.specs[name]
             if isinstance(spec, TabularSpec):
@@ -806,15 +806,18 @@ class Pipeline:
         targets = {n: table[f"__y_{n}"][index] for n in self.target_names}
         return raw, targets, ok
 
-    def _record_failures(self, skips, files, indices, end_of_epoch):
-        """Names the rows whose files failed in the graph; closes the epoch at its end.
+    def _record_failures(self, skips, files, indices, start_of_epoch, end_of_epoch):
+        """Names the rows whose files failed in the graph; opens and closes epochs.
 
         Args:
             skips: the dataset's `SkipReport` (raises under `errors="raise"`).
             files: per table index, `(row, [(input name, path, validated size), ...])`.
             indices: int64 tensor, table indices of the rows that failed.
-            end_of_epoch: bool tensor.
+            start_of_epoch: bool tensor, the first element of an epoch.
+            end_of_epoch: bool tensor, the end marker of an epoch.
         """
+        if start_of_epoch:
+            skips.start_epoch()
         for index in indices.numpy():
             row, entries = files[index]
             problems = [
@@ -991,15 +994,19 @@ class Pipeline:
         def check(expected, element):
             # Positions arrive in order: a gap is rows whose read raised (`ignore_errors` left
             # them out), an element that is not ok a row whose file changed; both are recorded
-            # (or raise). The end marker, at position n, closes the epoch. Python runs only then.
+            # (or raise). The end marker, at position n, closes the epoch. Python runs only for
+            # these and for an epoch's first element.
             raw, targets, seeds, ok = element
             position = seeds[2]
             stop = tf.where(ok, position, tf.minimum(position + 1, n))
+            start_of_epoch = tf.equal(expected, 0)
             end_of_epoch = position >= n
             done = tf.cond(
-                tf.logical_or(stop > expected, end_of_epoch),
+                tf.reduce_any(tf.stack([stop > expected, start_of_epoch, end_of_epoch])),
                 lambda: tf.py_function(
-                    record_failures, [order_var[expected:stop], end_of_epoch], tf.bool
+                    record_failures,
+                    [order_var[expected:stop], start_of_epoch, end_of_epoch],
+                    tf.bool,
                 ),
                 lambda: tf.constant(True),
             )

@@ -93,6 +93,11 @@ class SkipReport:
             self._running.append(problem)
         return False
 
+    def start_epoch(self):
+        """Opens an epoch: drops what an epoch left unfinished (a `take`, a stopped loop) found."""
+        with self._lock:
+            self._running = []
+
     def end_epoch(self):
         """Closes an epoch: its problems become the report; new ones are printed if verbose."""
         with self._lock:

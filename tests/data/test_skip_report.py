@@ -65,3 +65,13 @@ def test_quiet_dataset_prints_nothing(half_bad, capfd):
     os.remove(folder / "4.wav")
     list(ds)
     assert "[mmkeras.data]" not in capfd.readouterr().err
+
+
+def test_an_unfinished_epoch_does_not_add_to_the_next(half_bad):
+    folder, _, pipe = half_bad
+    rows = [{"wav": f"{i % 4}.wav", "label": "ab"[i % 2]} for i in range(200)]
+    ds, skips = pipe.dataset(rows, batch_size=1, errors="skip", verbose=False, return_report=True)
+    os.remove(folder / "0.wav")  # rows 0, 4, 8, ...
+    list(ds.take(2))  # a loop that stops early, having met row 0 and maybe more
+    list(ds)
+    assert skips.counts == {"file_missing": 50} and skips.report().bad_rows[:2] == [0, 4]
