@@ -355,7 +355,11 @@ class Pipeline:
         """`(real_path, None)` when `path` stays under the root, else `(None, problem)`."""
         root = os.path.realpath(self.root or base_dir)
         real = os.path.realpath(path)
-        if os.path.commonpath([root, real]) == root:
+        try:
+            inside = os.path.commonpath([root, real]) == root
+        except ValueError:  # Windows: another drive
+            inside = False
+        if inside:
             return real, None
         return None, (
             "path_outside_root",
