@@ -46,6 +46,11 @@ def build_metadata(model, pipeline, heads, raw_specs, tensor_specs, output_specs
         entry = {**_spec_json(spec), "modality": modality, "column": pipeline.schema[name]}
         if modality in ("image", "audio"):
             entry["content"] = "encoded file bytes"
+        spec_config = pipeline.specs[name].get_config()
+        if modality == "image":
+            entry["max_pixels"] = spec_config["max_pixels"]
+        elif modality == "audio":
+            entry["max_duration"] = spec_config["max_duration"]
         elif modality == "text":
             entry["content"] = "UTF-8 text"
         else:

@@ -2,14 +2,25 @@
 
 import tensorflow as tf
 
-# Leading bytes of the formats `tf.io.decode_image` reads.
-_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
-
+from mmkeras.export import header_ops
 
 _SUMMARIZE = 16
 
+_CONTENT = {"image": "encoded image file", "audio": "WAV file", "text": "text"}
+
+
+def _as_text(value):
+    if isinstance(value, tf.Tensor) and value.dtype not in (tf.string, tf.int32):
+        if value.dtype.is_floating:
+            return tf.strings.as_string(value, shortest=True)
+        return tf.strings.as_string(value)
+    return value
+
 
 def _assert(condition, data):
+    # With only string and int32 data, `Assert` is one op instead of a `cond` around one: a
+    # smaller graph, which TensorFlow instantiates faster when a server loads the model.
+    data = [_as_text(value) for value in data]
     return tf.debugging.Assert(condition, data, summarize=_SUMMARIZE)
 
 
@@ -17,33 +28,227 @@ def _bad_indices(ok):
     return tf.reshape(tf.where(tf.logical_not(ok)), [-1])
 
 
-def _is_image(data):
-    ok = tf.zeros(tf.shape(data), tf.bool)
-    for magic in _IMAGE_MAGIC:
-        ok = tf.logical_or(ok, tf.equal(tf.strings.substr(data, 0, len(magic)), magic))
-    return ok
+def _runtime_shape(x):
+    # A signature does not check the shapes it is called with, and grappler folds `tf.rank` (and
+    # `tf.size` of a shape) to the rank the signature declares: count the dimensions instead.
+    shape = tf.shape(x, out_type=tf.int64)
+    rank = tf.reduce_sum(tf.cast(shape >= 0, tf.int32))
+    return shape, rank
+
+
+def _check_shapes(raw, pipeline):
+    """One assertion per input: strings `(B,)`, tabular `(B, F)`; runs before anything else."""
+    checks = []
+    for name in pipeline.input_names:
+        shape, rank = _runtime_shape(raw[name])
+        modality = pipeline.modality(name)
+        if modality == "tabular":
+            width = pipeline.num_features(name)
+            second = tf.concat([shape, tf.constant([-1, -1], tf.int64)], axis=0)[1]
+            ok = tf.logical_and(tf.equal(rank, 2), tf.equal(second, width))
+            message = (
+                f"Bad request: tabular input `{name}` must be a float32 matrix (batch, {width}): "
+                f"{width} feature values in every element; received shape"
+            )
+        else:
+            ok = tf.equal(rank, 1)
+            message = (
+                f"Bad request: {modality} input `{name}` must be a 1-D string tensor (batch,), "
+                f"one {_CONTENT[modality]} per element; received shape"
+            )
+        checks.append(_assert(ok, [message, shape]))
+    return checks
+
+
+def _select(values, bad):
+    return tf.boolean_mask(values, bad)
+
+
+def _image_checks(name, x, spec, absent):
+    sizes = header_ops.image_sizes(x)
+    present = tf.logical_not(absent)
+    known = tf.not_equal(sizes["format"], header_ops.UNKNOWN)
+    sized = known & sizes["found"]
+    width, height = sizes["width"], sizes["height"]
+    # Each dimension fits in 31 bits for any real image; clipping keeps the product in int64.
+    pixels = tf.minimum(width, 2**31) * tf.minimum(height, 2**31)
+    too_large = present & sized & (pixels > spec.max_pixels)
+    return [
+        _assert(
+            tf.reduce_all(known | absent),
+            [
+                f"Bad request: image input `{name}` is not JPEG, PNG, GIF or BMP file bytes in "
+                "elements",
+                _bad_indices(known | absent),
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~(present & known & ~sized)),
+            [
+                f"Bad request: image input `{name}` has a damaged or truncated header (no width "
+                "and height could be read, or one of them is 0) in elements",
+                _bad_indices(~(present & known & ~sized)),
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~too_large),
+            [
+                f"Bad request: image input `{name}` is larger than the limit of "
+                f"{spec.max_pixels} pixels (max_pixels) in elements",
+                _bad_indices(~too_large),
+                "; found width",
+                _select(width, too_large),
+                "height",
+                _select(height, too_large),
+                "in the file header; such an image is refused before it is decoded.",
+            ],
+        ),
+    ]
+
+
+def _audio_checks(name, x, spec, absent):
+    present = tf.logical_not(absent)
+    riff = _is_wav(x)
+    head = header_ops.wav_headers(x)
+    pcm16 = tf.equal(head["audio_format"], 1) & tf.equal(head["bits"], 16)
+    no_fmt = present & riff & ~head["fmt_ok"]
+    not_pcm16 = present & riff & head["fmt_ok"] & ~pcm16
+    inconsistent = present & riff & head["fmt_ok"] & pcm16 & ~head["consistent"]
+    walked = present & riff & head["fmt_ok"] & pcm16 & head["consistent"]
+    too_long = tf.zeros_like(walked)
+    if spec.max_duration is not None:
+        too_long = walked & head["data_found"] & (head["duration"] > spec.max_duration)
+    truncated = walked & head["truncated"] & ~too_long
+    damaged = walked & head["damaged"] & ~truncated & ~too_long
+    empty = (
+        walked
+        & head["data_found"]
+        & ~head["truncated"]
+        & ~head["damaged"]
+        & tf.equal(head["frames"], 0)
+    )
+    prefix = f"Bad request: audio input `{name}`"
+    checks = [
+        _assert(
+            tf.reduce_all(riff | absent),
+            [
+                f"{prefix} is not RIFF/WAVE (.wav) file bytes in elements",
+                _bad_indices(riff | absent),
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~no_fmt),
+            [
+                f"{prefix} has no `fmt ` chunk of 16 or 18 bytes right after the RIFF header in "
+                "elements",
+                _bad_indices(~no_fmt),
+                "; only plain 16-bit PCM WAV files are read.",
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~not_pcm16),
+            [
+                f"{prefix} is not 16-bit PCM in elements",
+                _bad_indices(~not_pcm16),
+                "; found format code",
+                _select(head["audio_format"], not_pcm16),
+                "bits per sample",
+                _select(head["bits"], not_pcm16),
+                "; only 16-bit PCM (format code 1) is read, as in training: convert the file.",
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~inconsistent),
+            [
+                f"{prefix} has a WAV header whose channels, sample rate, block align and byte "
+                "rate disagree in elements",
+                _bad_indices(~inconsistent),
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~truncated),
+            [
+                f"{prefix} is a truncated WAV file (its data chunk or a chunk header runs past "
+                "the end of the bytes) in elements",
+                _bad_indices(~truncated),
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~damaged),
+            [
+                f"{prefix} is a damaged WAV file (no data chunk, two data chunks, a chunk size "
+                f"over 2**31 - 1 or more than {header_ops.MAX_WAV_CHUNKS} chunks) in elements",
+                _bad_indices(~damaged),
+            ],
+        ),
+        _assert(
+            tf.reduce_all(~empty),
+            [f"{prefix} has no samples (an empty data chunk) in elements", _bad_indices(~empty)],
+        ),
+    ]
+    if spec.max_duration is not None:
+        checks.append(
+            _assert(
+                tf.reduce_all(~too_long),
+                [
+                    f"{prefix} is longer than the limit of {spec.max_duration:g} s "
+                    "(max_duration) in elements",
+                    _bad_indices(~too_long),
+                    "; found durations (s)",
+                    _select(head["duration"], too_long),
+                    "from the WAV header; such audio is refused before it is decoded.",
+                ],
+            )
+        )
+    return checks
+
+
+def _text_checks(name, x, absent):
+    # Transcoding valid UTF-8 to UTF-8 gives the same bytes; an invalid sequence is replaced.
+    same = tf.equal(
+        tf.strings.unicode_transcode(
+            x, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        ),
+        x,
+    )
+    ok = same | absent
+    return [
+        _assert(
+            tf.reduce_all(ok),
+            [
+                f"Bad request: text input `{name}` is not valid UTF-8 in elements",
+                _bad_indices(ok),
+                "; send the text encoded as UTF-8.",
+            ],
+        )
+    ]
 
 
 def _is_wav(data):
+    head = header_ops.read_bytes(data, 0, 12)
+    riff = tf.constant(list(b"RIFF"), tf.int64)
+    wave = tf.constant(list(b"WAVE"), tf.int64)
     return tf.logical_and(
-        tf.equal(tf.strings.substr(data, 0, 4), b"RIFF"),
-        tf.equal(tf.strings.substr(data, 8, 4), b"WAVE"),
+        tf.reduce_all(tf.equal(head[:, :4], riff), axis=1),
+        tf.reduce_all(tf.equal(head[:, 8:12], wave), axis=1),
     )
-
-
-def _substr_safe(data):
-    # `substr` fails on positions past the end: pad the bytes we look at.
-    return tf.strings.join([data, tf.constant("\0" * 12)])
 
 
 def check_raw_request(raw, pipeline):
     """Builds assertions on a raw request; run them before `pipeline.preprocess`.
 
-    Checked, each failing with a message that names the input and the batch elements:
+    Checked, each failing with a message that names the input (and the batch elements):
 
-    - the batch is not empty;
-    - every input has the same batch size;
-    - image bytes start like a JPEG, PNG, GIF or BMP file, audio bytes like a RIFF/WAVE file;
+    - every string input is 1-D `(batch,)`, every tabular input `(batch, features)` (a
+      signature does not check the shapes it is called with);
+    - the batch is not empty, and every input has the same batch size;
+    - image bytes start like a JPEG, PNG, GIF or BMP file whose header gives a size within the
+      spec's `max_pixels`, read from the header (JPEG SOFn, PNG IHDR, GIF screen, BMP header)
+      before anything is decoded;
+    - audio bytes are a 16-bit PCM RIFF/WAVE file that TensorFlow's reader reads (`fmt ` chunk
+      first, consistent header, one complete `data` chunk, no cut-off chunk header) with at
+      least one sample and no longer than the spec's `max_duration`, from the header;
+    - texts are valid UTF-8;
     - an input is absent (empty string; all-NaN row for tabular) only when the pipeline allows
       missing modalities, and then at least one input of each element is present;
     - tabular values are finite (NaN only for a whole absent row).
@@ -59,7 +264,11 @@ def check_raw_request(raw, pipeline):
         List of assertion ops (empty when executing eagerly, where they raise at once).
     """
     names = pipeline.input_names
-    checks = []
+    checks = _check_shapes(raw, pipeline)
+    # Each stage runs only after the one before passed, so a request with a wrong shape is
+    # reported as such and not as a failing op in a later check.
+    with tf.control_dependencies(checks):
+        raw = {name: tf.identity(raw[name]) for name in names}
     batch = tf.shape(raw[names[0]])[0]
     checks.append(
         _assert(batch > 0, ["Bad request: the batch is empty; send at least one element."])
@@ -79,8 +288,7 @@ def check_raw_request(raw, pipeline):
             )
         )
     # The checks below combine inputs element by element (e.g. stacking the presence of each):
-    # they run only after the batch sizes are known to agree, so a mismatch is reported as
-    # such and not as a shape error deep inside an op.
+    # they run only after the batch sizes are known to agree.
     with tf.control_dependencies(checks):
         raw = {name: tf.identity(raw[name]) for name in names}
     present = []
@@ -104,21 +312,13 @@ def check_raw_request(raw, pipeline):
             )
         else:
             absent = tf.equal(tf.strings.length(x), 0)
-            if modality in ("image", "audio"):
-                padded = _substr_safe(x)
-                header_ok = _is_image(padded) if modality == "image" else _is_wav(padded)
-                ok = tf.logical_or(header_ok, absent)
-                allowed = "JPEG, PNG, GIF or BMP" if modality == "image" else "RIFF/WAVE (.wav)"
-                checks.append(
-                    _assert(
-                        tf.reduce_all(ok),
-                        [
-                            f"Bad request: {modality} input `{name}` is not {allowed} file "
-                            "bytes in elements",
-                            _bad_indices(ok),
-                        ],
-                    )
-                )
+            spec = pipeline.specs[name]
+            if modality == "image":
+                checks.extend(_image_checks(name, x, spec, absent))
+            elif modality == "audio":
+                checks.extend(_audio_checks(name, x, spec, absent))
+            else:
+                checks.extend(_text_checks(name, x, absent))
         present.append(tf.logical_not(absent))
         if not pipeline.allow_missing:
             checks.append(

@@ -141,14 +141,18 @@ def saved_model(model, pipeline, path, overwrite=True, verbose=False):
       same outputs, for users who preprocess elsewhere.
     - `preprocess`: raw inputs to the model's input tensors.
 
-    A request that cannot be served (empty batch, bytes that are not an image / WAV file,
+    A request that cannot be served (empty batch, a wrong shape, bytes that are not an image /
+    16-bit PCM WAV file, an image over the spec's `max_pixels` or audio over its `max_duration`
+    -- both read from the file headers before anything is decoded --, text that is not UTF-8,
     a missing input the model cannot do without) fails with an `InvalidArgumentError` whose
-    message says what is wrong; the serving process keeps running.
+    message names the input and the elements and says what is allowed; the serving process
+    keeps running. The `preprocess` signature runs the same checks.
 
     `metadata.json` beside `saved_model.pb` holds the labels, the input schema, the
     preprocessing specs and the versions of mmkeras, TensorFlow and Keras. The directory is
     written under a temporary name and renamed: an existing export is replaced whole or not at
-    all. The SavedModel loads with TensorFlow and tensorflow-text alone (no mmkeras).
+    all; a full disk raises `ExportDiskFullError` and leaves the old export in place. The
+    SavedModel loads with TensorFlow and tensorflow-text alone (no mmkeras).
 
     Args:
         model: a model built by `mmkeras.build_model` (a `MultimodalModel`).
@@ -192,17 +196,21 @@ def saved_model(model, pipeline, path, overwrite=True, verbose=False):
             result.update(head.outputs(outputs[head.task]))
         return result
 
-    def serve_raw(raw):
+    def checked_preprocess(raw):
+        # Nothing is decoded before every check passed (sizes and durations come from headers).
         checks = check_raw_request(raw, pipeline)
         with tf.control_dependencies(checks):
             raw = {name: tf.identity(value) for name, value in raw.items()}
-        return predict(pipeline.preprocess(raw))
+        return pipeline.preprocess(raw)
+
+    def serve_raw(raw):
+        return predict(checked_preprocess(raw))
 
     def serve_tensors(inputs):
         return predict(dict(inputs))
 
     def preprocess(raw):
-        return pipeline.preprocess(dict(raw))
+        return checked_preprocess(dict(raw))
 
     archive = keras.export.ExportArchive()
     archive.track(model)

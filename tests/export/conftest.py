@@ -1,8 +1,11 @@
 """A tiny image + text + audio model, its pipeline and one export, shared by the export tests."""
 
 import csv
+import io
 import os
+import struct
 import wave
+import zlib
 
 import numpy as np
 import pytest
@@ -17,6 +20,59 @@ def write_wav(path, samples, rate=8000):
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(np.asarray(samples, np.int16).tobytes())
+
+
+def wav_bytes(frames, rate=8000, sample_width=2, channels=1):
+    """A WAV file (PCM, `sample_width` bytes per sample) of `frames` silent frames, as bytes."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(sample_width)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames * sample_width * channels))
+    return out.getvalue()
+
+
+def _png_chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def huge_png(width, height):
+    """A valid, all-black 1-bit grayscale PNG: about 50 KB for 20000x20000 pixels.
+
+    TensorFlow decodes it to `height * width * 3` bytes (1.2 GB for 20000x20000), and the
+    pipeline's resize to float32 needs four times more.
+    """
+    row = b"\0" * (1 + (width + 7) // 8)
+    z = zlib.compressobj(9)
+    data = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def jpeg_header(width, height):
+    """The start of a baseline JPEG (SOI, JFIF APP0, one DQT, SOF0) giving `width` x `height`."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\0" + bytes(range(1, 65))
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3)
+    sof += b"\x01\x11\0\x02\x11\0\x03\x11\0"
+    return b"\xff\xd8" + app0 + dqt + sof + b"\xff\xd9"
+
+
+def gif_header(width, height):
+    """A GIF whose logical screen is `width` x `height` (no image data)."""
+    return b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0) + b"\x3b"
+
+
+def bmp_header(width, height):
+    """A 24-bit BMP header giving `width` x `height` (negative: top-down), with no pixel data."""
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info), 0, 0, 14 + len(info)) + info
 
 
 def write_image(path, image):
@@ -133,3 +189,62 @@ def exported(tmp_path_factory):
     path = os.path.join(str(tmp_path_factory.mktemp("export_out")), "exported")
     mk.export.saved_model(model, pipe, path)
     return Exported(root, manifest, rows, pipe, model, path)
+
+
+FEATURES = ["f0", "f1", "f2"]
+# The limits of the `limited` export: images up to 48x40 pixels, audio up to 2 s.
+MAX_PIXELS = 48 * 40
+MAX_DURATION = 2.0
+
+
+@pytest.fixture(scope="session")
+def limited(tmp_path_factory):
+    """An image + audio + tabular export with small limits (`MAX_PIXELS`, `MAX_DURATION`)."""
+    import mmkeras as mk
+
+    root = str(tmp_path_factory.mktemp("limited_data"))
+    _, rows = write_dataset(root)
+    rng = np.random.default_rng(1)
+    for row in rows:
+        row.pop("caption")
+        row.update({f: float(v) for f, v in zip(FEATURES, rng.normal(size=3), strict=True)})
+    manifest = os.path.join(root, "limited.csv")
+    with open(manifest, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    pipe = mk.data.Pipeline(
+        schema={"image": "image", "audio": "audio", "tab": FEATURES, "label": "label"},
+        image=mk.data.ImageSpec(size=(32, 32), max_pixels=MAX_PIXELS),
+        audio=mk.data.AudioSpec(sample_rate=8000, duration=0.25, max_duration=MAX_DURATION),
+        specs={"tab": mk.data.TabularSpec()},
+    )
+    pipe.adapt(manifest)
+    model = mk.build_model(
+        branches={
+            "image": mk.branches.image_cnn(input_shape=(32, 32, 3), filters=(4,), output_dim=8),
+            "audio": mk.branches.audio_cnn(
+                sample_rate=8000, duration=0.25, n_mels=16, filters=(4,), output_dim=8
+            ),
+            "tab": mk.branches.tabular_mlp(num_features=3, hidden_units=(8,), output_dim=8),
+        },
+        task=mk.tasks.Classification(num_classes=3),
+    )
+    path = os.path.join(str(tmp_path_factory.mktemp("limited_out")), "exported")
+    mk.export.saved_model(model, pipe, path)
+    return Exported(root, manifest, rows, pipe, model, path)
+
+
+def limited_request(limited, image=None, audio=None, tab=None):
+    """A one-element request for the `limited` export (its first row, or the given values)."""
+    row = limited.rows[0]
+
+    def read(name):
+        with open(os.path.join(limited.root, name), "rb") as f:
+            return f.read()
+
+    return {
+        "image": np.array([read(row["image"]) if image is None else image], dtype=object),
+        "audio": np.array([read(row["audio"]) if audio is None else audio], dtype=object),
+        "tab": np.array([[row[f] for f in FEATURES]], np.float32) if tab is None else tab,
+    }
