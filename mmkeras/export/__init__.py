@@ -9,7 +9,6 @@ The exported SavedModel needs only TensorFlow and tensorflow-text to load and se
 """
 
 from mmkeras.export.atomic_directory import write_directory_atomically
-from mmkeras.export.export_disk_full_error import ExportDiskFullError
 from mmkeras.export.metadata import METADATA_FILE, read_metadata
 from mmkeras.export.predict_export_dir import is_export_dir, predict_export_dir
 from mmkeras.export.predictor import Predictor, load
@@ -38,7 +37,6 @@ def __getattr__(name):
 
 __all__ = [
     "METADATA_FILE",
-    "ExportDiskFullError",
     "Predictor",
     "ServingHead",
     "TFLiteConversionError",

@@ -7,11 +7,7 @@ import shutil
 import socket
 import uuid
 
-from mmkeras.export.export_disk_full_error import ExportDiskFullError
-
-_DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-# TensorFlow's file writers report the C library's message in their `ResourceExhaustedError`.
-_DISK_FULL_MESSAGES = ("No space left on device", "Disk quota exceeded")
+from mmkeras.errors import DiskFullError, is_disk_full
 
 
 def _host():
@@ -85,19 +81,14 @@ def _clean_stale(path):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _is_disk_full(error):
-    if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
-        return True
-    return any(m in str(error) for m in _DISK_FULL_MESSAGES)
-
-
 def _disk_full_error(path, error):
     try:
         free = f"{shutil.disk_usage(os.path.dirname(path)).free / 2**20:.1f} MiB free there now"
     except OSError:
         free = "free space unknown"
     keep = "the previous export there is unchanged" if os.path.isdir(path) else "nothing was left"
-    return ExportDiskFullError(
+    return DiskFullError(
+        errno.ENOSPC,
         f"export: no space left on device writing {path} ({free}); {keep} and the partial "
         f"export was removed. Free some space or export elsewhere. ({type(error).__name__})",
         path,
@@ -125,8 +116,9 @@ def write_directory_atomically(build, path, overwrite=True):
         The absolute final path.
 
     Raises:
-        ExportDiskFullError: the disk (or quota) filled up while building; an `OSError` with
-            `errno.ENOSPC`, whichever error `build` raised (an `OSError`, or TensorFlow's
+        mmkeras.errors.DiskFullError: the disk (or quota) filled up while building (an
+            `OSError` with `errno.ENOSPC`, one line: "export: no space left on device writing
+            PATH ..."); whichever error `build` raised (an `OSError`, or TensorFlow's
             `ResourceExhaustedError` "No space left on device") is its `__cause__`.
     """
     path = os.path.abspath(os.fspath(path)).rstrip(os.sep)
@@ -144,7 +136,9 @@ def write_directory_atomically(build, path, overwrite=True):
         try:
             build(tmp)
         except Exception as e:
-            if not _is_disk_full(e):
+            # TensorFlow reports a full disk as `ResourceExhaustedError` "...; No space left on
+            # device", Python as `OSError(ENOSPC)`: both become one `DiskFullError` line.
+            if not is_disk_full(e):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
             raise _disk_full_error(path, e) from e

@@ -151,7 +151,7 @@ def saved_model(model, pipeline, path, overwrite=True, verbose=False):
     `metadata.json` beside `saved_model.pb` holds the labels, the input schema, the
     preprocessing specs and the versions of mmkeras, TensorFlow and Keras. The directory is
     written under a temporary name and renamed: an existing export is replaced whole or not at
-    all; a full disk raises `ExportDiskFullError` and leaves the old export in place. The
+    all; a full disk raises `mmkeras.errors.DiskFullError` and leaves the old export in place. The
     SavedModel loads with TensorFlow and tensorflow-text alone (no mmkeras).
 
     Args:

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from mmkeras.export import ExportDiskFullError, atomic_directory, write_directory_atomically
+from mmkeras.errors import DiskFullError
+from mmkeras.export import atomic_directory, write_directory_atomically
 
 
 def _build(files):
@@ -80,7 +81,7 @@ def _fill_then_fail(error):
 def test_a_full_disk_gives_one_clear_error_and_keeps_the_old_export(tmp_path, error):
     out = tmp_path / "export"
     write_directory_atomically(_build({"a.txt": "old"}), out)
-    with pytest.raises(ExportDiskFullError) as info:
+    with pytest.raises(DiskFullError) as info:
         write_directory_atomically(_fill_then_fail(error), out)
     message = str(info.value)
     assert message.startswith(f"export: no space left on device writing {out} (")
@@ -112,7 +113,7 @@ def test_a_full_disk_while_tensorflow_writes_the_saved_model(exported, tmp_path,
 
     # `ExportArchive()` gives an instance of the backend's archive class: patch that one.
     monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", write_out)
-    with pytest.raises(mk.export.ExportDiskFullError, match="no space left on device writing"):
+    with pytest.raises(DiskFullError, match="no space left on device writing"):
         mk.export.saved_model(exported.model, exported.pipe, out)
     assert (out / "saved_model.pb").read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["serving"]

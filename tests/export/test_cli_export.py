@@ -96,3 +96,29 @@ def test_raw_tflite_error_names_the_text_ops(exported):
     assert info.value.ops, message
     assert all(op in message for op in info.value.ops)
     assert "signature='tensors'" in message and "text: int32 (1, 8)" in message
+
+
+@pytest.mark.slow
+def test_export_command_on_a_full_disk_says_so_in_one_line(
+    exported, run_dir, main, tmp_path, capsys, monkeypatch
+):
+    import keras
+    import tensorflow as tf
+
+    out = tmp_path / "exported"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous export")
+
+    def write_out(self, filepath, **kwargs):
+        os.makedirs(filepath)
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{filepath}/saved_model.pb.tmp0123; No space left on device"
+        )
+
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", write_out)
+    assert main(["export", run_dir, str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"mmkeras: error: export: no space left on device writing {out} (")
+    assert "Traceback" not in "\n".join(err)
+    assert sorted(os.listdir(tmp_path)) == ["exported"]
+    assert (out / "keep.txt").read_text() == "previous export"
