@@ -92,8 +92,14 @@ class Batcher:
 
     @property
     def stats(self):
-        """Counters: requests, calls, requests that shared a call, largest batch, splits."""
+        """Counters (requests, calls, requests that shared a call, largest batch, splits) and
+        the calls running and requests waiting now."""
+        waiting = {id(g): g for g in list(self._ready) + list(self._open.values())}
         return {
+            "running_calls": self._running,
+            "waiting_requests": sum(
+                not m.future.done() for g in waiting.values() for m in g.members
+            ),
             "requests": self.requests,
             "calls": self.calls,
             "batched_requests": self.batched_requests,

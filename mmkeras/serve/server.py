@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import traceback
 
 from aiohttp import web
 
@@ -268,6 +269,20 @@ class _Service:
         self.io_executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _forget_frames(error):
+    """Clears the local variables of the frames in `error`'s tracebacks (and its causes').
+
+    An error raised while parsing or running a request holds, through its traceback, the
+    frames that held the parsed JSON and the arrays; with asyncio's reference cycles these
+    would live until the next garbage collection (hundreds of MiB for a large bad request).
+    """
+    seen = set()
+    while error is not None and id(error) not in seen and len(seen) < 16:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
+
+
 @web.middleware
 async def _errors(request, handler):
     """Every error as TF Serving answers it: `{"error": message}` with its HTTP status."""
@@ -277,6 +292,7 @@ async def _errors(request, handler):
     except ServingError as e:
         headers = {"Retry-After": "1"} if e.status in (429, 503) else None
         response = _error_response(e.status, e.message, headers)
+        _forget_frames(e)
     except web.HTTPException as e:
         if e.status < 400:
             raise
@@ -290,6 +306,7 @@ async def _errors(request, handler):
     except Exception as e:  # noqa: BLE001 - the server keeps serving
         _LOG.exception("mmkeras serve: error while answering %s", request.path)
         response = _error_response(500, f"internal error: {type(e).__name__}: {e}")
+        _forget_frames(e)
     service.responses[response.status] = service.responses.get(response.status, 0) + 1
     return response
 

@@ -64,3 +64,32 @@ def test_model_name_is_checked(server):
 def test_a_missing_export_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no saved_model.pb"):
         ServedModel(tmp_path)
+
+
+def test_an_error_forgets_the_data_its_frames_held():
+    import weakref
+
+    from mmkeras.serve import ServingError
+    from mmkeras.serve.server import _forget_frames
+
+    class Parsed:
+        pass
+
+    refs = []
+
+    def parse():
+        parsed = Parsed()  # stands for a large parsed body
+        refs.append(weakref.ref(parsed))
+        try:
+            raise ValueError("inner")
+        except ValueError:
+            raise ServingError(400, "bad request") from None
+
+    try:
+        parse()
+    except ServingError as e:
+        error = e
+    assert refs[0]() is not None  # held by the traceback's frame
+    _forget_frames(error)
+    assert refs[0]() is None
+    assert error.status == 400
