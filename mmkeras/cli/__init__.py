@@ -9,6 +9,7 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error.
 
 import argparse
 import importlib
+import re
 import sys
 import traceback
 
@@ -54,7 +55,8 @@ def _parser(commands):
 def _user_error_types():
     from mmkeras.errors import DiskFullError
 
-    types = [UsageError, FileNotFoundError, NotADirectoryError, ValueError, DiskFullError]
+    types = [UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError]
+    types.append(DiskFullError)
     data = sys.modules.get("mmkeras.data.data_validation_error")
     if data is not None:
         types.append(data.DataValidationError)
@@ -98,13 +100,53 @@ def main(argv=None):
         _report(e, args.debug)
         return EXIT_FAILURE
     except Exception as e:  # noqa: BLE001 - the last line of defence: report, never crash
-        _report(e, True)
+        _report(e, args.debug or not _is_data_op_error(e))
         return EXIT_FAILURE
+
+
+# Library messages name Python arguments; on the command line the same setting has other words.
+_CLI_WORDS = (
+    (
+        "Pass errors='skip' to drop them, or see pipe.validate(...) for all of them.",
+        "Set `data.errors: skip` in the configuration (`--errors skip` for evaluate) to drop "
+        "them, or run `mmkeras validate` to list them all.",
+    ),
+    (
+        "Pass errors='skip' to drop such rows.",
+        "Set `data.errors: skip` in the configuration (`--errors skip` for evaluate) to drop "
+        "such rows.",
+    ),
+    ("(`mmkeras train --restart`, `fit(..., restart=True)`)", "(`--restart`)"),
+    ("(`mmkeras train --restart` or `fit(..., restart=True)` trains it afresh)", "(`--restart`)"),
+)
+
+
+def _message(error):
+    """The error's message in command-line words, without TensorFlow's graph-node noise."""
+    tf_errors = getattr(sys.modules.get("tensorflow"), "errors", None)
+    if tf_errors is not None and isinstance(error, tf_errors.OpError):
+        text = error.message
+        text = re.sub(r"\s*\[\[\{\{node [^\]]*\]\]", "", text)
+        text = re.sub(r"\s*\[Op:[^\]]*\]", "", text).strip()
+    else:
+        text = str(error)
+    for python, cli in _CLI_WORDS:
+        text = text.replace(python, cli)
+    return text
+
+
+def _is_data_op_error(error):
+    # An op that failed on the data (a file deleted mid-run, damaged bytes): the message
+    # says what, and a traceback into TensorFlow adds nothing.
+    tf_errors = getattr(sys.modules.get("tensorflow"), "errors", None)
+    return tf_errors is not None and isinstance(
+        error, tf_errors.InvalidArgumentError | tf_errors.NotFoundError | tf_errors.DataLossError
+    )
 
 
 def _report(error, debug):
     if debug:
         traceback.print_exception(error, file=sys.stderr)
     else:
-        print(f"mmkeras: error: {error}", file=sys.stderr)
+        print(f"mmkeras: error: {_message(error)}", file=sys.stderr)
         print("(run with --debug for the traceback)", file=sys.stderr)

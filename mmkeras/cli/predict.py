@@ -106,7 +106,7 @@ def prediction_records(pipe, manifest, targets=None):
     """
     from mmkeras.data import read_manifest
 
-    records, _, base_dir = read_manifest(manifest)
+    records, _, base_dir = read_manifest(manifest, delimiter=pipe.delimiter)
     for record in records:
         for name in pipe.target_names if targets is None else targets:
             record[pipe.schema[name]] = _placeholder(pipe, name)
@@ -155,7 +155,7 @@ def run(args):
             f"{args.run_dir} --data MANIFEST`, or serve it with `mmkeras export`"
         )
     pipe = run.pipeline
-    ids = _row_ids(pipe, read_manifest(args.data)[0])
+    ids = _row_ids(pipe, read_manifest(args.data, delimiter=pipe.delimiter)[0])
     records = prediction_records(pipe, args.data)
     report = pipe.validate(records)
     errors = _errors(report)

@@ -306,41 +306,18 @@ def _print_problems(report, manifest, limit):
 
 
 def _print_inputs(pipe):
+    from mmkeras.data.data_summary import input_lines
+
     print("inputs (shapes without the batch dimension):")
-    specs = pipe.input_specs()
-    width = max(len(name) for name in specs)
-    for name, spec in specs.items():
-        shape = str(tuple(None if d is None else int(d) for d in spec["shape"]))
-        line = f"  {name:<{width}}  {spec['modality']:<7}  {shape:<14}  {spec['dtype']}"
-        if spec["modality"] == "text":
-            line += f"  vocabulary {pipe.vocab_size(name)} tokens"
-        print(line)
+    for line in input_lines(pipe):
+        print("  " + line)
 
 
 def _print_targets(pipe, counts):
-    splits = list(counts)
-    for name in pipe.target_names:
-        spec = pipe.specs[name]
-        size = pipe.target_size(name)
-        if spec.kind == "regression":
-            print(f"target {name!r}: regression, {size} value(s) per row")
-            continue
-        labels = pipe.labels if len(pipe.target_names) == 1 else pipe.labels[name]
-        noun = "class" if spec.kind == "classification" else "label"
-        plural = "classes" if noun == "class" else "labels"
-        counted = [split for split in splits if name in counts[split]]
-        if not counted:
-            print(f"target {name!r}: {spec.kind}, {size} {plural}: {', '.join(map(str, labels))}")
-            continue
-        print(f"target {name!r}: {spec.kind}, {size} {plural} (usable rows per {noun}):")
-        table = [[noun, *counted]]
-        for label in map(str, labels):
-            table.append([label, *(str(counts[split][name][label]) for split in counted)])
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row in table:
-            cells = [row[0].ljust(widths[0])]
-            cells += [cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)]
-            print("  " + "  ".join(cells))
+    from mmkeras.data.data_summary import target_lines
+
+    for line in target_lines(pipe, counts):
+        print(line)
 
 
 def _label_key(value):
@@ -356,7 +333,7 @@ def _absent_targets(pipe, manifest):
     """Targets whose column no record of `manifest` has (a manifest to predict)."""
     from mmkeras.data import read_manifest
 
-    records, _, _ = read_manifest(manifest)
+    records, _, _ = read_manifest(manifest, delimiter=pipe.delimiter)
     columns = set()
     for record in records:
         columns.update(record)
@@ -367,7 +344,7 @@ def _target_counts(pipe, manifest, report, without=()):
     """`{target: Counter(label: usable rows)}` for the classification and multi-label targets."""
     from mmkeras.data import read_manifest
 
-    records, _, _ = read_manifest(manifest)
+    records, _, _ = read_manifest(manifest, delimiter=pipe.delimiter)
     bad = set(report.bad_rows)
     out = {}
     for name in pipe.target_names:

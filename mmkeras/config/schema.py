@@ -308,6 +308,11 @@ class DataConfig(Section):
     targets: dict[str, LabelConfig] | None = None
     allow_missing: bool = False
     errors: Literal["raise", "skip"] = "raise"
+    # CSV delimiter: None sniffs it from the header line among , ; tab |.
+    delimiter: str | None = Field(None, min_length=1, max_length=1)
+    # Every file a row names must lie under `root` (or the manifest's folder): `../`, absolute
+    # paths and symlinks out of it make the row unusable (`path_outside_root`).
+    confine_paths: bool = False
     batch_size: int = Field(32, gt=0)
     shuffle: bool = True
     shards: int | None = Field(None, gt=0)

@@ -113,6 +113,8 @@ def build_pipeline(config):
             targets=targets,
             root=resolve_path(config, data.root),
             allow_missing=data.allow_missing,
+            delimiter=data.delimiter,
+            confine_paths=data.confine_paths,
             **kwargs,
         )
     except ValueError as e:

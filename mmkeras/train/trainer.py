@@ -67,10 +67,11 @@ class _Stream:
         self.batches = batches
         self.steps_per_batch = steps_per_batch
         self.options = options
+        self.skips = None  # the `SkipReport` of the dataset read last
 
     def _read(self, seed):
         data = self.config.data
-        return self.pipe.dataset(
+        ds, self.skips = self.pipe.dataset(
             self.source,
             training=True,
             batch_size=data.batch_size,
@@ -80,7 +81,9 @@ class _Stream:
             drop_remainder=self.drop_remainder,
             verbose=False,
             shard=self.shard,
+            return_report=True,
         )
+        return ds
 
     def epoch_dataset(self, epoch):
         import tensorflow as tf
@@ -339,10 +342,36 @@ def _prepare_pipeline(config, read_dir, write_dir, resuming, verbose):
         return pipe
     pipe = builders.build_pipeline(config)
     report = pipe.adapt(builders.resolve_path(config, config.data.train))
-    if report is not None and not report.ok:
-        _say(verbose, f"adapt: {report.num_bad_rows} of {report.num_rows} training rows unusable")
+    if verbose:
+        _print_data_summary(config, pipe, report)
     replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
     return pipe
+
+
+def _print_data_summary(config, pipe, report):
+    """What training learned from the training manifest, once, as `mmkeras validate` shows it."""
+    from mmkeras.data.data_summary import input_lines, target_lines
+
+    lines = []
+    if report is not None:
+        lines.append(report.summary())
+        if not report.ok:
+            action = (
+                "they are skipped (data.errors: skip)"
+                if config.data.errors == "skip"
+                else "training stops on them (data.errors: raise); `mmkeras validate` lists them"
+            )
+            lines.append(f"  {action}")
+    lines += input_lines(pipe) + target_lines(pipe)
+    print("data:\n" + "\n".join("  " + line for line in lines), flush=True)
+
+
+def _say_skipped(verbose, stream):
+    """The rows training skipped, said once at the end of the run (not once per epoch)."""
+    skips = stream.skips
+    if skips is None or not skips.num_skipped:
+        return
+    _say(verbose, f"  skipped in the last epoch (data.errors: skip): {skips.summary()}")
 
 
 # Settings a resumed run may change: they neither shape the model nor change what it learns.
@@ -713,6 +742,7 @@ def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
                 verbose=fit_verbosity(config.train.verbose) if verbose else 0,
             )
         state = None
+    _say_skipped(verbose, stream)
     with _keras_context(student, strategy, strategy_name, None), _disk(dirs):
         metrics = _finish(config, pipe, run_dir, student, verbose, static, eval_options)
     return student, metrics

@@ -114,8 +114,10 @@ def test_train_evaluate_predict(tabular_config, capsys):
     assert "row 1" in err and "predicted 2 of 3 rows" in err
     with open(out, newline="") as f:
         got = list(csv.DictReader(f))
-    assert [r["row"] for r in got] == ["0", "2"]
-    for r in got:
+    # Every row keeps its place; the unusable one has no prediction and says why.
+    assert [r["row"] for r in got] == ["0", "1", "2"]
+    assert got[1]["error"] and got[1]["predicted"] == ""
+    for r in (got[0], got[2]):
         probs = [float(r["prob_neg"]), float(r["prob_pos"])]
         assert abs(sum(probs) - 1) < 1e-5
         assert r["predicted"] == ["neg", "pos"][int(np.argmax(probs))]
