@@ -1,0 +1,81 @@
+"""Errors on the command line speak command-line words and show no traceback."""
+
+import numpy as np
+import yaml
+
+from mmkeras.cli import main
+
+
+def _image_run(tmp_path, errors="raise"):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    lines = ["image,label"]
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
+        lines.append(f"{i}.png,{'ab'[i % 2]}")
+    lines.append("missing.png,a")
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    config = {
+        "name": "words",
+        "output_dir": str(tmp_path / "runs"),
+        "data": {
+            "train": "train.csv",
+            "schema": {"image": "image", "label": "label"},
+            "image": {"size": [8, 8]},
+            "errors": errors,
+            "batch_size": 4,
+        },
+        "model": {
+            "branches": {"image": {"kind": "image_cnn", "filters": [4], "output_dim": 4}},
+            "task": {"kind": "classification"},
+        },
+        "train": {"epochs": 1, "verbose": 0},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_an_unusable_row_is_reported_in_configuration_words(tmp_path, capsys):
+    path = _image_run(tmp_path)
+    assert main(["train", str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "row 6" in err and "missing.png" in err and "file_missing" in err
+    assert "Set `data.errors: skip` in the configuration" in err
+    assert "mmkeras validate" in err
+    assert "errors='skip'" not in err and "pipe.validate" not in err
+    assert "Traceback" not in err
+
+
+def test_a_changed_configuration_on_resume_names_restart_as_a_flag(tmp_path, capsys, monkeypatch):
+    from mmkeras.train import trainer
+
+    path = _image_run(tmp_path, errors="skip")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_finish", crash)
+    assert main(["train", str(path), "--quiet"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["train", str(path), "--quiet", "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "train.epochs 1 in the run, 2 now" in err
+    assert "(`--restart`)" in err and "restart=True" not in err
+    assert "Traceback" not in err
+
+
+def test_tensorflow_graph_noise_is_removed_from_data_errors():
+    import tensorflow as tf
+
+    from mmkeras.cli import _message
+
+    error = tf.errors.InvalidArgumentError(
+        None,
+        None,
+        "t.csv: row 3 file 'a.png' (input 'image'): file_missing - gone.\n\t "
+        "[[{{node PyFunc}}]] [Op:IteratorGetNext]",
+    )
+    assert _message(error) == "t.csv: row 3 file 'a.png' (input 'image'): file_missing - gone."
