@@ -70,7 +70,7 @@ def main():
     cpu_flags = ""
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = set(next((l for l in f if l.startswith("flags")), "").split())
+            flags = set(next((line for line in f if line.startswith("flags")), "").split())
         cpu_flags = " ".join(sorted(flags & {"avx512_bf16", "amx_bf16", "avx512f", "avx2"}))
     print(f"device: {tf.config.list_physical_devices()}; CPU bf16-related flags: {cpu_flags}")
     print(f"config: {args.config}; {len(batches)} cached batches of {config.data.batch_size}")
@@ -93,7 +93,11 @@ def main():
     if args.epochs:
         val = builders.resolve_path(config, config.data.validation)
         train_ds = pipe.dataset(
-            train, training=True, batch_size=config.data.batch_size, shuffle=True, seed=0,
+            train,
+            training=True,
+            batch_size=config.data.batch_size,
+            shuffle=True,
+            seed=0,
             verbose=False,
         )
         val_ds = pipe.dataset(val, training=False, batch_size=config.data.batch_size, verbose=False)

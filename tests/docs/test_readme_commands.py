@@ -111,7 +111,9 @@ def test_every_pasteable_command_runs_as_written(tmp_path):
                 stdin=subprocess.DEVNULL,
             )
             where = f"{doc}: `{command}`"
-            assert result.returncode == 0, f"{where} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+            assert result.returncode == 0, (
+                f"{where} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+            )
             assert "Traceback" not in result.stderr, f"{where}:\n{result.stderr[-3000:]}"
             ran.append(command)
     assert any(c.startswith("mmkeras train examples/configs/") for c in ran), ran
