@@ -18,8 +18,7 @@ def _as_text(value):
 
 
 def _assert(condition, data):
-    # With only string and int32 data, `Assert` is one op instead of a `cond` around one: a
-    # smaller graph, which TensorFlow instantiates faster when a server loads the model.
+    # With only string and int32 data, `Assert` is one op instead of a `cond` around one.
     data = [_as_text(value) for value in data]
     return tf.debugging.Assert(condition, data, summarize=_SUMMARIZE)
 
@@ -29,8 +28,8 @@ def _bad_indices(ok):
 
 
 def _runtime_shape(x):
-    # A signature does not check the shapes it is called with, and grappler folds `tf.rank` (and
-    # `tf.size` of a shape) to the rank the signature declares: count the dimensions instead.
+    # A signature does not check the shapes it is called with, and both `tf.rank` (at tracing)
+    # and grappler (the `Rank` op) give the rank the signature declares: count the dimensions.
     shape = tf.shape(x, out_type=tf.int64)
     rank = tf.reduce_sum(tf.cast(shape >= 0, tf.int32))
     return shape, rank
