@@ -46,13 +46,25 @@ def _head_columns(head, outputs):
     ]
 
 
-def predict_export_dir(export_dir, data, out=None, batch_size=None):
-    """Predicts a manifest with an exported model and writes one CSV row per input row.
+def _row_ids(records, inputs_meta):
+    """The `id` of each record: its `id` cell, else its first file path, else its row number."""
+    if any("id" in record for record in records):
+        return [str(record.get("id", "")) for record in records]
+    files = [e["column"] for e in inputs_meta.values() if e.get("modality") in ("image", "audio")]
+    if not files:
+        return [str(i) for i in range(len(records))]
+    return [str(record.get(files[0]) or i) for i, record in enumerate(records)]
 
-    The CSV has the columns `mmkeras predict` writes for a run directory: `row`, then per task
-    `prob_<class>` and `predicted` (classification), `prob_<label>` and `labels` (multi-label)
-    or `value` (regression), prefixed by the task name when there are several tasks. Rows that
-    cannot be read or served are listed on standard error.
+
+def predict_export_dir(export_dir, data, out=None, batch_size=None):
+    """Predicts a manifest with an exported model and writes one CSV row per manifest row.
+
+    The CSV has the columns `mmkeras predict` writes for a run directory: `row` (from 0 at the
+    first line after the header), `id` (the manifest's `id` column, else the row's first file
+    path, else the row number), then per task `prob_<class>` and `predicted` (classification),
+    `prob_<label>` and `labels` (multi-label) or `value` (regression), prefixed by the task name
+    when there are several tasks, and `error`. A row that cannot be read or served keeps its
+    place with empty predictions and the reason in `error`; it is also listed on standard error.
 
     Args:
         export_dir: directory written by `mmkeras export` / `mmkeras.export.saved_model`.
@@ -63,19 +75,29 @@ def predict_export_dir(export_dir, data, out=None, batch_size=None):
     Returns:
         Exit code: 0 when some rows were predicted, 1 when none could be.
     """
+    from mmkeras.data import read_manifest
+
     predictor = load(export_dir)
     result = predictor.predict_manifest(data, batch_size=batch_size or 32)
+    errors = dict(result["problems"])
     for row, reason in result["problems"]:
         print(f"row {row}: {reason}", file=sys.stderr)
-    if not result["rows"]:
-        print("no row could be read; nothing to predict", file=sys.stderr)
-        return 1
-    header, rows = ["row"], [[i] for i in result["rows"]]
+    inputs_meta = predictor.metadata["signatures"]["serving_default"]["inputs"]
+    ids = _row_ids(read_manifest(data)[0], inputs_meta)
+    header, cells, width = ["row", "id"], {i: [] for i in result["rows"]}, 0
     for head in predictor.heads:
+        if not result["rows"]:
+            break
         columns, values = _head_columns(head, result["outputs"])
         header += columns
-        for row, extra in zip(rows, values, strict=True):
-            row.extend(extra)
+        width += len(columns)
+        for i, extra in zip(result["rows"], values, strict=True):
+            cells[i].extend(extra)
+    header.append("error")
+    rows = [
+        [i, ids[i], *(cells[i] if i in cells else [""] * width), errors.get(i, "")]
+        for i in range(result["num_rows"])
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -88,10 +110,13 @@ def predict_export_dir(export_dir, data, out=None, batch_size=None):
     bad = total - len(result["rows"])
     print(
         f"predicted {len(result['rows'])} of {total} rows"
-        + (f"; {bad} could not be read (listed above)" if bad else "")
+        + (f"; {bad} could not be used (listed above, and in the `error` column)" if bad else "")
         + (f"; wrote {out}" if out else ""),
         file=sys.stderr,
     )
+    if not result["rows"]:
+        print("no row could be read; nothing to predict", file=sys.stderr)
+        return 1
     return 0
 
 

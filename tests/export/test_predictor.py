@@ -91,10 +91,39 @@ def test_predict_export_dir_writes_the_predict_csv(exported, tmp_path, capsys):
     assert code == 0
     with open(out) as f:
         table = list(csv.DictReader(f))
-    assert list(table[0]) == ["row", "prob_bird", "prob_cat", "prob_dog", "predicted"]
+    assert list(table[0]) == [
+        "row", "id", "prob_bird", "prob_cat", "prob_dog", "predicted", "error"
+    ]  # fmt: skip
+    assert [r["id"] for r in table] == [r["image"] for r in exported.rows]
+    assert all(r["error"] == "" for r in table)
     reference = _reference(exported)
     assert [r["predicted"] for r in table] == [CLASSES[i] for i in reference.argmax(axis=1)]
     np.testing.assert_allclose(
         [[float(r[f"prob_{c}"]) for c in CLASSES] for r in table], reference, atol=1e-5
     )
     assert "predicted 6 of 6 rows" in capsys.readouterr().err
+
+
+def test_predict_export_dir_keeps_an_unusable_row_in_place(exported, tmp_path, capsys):
+    import mmkeras as mk
+
+    rows = [dict(r) for r in exported.rows]
+    for r in rows:
+        for key in ("image", "audio"):
+            r[key] = os.path.join(exported.root, r[key])
+    rows[2]["image"] = os.path.join(exported.root, "no_such_file.png")
+    manifest = tmp_path / "bad.csv"
+    with open(manifest, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "predictions.csv"
+    assert mk.export.predict_export_dir(exported.path, str(manifest), out=str(out)) == 0
+    with open(out) as f:
+        table = list(csv.DictReader(f))
+    assert [r["row"] for r in table] == [str(i) for i in range(len(rows))]
+    assert table[2]["predicted"] == "" and "No such file" in table[2]["error"]
+    assert table[2]["id"].endswith("no_such_file.png")
+    assert all(r["predicted"] and not r["error"] for i, r in enumerate(table) if i != 2)
+    err = capsys.readouterr().err
+    assert "row 2:" in err and "1 could not be used" in err
