@@ -2,6 +2,7 @@
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import os
@@ -18,8 +19,8 @@ from mmkeras.serve.serving_error import ServingError
 
 VERSION = "1"
 _SERVICE = web.AppKey("mmkeras_service", object)
-# Bodies up to this size are parsed on the event loop; larger ones in a thread, at most
-# _LARGE_SLOTS at a time.
+# Bodies up to this size are parsed on the event loop; larger ones in a thread, and requests
+# with them are served at most _LARGE_SLOTS at a time.
 _INLINE_BYTES = 256 * 1024
 _LARGE_SLOTS = 2
 _LOG = logging.getLogger("mmkeras.serve")
@@ -212,28 +213,32 @@ class _Service:
             body.extend(chunk)
         return body
 
-    async def _parse(self, request):
+    async def _parse(self, request, large):
         signatures = self.model.signatures
         allow_missing = self.model.allow_missing
-        length = request.content_length
-        if length is not None and length <= _INLINE_BYTES:
-            return predict_request(
-                decode_json(await self._read_body(request)), signatures, allow_missing
-            )
-        # Large (or chunked) bodies are read and parsed a few at a time: parsed JSON takes
-        # several times the body's size, and the raw bytes are dropped once parsed.
-        async with self.large_slots:
-            body = await self._read_body(request)
+        body = await self._read_body(request)
+        if not large:
+            return predict_request(decode_json(body), signatures, allow_missing)
 
-            def parse(body):
-                return predict_request(decode_json(body), signatures, allow_missing)
+        def parse(body):
+            return predict_request(decode_json(body), signatures, allow_missing)
 
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.io_executor, parse, body)
+        return await asyncio.get_running_loop().run_in_executor(self.io_executor, parse, body)
 
     async def _predict(self, request):
+        # Large (or chunked) requests are served a few at a time, from reading the body to the
+        # answer: parsed JSON takes several times the body's size, and the arrays stay until
+        # the model has run. Waiting ones are not read (the client's upload waits).
+        length = request.content_length
+        if length is not None and length > self.max_bytes:
+            raise ServingError(413, self._too_large(length))  # at once, not after a wait
+        large = length is None or length > _INLINE_BYTES
+        async with self.large_slots if large else contextlib.nullcontext():
+            return await self._serve(request, large)
+
+    async def _serve(self, request, large):
         loop = asyncio.get_running_loop()
-        parsed = await self._parse(request)
+        parsed = await self._parse(request, large)
         if parsed.size > self.max_elements:
             # A small body can hold many small images, each decoded to full size: bound it.
             raise ServingError(

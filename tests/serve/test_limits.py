@@ -5,7 +5,7 @@ import concurrent.futures
 import pytest
 
 from mmkeras.serve import ServedModel, Server
-from tests.serve.conftest import Client, HeldModel
+from tests.serve.conftest import Client, HeldModel, wait_for
 
 
 def test_overloaded_server_answers_503_and_recovers(server, served_export):
@@ -38,6 +38,24 @@ def test_slow_request_answers_504_and_the_server_keeps_serving(server, served_ex
             model.release.set()
         held.service.timeout_s = 60.0
         assert client.predict(body)[0] == 200
+
+
+def test_large_requests_are_served_two_at_a_time(server, served_export):
+    model = HeldModel(server.service.model)
+    # Over 256 KiB each: read, parsed and run at most two at a time.
+    body = {"instances": [{**served_export.instance(0), "text": "word " * 60_000}]}
+    with Server(model, port=0, workers=2, timeout_s=120) as held:
+        client = Client(held.url)
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            answers = [pool.submit(client.predict, body) for _ in range(3)]
+            try:
+                assert wait_for(lambda: held.service.batcher.requests == 2, timeout_s=60)
+                # The third waits, unread, until one of the first two has its answer.
+                assert not wait_for(lambda: held.service.batcher.requests > 2, timeout_s=0.5)
+            finally:
+                model.release.set()
+            assert [a.result(120)[0] for a in answers] == [200, 200, 200]
+        assert held.service.batcher.requests == 3
 
 
 @pytest.mark.parametrize(
