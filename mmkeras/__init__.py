@@ -21,6 +21,7 @@ _SUBMODULES = (
     "layers",
     "models",
     "retrieval",
+    "serve",
     "tasks",
     "testing",
     "train",
