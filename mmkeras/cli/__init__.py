@@ -9,8 +9,10 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error.
 
 import argparse
 import importlib
+import os
 import re
 import sys
+import warnings
 import traceback
 
 from mmkeras.version import __version__
@@ -86,6 +88,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    warnings.formatwarning = _format_warning
     from mmkeras.config import ConfigError
 
     try:
@@ -142,6 +145,17 @@ def _is_data_op_error(error):
     return tf_errors is not None and isinstance(
         error, tf_errors.InvalidArgumentError | tf_errors.NotFoundError | tf_errors.DataLossError
     )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_default_format_warning = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    """mmkeras's own warnings as one line for a command-line user; others as Python shows them."""
+    if os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep):
+        return f"mmkeras: warning: {message}\n"
+    return _default_format_warning(message, category, filename, lineno, line)
 
 
 def _report(error, debug):

@@ -79,3 +79,16 @@ def test_tensorflow_graph_noise_is_removed_from_data_errors():
         "[[{{node PyFunc}}]] [Op:IteratorGetNext]",
     )
     assert _message(error) == "t.csv: row 3 file 'a.png' (input 'image'): file_missing - gone."
+
+
+def test_mmkeras_warnings_are_one_line_on_the_command_line():
+    import os
+
+    import mmkeras
+    from mmkeras.cli import _format_warning
+
+    inside = os.path.join(os.path.dirname(mmkeras.__file__), "train", "run.py")
+    line = _format_warning(UserWarning("m.csv line 4: bad; line skipped"), UserWarning, inside, 65)
+    assert line == "mmkeras: warning: m.csv line 4: bad; line skipped\n"
+    other = _format_warning(UserWarning("x"), UserWarning, "/elsewhere/keras/a.py", 3, "code")
+    assert "/elsewhere/keras/a.py:3" in other
