@@ -12,8 +12,8 @@ import importlib
 import os
 import re
 import sys
-import warnings
 import traceback
+import warnings
 
 from mmkeras.version import __version__
 

@@ -10,6 +10,8 @@ import io
 import os
 import sys
 
+from mmkeras.cli.arguments import check_manifest_file
+
 HELP = "predict with a trained run: one CSV row per input row, probabilities and label"
 
 EPILOG = """\
@@ -136,8 +138,7 @@ def run(args):
 
     if not os.path.isdir(args.run_dir):
         raise UsageError(f"{args.run_dir!r} is not a run directory or an export directory")
-    if not os.path.isfile(args.data):
-        raise UsageError(f"{args.data!r} does not exist")
+    check_manifest_file(args.data, "DATA")
     import_tensorflow()
     if os.path.isfile(os.path.join(args.run_dir, "saved_model.pb")):
         # An export directory (from `mmkeras export`): serve it with its own preprocessing.

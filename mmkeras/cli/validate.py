@@ -5,6 +5,8 @@ import collections
 import math
 import os
 
+from mmkeras.cli.arguments import check_manifest_file
+
 HELP = (
     "check manifests before training: unusable rows (row number and reason), classes with "
     "counts, vocabulary size, input shapes"
@@ -138,8 +140,7 @@ def _plan(args):
     manifests = None
     if args.data:
         for path in args.data:
-            if not os.path.isfile(path):
-                raise UsageError(f"--data {path!r} does not exist")
+            check_manifest_file(path, "--data")
         manifests = _labelled(args.data)
     return args.source, kind, manifests
 

@@ -92,3 +92,13 @@ def test_mmkeras_warnings_are_one_line_on_the_command_line():
     assert line == "mmkeras: warning: m.csv line 4: bad; line skipped\n"
     other = _format_warning(UserWarning("x"), UserWarning, "/elsewhere/keras/a.py", 3, "code")
     assert "/elsewhere/keras/a.py:3" in other
+
+
+def test_a_folder_given_as_a_manifest_is_called_a_folder(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    (run_dir / "pipeline").mkdir(parents=True)
+    assert main(["validate", str(run_dir), "--data", str(tmp_path)]) == 2
+    assert "is a folder; give a manifest file" in capsys.readouterr().err
+    assert main(["predict", str(run_dir), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; give a manifest file" in err and "does not exist" not in err
