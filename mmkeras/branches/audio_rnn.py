@@ -37,8 +37,7 @@ def audio_rnn(
     """Builds an audio branch: log-mel spectrogram inside the model, then LSTM/GRU layers.
 
     The raw waveform goes in; `mmkeras.layers.LogMelSpectrogram` turns it into `(frames,
-    n_mels)`, normalised per clip (or per mel band with batch statistics), and recurrent
-    layers read the frames in order.
+    n_mels)`, normalised (see `normalization`), and recurrent layers read the frames in order.
 
     Args:
         sample_rate: int, sampling rate of the input in Hz.
@@ -52,12 +51,14 @@ def audio_rnn(
         num_layers: int, number of stacked recurrent layers.
         frame_length_ms: float, analysis window in milliseconds.
         frame_step_ms: float, hop between frames in milliseconds.
-        normalization: `"utterance"` or `"batch"`, see `audio_cnn`.
+        normalization: `"utterance"`, `"band"` or `"batch"`, see `audio_cnn`.
         pooling: `"mean"` (average over frames) or `"last"` (final state of each direction).
         dropout: float in [0, 1), dropout on the recurrent inputs and before the projection.
         activation: activation of the output feature.
         return_sequence: bool, also return the per-frame outputs.
         name: name of the returned model.
+        pre_emphasis: float in [0, 1) or None, pre-emphasis coefficient of the waveform
+            (`LogMelSpectrogram(pre_emphasis=...)`, 0.97 is usual); None leaves it as it is.
 
     Returns:
         A functional `keras.Model` taking float32 waveforms `(batch, sample_rate *
