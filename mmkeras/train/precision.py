@@ -8,8 +8,10 @@ MODES = ("off", "auto", "mixed_float16", "mixed_bfloat16")
 def resolve_precision(mode, strategy_name="default"):
     """The Keras dtype policy name for a config's `mixed_precision` on this machine.
 
-    `auto` gives `mixed_float16` on a GPU, `mixed_bfloat16` on a TPU or a CPU; `off` gives
-    `float32`.
+    `auto` gives `mixed_float16` on a GPU with float16 tensor cores (compute capability 7.0 or
+    more), `mixed_bfloat16` on a TPU, and `float32` elsewhere: on a CPU, bfloat16 made training
+    no faster and no more accurate in `benchmarks/mixed_precision.py` (docs/training.md), and
+    older GPUs emulate float16. `off` gives `float32`.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown mixed_precision {mode!r}; allowed: {', '.join(MODES)}.")
@@ -21,7 +23,11 @@ def resolve_precision(mode, strategy_name="default"):
         return "mixed_bfloat16"
     import tensorflow as tf
 
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        if capability and tuple(capability) >= (7, 0):
+            return "mixed_float16"
+    return "float32"
 
 
 @contextlib.contextmanager
