@@ -1,37 +1,14 @@
 """Errors on the command line speak command-line words and show no traceback."""
 
-import numpy as np
 import yaml
+from image_data import image_run_config
 
 from mmkeras.cli import main
 
 
 def _image_run(tmp_path, errors="raise"):
-    import cv2
-
-    rng = np.random.default_rng(0)
-    lines = ["image,label"]
-    for i in range(6):
-        cv2.imwrite(str(tmp_path / f"{i}.png"), rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
-        lines.append(f"{i}.png,{'ab'[i % 2]}")
-    lines.append("missing.png,a")
-    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
-    config = {
-        "name": "words",
-        "output_dir": str(tmp_path / "runs"),
-        "data": {
-            "train": "train.csv",
-            "schema": {"image": "image", "label": "label"},
-            "image": {"size": [8, 8]},
-            "errors": errors,
-            "batch_size": 4,
-        },
-        "model": {
-            "branches": {"image": {"kind": "image_cnn", "filters": [4], "output_dim": 4}},
-            "task": {"kind": "classification"},
-        },
-        "train": {"epochs": 1, "verbose": 0},
-    }
+    config = image_run_config(tmp_path, "words", 6, errors=errors)
+    del config["callbacks"]  # the defaults, as a user has them
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

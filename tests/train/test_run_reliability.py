@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from image_data import image_run_config
 
 import mmkeras as mk
 from mmkeras.config import ConfigError, from_dict
@@ -205,33 +206,7 @@ def test_a_full_disk_in_a_log_file_is_reported_as_such(tabular_config, monkeypat
 
 # === What training says about its data: once ===
 def test_training_summarises_the_data_once_and_the_skipped_rows_once(tmp_path, capsys):
-    import cv2
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    lines = ["image,label"]
-    for i in range(12):
-        cv2.imwrite(str(tmp_path / f"{i}.png"), rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
-        lines.append(f"{i}.png,{'ab'[i % 2]}")
-    lines.append("missing.png,a")
-    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
-    config = {
-        "name": "skips",
-        "output_dir": str(tmp_path / "runs"),
-        "data": {
-            "train": "train.csv",
-            "schema": {"image": "image", "label": "label"},
-            "image": {"size": [8, 8]},
-            "errors": "skip",
-            "batch_size": 4,
-        },
-        "model": {
-            "branches": {"image": {"kind": "image_cnn", "filters": [4], "output_dim": 4}},
-            "task": {"kind": "classification"},
-        },
-        "train": {"epochs": 3, "verbose": 0},
-        "callbacks": {"tensorboard": False},
-    }
+    config = image_run_config(tmp_path, "skips", 12, errors="skip", epochs=3)
     mk.train.fit(from_dict(config, base_dir=tmp_path), verbose=True)
     out = capsys.readouterr().out
     assert out.count("data:\n") == 1
