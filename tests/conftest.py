@@ -7,7 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from tabular_data import write_tabular  # noqa: E402
+from tabular_data import tabular_run_config, write_tabular  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -31,24 +31,7 @@ def tabular_config(tmp_path):
     write_tabular(tmp_path / "val.csv", 32, seed=2)
 
     def make(name="run", **sections):
-        config = {
-            "name": name,
-            "output_dir": str(tmp_path / "runs"),
-            "seed": 3,
-            "data": {
-                "train": "train.csv",
-                "validation": "val.csv",
-                "schema": {"x": ["a", "b", "c"], "label": "label"},
-                "specs": {"x": {"modality": "tabular"}},
-                "batch_size": 16,
-            },
-            "model": {
-                "branches": {"x": {"kind": "tabular_mlp", "hidden_units": [8], "output_dim": 8}},
-                "task": {"kind": "classification"},
-            },
-            "train": {"epochs": 2, "verbose": 0},
-            "callbacks": {"tensorboard": False},
-        }
+        config = tabular_run_config(tmp_path, name)
         for key, value in sections.items():
             if isinstance(value, dict) and isinstance(config.get(key), dict):
                 config[key] = {**config[key], **value}

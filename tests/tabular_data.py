@@ -18,3 +18,29 @@ def write_tabular(path, n, seed, noise=0.0):
                 positive = not positive
             writer.writerow([*np.round(x, 4), "pos" if positive else "neg"])
     return str(path)
+
+
+def tabular_run_config(folder, name="run", validation="val.csv", epochs=2):
+    """A run configuration dict training a small MLP on `folder/train.csv` (and `validation`,
+    unless None), written with `write_tabular`; paths relative to `folder`."""
+    data = {
+        "train": "train.csv",
+        "validation": validation,
+        "schema": {"x": ["a", "b", "c"], "label": "label"},
+        "specs": {"x": {"modality": "tabular"}},
+        "batch_size": 16,
+    }
+    if validation is None:
+        del data["validation"]
+    return {
+        "name": name,
+        "output_dir": str(folder / "runs"),
+        "seed": 3,
+        "data": data,
+        "model": {
+            "branches": {"x": {"kind": "tabular_mlp", "hidden_units": [8], "output_dim": 8}},
+            "task": {"kind": "classification"},
+        },
+        "train": {"epochs": epochs, "verbose": 0},
+        "callbacks": {"tensorboard": False},
+    }

@@ -7,7 +7,7 @@ import struct
 import warnings
 
 import pytest
-from tabular_data import write_tabular
+from tabular_data import tabular_run_config, write_tabular
 
 from mmkeras.cli import main
 
@@ -24,24 +24,7 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("evaluate")
     write_tabular(folder / "train.csv", 64, seed=1)
     write_tabular(folder / "val.csv", 30, seed=2)
-    config = {
-        "name": "run",
-        "output_dir": str(folder / "runs"),
-        "seed": 3,
-        "data": {
-            "train": "train.csv",
-            "validation": "val.csv",
-            "schema": {"x": ["a", "b", "c"], "label": "label"},
-            "specs": {"x": {"modality": "tabular"}},
-            "batch_size": 16,
-        },
-        "model": {
-            "branches": {"x": {"kind": "tabular_mlp", "hidden_units": [8], "output_dim": 8}},
-            "task": {"kind": "classification"},
-        },
-        "train": {"epochs": 2, "verbose": 0},
-        "callbacks": {"tensorboard": False},
-    }
+    config = tabular_run_config(folder)
     run = fit(from_dict(config, base_dir=str(folder)), verbose=False)
     return folder, str(run.run_dir)
 

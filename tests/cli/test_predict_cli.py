@@ -4,7 +4,7 @@ import csv
 
 import numpy as np
 import pytest
-from tabular_data import write_tabular
+from tabular_data import tabular_run_config, write_tabular
 
 from mmkeras.cli import main
 
@@ -17,23 +17,7 @@ def trained(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("predict")
     write_tabular(folder / "train.csv", 64, seed=1)
-    config = {
-        "name": "run",
-        "output_dir": str(folder / "runs"),
-        "seed": 3,
-        "data": {
-            "train": str(folder / "train.csv"),
-            "schema": {"x": ["a", "b", "c"], "label": "label"},
-            "specs": {"x": {"modality": "tabular"}},
-            "batch_size": 16,
-        },
-        "model": {
-            "branches": {"x": {"kind": "tabular_mlp", "hidden_units": [8], "output_dim": 8}},
-            "task": {"kind": "classification"},
-        },
-        "train": {"epochs": 1, "verbose": 0},
-        "callbacks": {"tensorboard": False},
-    }
+    config = tabular_run_config(folder, validation=None, epochs=1)
     run = fit(from_dict(config, base_dir=str(folder)), verbose=False)
     return folder, run
 
