@@ -119,6 +119,8 @@ def _instances(n, seed=0):
 def _export(work, instances):
     import csv
 
+    from serving import bench_model  # benchmarks/serving.py: the same small model
+
     import mmkeras as mk
 
     rows = []
@@ -141,31 +143,7 @@ def _export(work, instances):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    pipe = mk.data.Pipeline(
-        schema={"image": "image", "text": "text", "audio": "audio", "label": "label"},
-        image=mk.data.ImageSpec(size=(64, 64)),
-        text=mk.data.TextSpec(max_length=16, vocab_size=100),
-        audio=mk.data.AudioSpec(sample_rate=8000, duration=0.5),
-    )
-    pipe.adapt(manifest)
-    model = mk.build_model(
-        branches={
-            "image": mk.branches.image_cnn(
-                input_shape=(64, 64, 3), filters=(16, 32), output_dim=32
-            ),
-            "text": mk.branches.text_rnn(
-                vocab_size=pipe.vocab_size("text"),
-                cell="gru",
-                embedding_dim=32,
-                units=32,
-                output_dim=32,
-            ),
-            "audio": mk.branches.audio_cnn(
-                sample_rate=8000, duration=0.5, n_mels=32, filters=(16, 32), output_dim=32
-            ),
-        },
-        task=mk.tasks.Classification(num_classes=3),
-    )
+    model, pipe = bench_model(manifest)
     return mk.export.saved_model(model, pipe, os.path.join(work, "bench"))
 
 

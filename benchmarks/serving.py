@@ -74,18 +74,11 @@ def _time(fn, repeats):
     return float(np.median(times)), float(np.percentile(times, 99))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=50)
-    args = parser.parse_args()
-
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401
-
+def bench_model(manifest):
+    """The benchmark pipeline adapted on `manifest` and the small image + text + audio model,
+    as `(model, pipeline)` (also used by `benchmarks/http_serving.py`)."""
     import mmkeras as mk
 
-    work = tempfile.mkdtemp(prefix="mmkeras-serving-")
-    manifest, rows = _data(work, 32)
     pipe = mk.data.Pipeline(
         schema={"image": "image", "text": "text", "audio": "audio", "label": "label"},
         image=mk.data.ImageSpec(size=(64, 64)),
@@ -111,6 +104,22 @@ def main():
         },
         task=mk.tasks.Classification(num_classes=3),
     )
+    return model, pipe
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    import mmkeras as mk
+
+    work = tempfile.mkdtemp(prefix="mmkeras-serving-")
+    manifest, rows = _data(work, 32)
+    model, pipe = bench_model(manifest)
     path = mk.export.saved_model(model, pipe, os.path.join(work, "exported"))
     serve = tf.saved_model.load(path).signatures["serving_default"]
 
