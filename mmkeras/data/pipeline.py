@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from mmkeras import compat
 from mmkeras.data import file_checks
 from mmkeras.data.audio_ops import decode_audio, decode_audio_batch
 from mmkeras.data.audio_spec import AudioSpec
@@ -339,7 +340,7 @@ class Pipeline:
                 tok = self.tokenizer(name)
                 if hasattr(tok, "trackables"):
                     out.extend(tok.trackables())
-                elif isinstance(tok, tf.Module | tf.__internal__.tracking.Trackable):
+                elif compat.is_trackable(tok):
                     out.append(tok)
         return out
 
