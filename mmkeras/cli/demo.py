@@ -344,7 +344,7 @@ def _verdict(best_fused, best_single):
 
 
 def _write_text(path, text):
-    from mmkeras.train.atomic import write_text
+    from mmkeras.atomic_files import write_text
 
     write_text(path, text if text.endswith("\n") else text + "\n")
 

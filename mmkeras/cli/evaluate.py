@@ -71,7 +71,7 @@ def run(args):
         result = {"text": str(rep), "data": rep.to_dict()}
     print(result["text"])
     if args.out:
-        from mmkeras.train.atomic import write_text
+        from mmkeras.atomic_files import write_text
 
         write_text(args.out, json.dumps(result["data"], indent=2))
         print(f"wrote {args.out}")

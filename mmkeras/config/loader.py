@@ -3,6 +3,7 @@
 import os
 import re
 
+from mmkeras.atomic_files import write_text
 from mmkeras.config.config_error import ConfigError, did_you_mean
 from mmkeras.config.schema import UNION_TAGS, RunConfig
 
@@ -250,16 +251,5 @@ def dump(config, path=None):
 
     text = yaml.safe_dump(to_dict(config), sort_keys=False, default_flow_style=None)
     if path is not None:
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_text(path, text)
     return text

@@ -18,8 +18,8 @@ import weakref
 import keras
 import numpy as np
 
+from mmkeras.atomic_files import write_text as atomic_write_text
 from mmkeras.evaluate import task_kinds
-from mmkeras.evaluate.atomic_write import atomic_write_text
 from mmkeras.evaluate.predictions import (
     iterate_batches,
     model_input_names,

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
+from mmkeras.atomic_files import write_text as atomic_write_text
 from mmkeras.evaluate import task_kinds
-from mmkeras.evaluate.atomic_write import atomic_write_text
 from mmkeras.evaluate.classification_metrics import classification_metrics
 from mmkeras.evaluate.multilabel_metrics import multilabel_metrics
 from mmkeras.evaluate.predictions import collect_predictions

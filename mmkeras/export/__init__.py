@@ -8,7 +8,7 @@
 The exported SavedModel needs only TensorFlow and tensorflow-text to load and serve.
 """
 
-from mmkeras.export.atomic_directory import write_directory_atomically
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.export.metadata import METADATA_FILE, read_metadata
 from mmkeras.export.predict_export_dir import is_export_dir, predict_export_dir
 from mmkeras.export.predictor import Predictor, load

@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from mmkeras.export.atomic_directory import write_directory_atomically
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.export.metadata import build_metadata, write_metadata
 from mmkeras.export.request_checks import check_raw_request
 from mmkeras.export.serving_head import ServingHead

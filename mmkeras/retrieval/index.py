@@ -1,9 +1,10 @@
 """`Index`: exact top-k search by cosine similarity over a matrix of vectors, in NumPy."""
 
 import os
-import tempfile
 
 import numpy as np
+
+from mmkeras.atomic_files import atomic_path
 
 
 class Index:
@@ -138,17 +139,8 @@ class Index:
         path = os.fspath(path)
         if not path.endswith(".npz"):
             raise ValueError(f"Index files end in '.npz'; received path={path!r}.")
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=".npz", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as f:
-                np.savez(f, vectors=self._vectors, ids=self._ids, dim=np.int64(self.dim or 0))
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, vectors=self._vectors, ids=self._ids, dim=np.int64(self.dim or 0))
 
     @classmethod
     def load(cls, path):

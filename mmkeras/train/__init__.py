@@ -23,7 +23,7 @@ _NAMES = {
     "EpochEnder": "mmkeras.train.epoch_ender",
     "LearningRateLogger": "mmkeras.train.learning_rate_logger",
     "AtomicModelCheckpoint": "mmkeras.train.atomic_model_checkpoint",
-    "atomic_path": "mmkeras.train.atomic",
+    "atomic_path": "mmkeras.atomic_files",
     "build_pipeline": "mmkeras.train.builders",
     "resolve_config": "mmkeras.train.builders",
     "task_report": "mmkeras.train.task_report",

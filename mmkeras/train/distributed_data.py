@@ -4,8 +4,8 @@ import contextlib
 import os
 import sys
 
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.config import ConfigError
-from mmkeras.train.atomic import replace_dir
 
 RECORDS = os.path.join("tfrecords", "train")
 
@@ -51,7 +51,7 @@ def prepare_records(config, pipe, write_dir, verbose):
     def build(tmp):
         pipe.write_tfrecords(manifest, tmp, shards=config.data.shards, errors=config.data.errors)
 
-    replace_dir(build, folder)
+    write_directory_atomically(build, folder, what="TFRecord folder")
     return folder
 
 

@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from mmkeras.train.atomic import atomic_path, write_text
+from mmkeras.atomic_files import atomic_path, write_text
 
 STATE_FILE = "state.json"
 

@@ -6,9 +6,9 @@ import json
 import os
 import shutil
 
+from mmkeras.atomic_files import atomic_path, write_directory_atomically, write_text
 from mmkeras.config import ConfigError, dump, to_dict
 from mmkeras.train import builders
-from mmkeras.train.atomic import atomic_path, replace_dir, write_text
 from mmkeras.train.resume_state import ResumeState, read_state
 from mmkeras.train.run import Run, parse_history
 from mmkeras.train.run_lock import RunLock
@@ -338,13 +338,15 @@ def _prepare_pipeline(config, read_dir, write_dir, resuming, verbose):
     if resuming and os.path.isdir(saved):
         pipe = Pipeline.load(saved)
         if write_dir != read_dir:
-            replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
+            write_directory_atomically(
+                pipe.save, os.path.join(write_dir, PIPELINE), what="pipeline"
+            )
         return pipe
     pipe = builders.build_pipeline(config)
     report = pipe.adapt(builders.resolve_path(config, config.data.train))
     if verbose:
         _print_data_summary(config, pipe, report)
-    replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
+    write_directory_atomically(pipe.save, os.path.join(write_dir, PIPELINE), what="pipeline")
     return pipe
 
 
