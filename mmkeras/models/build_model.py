@@ -3,31 +3,11 @@
 import keras
 
 from mmkeras.models.multimodal_model import PRESENT, MultimodalModel, _accepts
+from mmkeras.names import BRANCH_KINDS, FUSION_LAYERS
 from mmkeras.tasks.task import Task
 
-BRANCH_KINDS = (
-    "image_cnn",
-    "image_backbone",
-    "text_rnn",
-    "text_transformer",
-    "text_bert",
-    "audio_cnn",
-    "audio_rnn",
-    "tabular_mlp",
-)
-
 # fusion name -> layer class name in mmkeras.layers
-FUSIONS = {
-    "concat": "ConcatFusion",
-    "sum": "SumFusion",
-    "product": "ProductFusion",
-    "mlp": "MLPFusion",
-    "gated": "GatedFusion",
-    "attention": "AttentionFusion",
-    "cross_attention": "CrossModalAttention",
-    "low_rank": "LowRankFusion",
-    "tensor": "TensorFusion",
-}
+FUSIONS = FUSION_LAYERS
 
 
 def make_branch(kind, **kwargs):

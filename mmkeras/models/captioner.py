@@ -9,10 +9,10 @@ from keras import ops
 from mmkeras.layers.captioning.lstm_caption_decoder import LSTMCaptionDecoder
 from mmkeras.layers.captioning.transformer_caption_decoder import TransformerCaptionDecoder
 from mmkeras.models.dataset_fit import DatasetFitMixin
+from mmkeras.names import DECODERS
 
 IMAGE = "image"
 CAPTION = "caption"
-DECODERS = ("lstm", "transformer")
 
 # Inference sub-models per Captioner, kept outside the model so that saving does not see them
 # and their compiled predict functions are reused between decoding steps.

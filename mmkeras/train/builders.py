@@ -5,20 +5,10 @@ import os
 
 from mmkeras.config import ConfigError, from_dict, to_dict
 from mmkeras.config.config_error import did_you_mean
+from mmkeras.names import BRANCH_MODALITIES as _BRANCH_MODALITY
 
 AUTO = "auto"
 
-# Modality each branch builder reads.
-_BRANCH_MODALITY = {
-    "image_cnn": "image",
-    "image_backbone": "image",
-    "text_rnn": "text",
-    "text_transformer": "text",
-    "text_bert": "text",
-    "audio_cnn": "audio",
-    "audio_rnn": "audio",
-    "tabular_mlp": "tabular",
-}
 # Builder arguments that hold file paths (relative to the config file).
 _PATH_ARGS = ("path", "weights")
 

@@ -3,7 +3,7 @@
 import glob
 import os
 
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+from mmkeras.names import STRATEGIES
 
 # Signs of an attached TPU that can be read without network access (creating a TPU cluster
 # resolver without them may query a cloud metadata server).
