@@ -2,15 +2,13 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    audio_frontend,
-    branch_outputs,
+from mmkeras.argument_checks import (
     check_choice,
     check_positive_int,
     check_positive_ints,
     check_rate,
-    dense_head,
 )
+from mmkeras.branches._common import audio_frontend, branch_outputs, dense_head
 
 POOLINGS = ("avg", "max", "time_avg", "time_max")
 

@@ -2,14 +2,12 @@
 
 import keras
 
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
 from mmkeras.branches._common import (
     RNN_CELLS,
     RNN_POOLINGS,
     audio_frontend,
     branch_outputs,
-    check_choice,
-    check_positive_int,
-    check_rate,
     dense_head,
     rnn_stack,
 )

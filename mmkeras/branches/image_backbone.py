@@ -5,13 +5,8 @@ import os
 import keras
 import numpy as np
 
-from mmkeras.branches._common import (
-    branch_outputs,
-    check_choice,
-    check_input_shape,
-    check_positive_int,
-    check_rate,
-)
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
+from mmkeras.branches._common import branch_outputs, check_input_shape
 from mmkeras.layers.modeling import CaffePreprocessing
 
 # name -> (keras.applications constructor, how raw 0..255 RGB pixels are prepared for it)

@@ -2,15 +2,13 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    branch_outputs,
+from mmkeras.argument_checks import (
     check_choice,
-    check_input_shape,
     check_positive_int,
     check_positive_ints,
     check_rate,
-    dense_head,
 )
+from mmkeras.branches._common import branch_outputs, check_input_shape, dense_head
 
 POOLINGS = ("flatten", "avg", "max", "attention")
 

@@ -3,12 +3,8 @@
 import keras
 import numpy as np
 
-from mmkeras.branches._common import (
-    branch_outputs,
-    check_positive_int,
-    check_positive_ints,
-    check_rate,
-)
+from mmkeras.argument_checks import check_positive_int, check_positive_ints, check_rate
+from mmkeras.branches._common import branch_outputs
 from mmkeras.layers.modeling import FeatureTokenizer
 
 

@@ -2,16 +2,8 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    RNN_CELLS,
-    RNN_POOLINGS,
-    branch_outputs,
-    check_choice,
-    check_positive_int,
-    check_rate,
-    dense_head,
-    rnn_stack,
-)
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
+from mmkeras.branches._common import RNN_CELLS, RNN_POOLINGS, branch_outputs, dense_head, rnn_stack
 from mmkeras.layers.modeling import SequenceMask
 
 

@@ -2,12 +2,8 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    branch_outputs,
-    check_positive_int,
-    check_rate,
-    dense_head,
-)
+from mmkeras.argument_checks import check_positive_int, check_rate
+from mmkeras.branches._common import branch_outputs, dense_head
 from mmkeras.layers.modeling import (
     MaskedMeanPooling,
     SequenceMask,

@@ -1,6 +1,6 @@
 """`AudioSpec`: how one audio input is decoded, resampled and cropped."""
 
-from mmkeras.data._checks import check_positive_int, check_positive_number
+from mmkeras.argument_checks import check_positive_int, check_positive_number
 
 
 class AudioSpec:

@@ -1,6 +1,6 @@
 """`ImageSpec`: how one image input is decoded, resized and (in training) augmented."""
 
-from mmkeras.data._checks import check_choice, check_positive_int
+from mmkeras.argument_checks import check_choice, check_positive_int
 
 _RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area")
 

@@ -1,6 +1,6 @@
 """`LabelSpec`: one target (task) read from a manifest column."""
 
-from mmkeras.data._checks import check_choice
+from mmkeras.argument_checks import check_choice
 
 _KINDS = ("classification", "multilabel", "regression")
 

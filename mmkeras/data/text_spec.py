@@ -1,6 +1,6 @@
 """`TextSpec`: how one text input is tokenized."""
 
-from mmkeras.data._checks import check_choice, check_positive_int
+from mmkeras.argument_checks import check_choice, check_positive_int
 
 _TOKENIZERS = ("word", "wordpiece")
 _SPLITS = ("whitespace", "unicode_script")

@@ -18,7 +18,7 @@ import weakref
 import keras
 import numpy as np
 
-from mmkeras.atomic_files import write_text as atomic_write_text
+from mmkeras.atomic_files import write_text
 from mmkeras.evaluate import task_kinds
 from mmkeras.evaluate.predictions import (
     iterate_batches,
@@ -106,7 +106,7 @@ class AblationReport:
     def to_json(self, path):
         """Writes `to_dict()` as JSON to `path` (temporary file, then rename) and returns `path`."""
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        return atomic_write_text(path, text + "\n")
+        return write_text(path, text + "\n")
 
     def table(self):
         """The result as a readable text table."""

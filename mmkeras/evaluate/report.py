@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from mmkeras.atomic_files import write_text as atomic_write_text
+from mmkeras.atomic_files import write_text
 from mmkeras.evaluate import task_kinds
 from mmkeras.evaluate.classification_metrics import classification_metrics
 from mmkeras.evaluate.multilabel_metrics import multilabel_metrics
@@ -108,7 +108,7 @@ class Report:
     def to_json(self, path):
         """Writes `to_dict()` as JSON to `path` (temporary file, then rename) and returns `path`."""
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        return atomic_write_text(path, text + "\n")
+        return write_text(path, text + "\n")
 
     def table(self):
         """The report as a readable text table, one block per output."""

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from mmkeras.argument_checks import check_positive_int
 from mmkeras.atomic_files import atomic_path
 
 
@@ -118,8 +119,7 @@ class Index:
         Raises:
             ValueError: an empty index, a bad `k` or queries of the wrong shape.
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-            raise ValueError(f"`k` must be a positive integer; received k={k!r}.")
+        check_positive_int("k", int(k) if isinstance(k, np.integer) else k)
         if not len(self):
             raise ValueError("The index is empty; call `add` first.")
         queries = self._normalise(queries, "queries")
