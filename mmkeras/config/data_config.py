@@ -49,7 +49,7 @@ class TextConfig(Section):
     max_length: int = Field(64, gt=0)
     vocab_size: int = Field(20000, ge=3)
     vocab: str | None = None
-    split: Literal["whitespace", "unicode_script"] = "whitespace"
+    split: Literal["whitespace", "unicode_script", "character"] = "whitespace"
     lower_case: bool | None = None
     min_count: int = Field(1, gt=0)
     source: Literal["column", "file"] = "column"

@@ -3,7 +3,7 @@
 from mmkeras.argument_checks import check_choice, check_positive_int
 
 _TOKENIZERS = ("word", "wordpiece")
-_SPLITS = ("whitespace", "unicode_script")
+_SPLITS = ("whitespace", "unicode_script", "character")
 _SOURCES = ("column", "file")
 
 
@@ -13,7 +13,8 @@ class TextSpec:
     Two tokenizers, both TensorFlow ops (so they run inside `tf.data` and an exported model):
 
     - `"word"`: lower-cased words split on whitespace or on Unicode script boundaries
-      (`split="unicode_script"` also separates punctuation). The vocabulary is built by
+      (`split="unicode_script"` also separates punctuation), or single characters
+      (`split="character"`, for text with typos). The vocabulary is built by
       `Pipeline.adapt` from the training manifest, most frequent first, capped at `vocab_size`
       ids including `0` = padding and `1` = out-of-vocabulary.
     - `"wordpiece"`: a BERT `vocab.txt` (`vocab=`); ids include `[CLS]`/`[SEP]`, `0` pads.
@@ -28,7 +29,8 @@ class TextSpec:
         max_length: int, length of the token id sequences.
         vocab_size: int, the word vocabulary's size (ignored for WordPiece).
         vocab: path of a WordPiece `vocab.txt` (required for `"wordpiece"`).
-        split: `"whitespace"` or `"unicode_script"` for the word tokenizer.
+        split: `"whitespace"`, `"unicode_script"` or `"character"` (one token per character,
+            robust to typos) for the word tokenizer.
         lower_case: bool (word tokenizer) or None (WordPiece: read from `tokenizer_config.json`).
         min_count: int, words seen fewer times than this in `adapt` are left out of the vocabulary.
         source: `"column"` (the manifest cell holds the text) or `"file"` (it holds the path of a
