@@ -1,10 +1,14 @@
 """The `tf.data` graph that reads checked manifest rows: files, failures, epochs, cache."""
 
 import functools
+import sys
 
 import tensorflow as tf
 
 from mmkeras.data import file_checks
+from mmkeras.data.data_validation_error import DataValidationError
+from mmkeras.data.row_checks import check_rows
+from mmkeras.data.skip_report import SkipReport
 
 
 def _table(pipe, rows):
@@ -110,7 +114,7 @@ def _finish_cached(pipe, raw, seeds, training):
     return raw
 
 
-def manifest_dataset(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep_alive):
+def _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep_alive):
     """Elements `(raw, targets, seeds)` of one epoch per iteration, in (shuffled) order.
 
     Files are read in the graph; a row whose read fails (a file changed, deleted or made
@@ -229,3 +233,57 @@ def manifest_dataset(pipe, rows, skips, training, shuffle, seed, cache, epoch_va
 
     epochs = tf.data.Dataset.from_tensors(0).map(lambda _: epoch_var.assign_add(1) - 1)
     return epochs.flat_map(one_epoch)
+
+
+def manifest_dataset(
+    pipe,
+    source,
+    training,
+    batch_size,
+    shuffle,
+    seed,
+    errors,
+    drop_remainder,
+    cache,
+    verbose,
+    initial_epoch,
+):
+    """Batches `(inputs, targets)` of a manifest, and the `SkipReport` that counts the rows
+    it drops; the arguments are those of `Pipeline.dataset`.
+
+    Returns:
+        `(dataset, skips)`.
+    """
+    rows, report = check_rows(pipe, source)
+    if not report.ok and errors == "raise":
+        first = report.problems[0]
+        where = f" file {first.path!r}" if first.path else ""
+        raise DataValidationError(
+            f"{report.source}: {report.num_bad_rows} of {report.num_rows} rows cannot be used. "
+            f"First: row {first.row} [{first.input}]{where}: {first.reason} - {first.detail}. "
+            "Pass errors='skip' to drop them, or see pipe.validate(...) for all of them.",
+            report,
+        )
+    if not rows:
+        raise DataValidationError(f"{report.source}: no usable rows.\n{report}", report)
+    skips = SkipReport(report, errors, verbose)
+    if verbose and not report.ok:
+        print(f"[mmkeras.data] skipped: {report.summary()}", file=sys.stderr, flush=True)
+    epoch_var = tf.Variable(initial_epoch, dtype=tf.int64, trainable=False)
+    variables = [epoch_var]
+    ds = _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, variables)
+
+    def batch_fn(raw, targets, seeds):
+        inputs = pipe._transform(raw, training=training, seeds=seeds)
+        return inputs, pipe._single_or_dict(targets)
+
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if errors == "raise":
+        n = len(rows)
+        batches = n // batch_size if drop_remainder else -(-n // batch_size)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
+    # The graph holds the variables' handles only: they must live as long as the dataset.
+    ds._mmkeras_variables = variables
+    return ds, skips

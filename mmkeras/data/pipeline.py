@@ -1,23 +1,18 @@
 """`Pipeline`: manifests to validated, batched model inputs with `tf.data`."""
 
-import json
+import functools
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
 
+from mmkeras.data._checks import check_dataset_args
 from mmkeras.data.data_validation_error import DataValidationError
 from mmkeras.data.manifest import check_delimiter
 from mmkeras.data.manifest_dataset import manifest_dataset
+from mmkeras.data.pipeline_saving import load_pipeline, save_pipeline
 from mmkeras.data.row_checks import check_rows
-from mmkeras.data.skip_report import SkipReport
-from mmkeras.data.spec import SPEC_CLASSES
 from mmkeras.data.spec_attachment import attach_specs, check_schema
-from mmkeras.data.validation_report import ValidationReport
-
-_ERRORS = ("raise", "skip")
-_CONFIG_FILE = "pipeline.json"
 
 
 class Pipeline:
@@ -373,95 +368,32 @@ class Pipeline:
             place a training loop reads them from (`pipe.skipped` holds the report of the last
             dataset built, for convenience).
         """
-        if errors not in _ERRORS:
-            raise ValueError(f"dataset: `errors` must be one of {_ERRORS}, received {errors!r}.")
-        for arg, value, low in (("batch_size", batch_size, 1), ("initial_epoch", initial_epoch, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                allowed = "a positive int" if low else "a non-negative int"
-                raise ValueError(f"dataset: `{arg}` must be {allowed}, received {value!r}.")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"dataset: `seed` must be a non-negative int, received {seed!r}.")
-        if not isinstance(cache, bool):
-            raise ValueError(f"dataset: `cache` must be a bool, received {cache!r}.")
+        check_dataset_args(source, batch_size, seed, errors, cache, shard, initial_epoch)
         shuffle = training if shuffle is None else shuffle
-        is_folder = isinstance(source, str | os.PathLike) and os.path.isdir(source)
-        if shard is not None:
-            ok = (
-                isinstance(shard, tuple | list)
-                and len(shard) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
-                and 0 <= shard[1] < shard[0]
-            )
-            if not ok:
-                raise ValueError(
-                    "dataset: `shard` must be (num_shards, index) with 0 <= index < num_shards, "
-                    f"received {shard!r}."
-                )
-            if not is_folder:
-                raise ValueError(
-                    "dataset: `shard` applies to TFRecord folders (sharded by file); for a "
-                    f"manifest, received {source!r}, write the rows with write_tfrecords first."
-                )
         self._require_adapted()
         self.trackables()  # creates lookup tables eagerly, outside the dataset functions
-        if is_folder:
-            from mmkeras.data.tfrecords import read_tfrecord_meta, tfrecord_dataset
+        if isinstance(source, str | os.PathLike) and os.path.isdir(source):
+            from mmkeras.data.tfrecords import tfrecord_dataset
 
-            ds = tfrecord_dataset(
-                self,
-                source,
-                training,
-                batch_size,
-                shuffle,
-                seed,
-                drop_remainder,
-                cache,
-                shard=None if shard is None else tuple(shard),
-                initial_epoch=initial_epoch,
+            read = functools.partial(
+                tfrecord_dataset, shard=None if shard is None else tuple(shard)
             )
-            # Rows were validated when the records were written; none is dropped here.
-            meta = read_tfrecord_meta(source)
-            skips = SkipReport(
-                ValidationReport(os.fspath(source), meta["num_samples"]), errors, verbose
-            )
-            self._skips = skips
-            return (ds, skips) if return_report else ds
-        rows, report = check_rows(self, source)
-        if not report.ok and errors == "raise":
-            first = report.problems[0]
-            where = f" file {first.path!r}" if first.path else ""
-            raise DataValidationError(
-                f"{report.source}: {report.num_bad_rows} of {report.num_rows} rows cannot be used. "
-                f"First: row {first.row} [{first.input}]{where}: {first.reason} - {first.detail}. "
-                "Pass errors='skip' to drop them, or see pipe.validate(...) for all of them.",
-                report,
-            )
-        if not rows:
-            raise DataValidationError(f"{report.source}: no usable rows.\n{report}", report)
-        skips = SkipReport(report, errors, verbose)
-        self._skips = skips
-        if verbose and not report.ok:
-            print(f"[mmkeras.data] skipped: {report.summary()}", file=sys.stderr, flush=True)
-        epoch_var = tf.Variable(initial_epoch, dtype=tf.int64, trainable=False)
-        variables = [epoch_var]
-        ds = manifest_dataset(
-            self, rows, skips, training, shuffle, seed, cache, epoch_var, variables
+        else:
+            read = manifest_dataset
+        ds, self._skips = read(
+            self,
+            source,
+            training=training,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            errors=errors,
+            drop_remainder=drop_remainder,
+            cache=cache,
+            verbose=verbose,
+            initial_epoch=initial_epoch,
         )
-
-        def batch_fn(raw, targets, seeds):
-            inputs = self._transform(raw, training=training, seeds=seeds)
-            return inputs, self._single_or_dict(targets)
-
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.prefetch(tf.data.AUTOTUNE)
-        if errors == "raise":
-            n = len(rows)
-            batches = n // batch_size if drop_remainder else -(-n // batch_size)
-            ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
-        # The graph holds the variables' handles only: they must live as long as the dataset.
-        ds._mmkeras_variables = variables
-        return (ds, skips) if return_report else ds
+        return (ds, self._skips) if return_report else ds
 
     def write_tfrecords(self, manifest, out_dir, shards=8, errors="raise", image_dtype="uint8"):
         """Writes decoded, validated samples as TFRecord shards; see `write_tfrecords`."""
@@ -500,20 +432,7 @@ class Pipeline:
         A `root` is also recorded as an absolute path (`root_abspath`), so `load` from another
         working directory finds the same data folder.
         """
-        os.makedirs(path, exist_ok=True)
-        config = self.get_config()
-        config["root_abspath"] = None if self.root is None else os.path.abspath(self.root)
-        state = {}
-        for name, spec in self.specs.items():
-            spec_config, spec_state = spec.save_assets(path, name)
-            config["specs"][name]["config"] = spec_config
-            for section, value in spec_state.items():
-                state.setdefault(section, {})[name] = value
-        config["state"] = state
-        target = os.path.join(path, _CONFIG_FILE)
-        with open(target + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=2)
-        os.replace(target + ".tmp", target)
+        save_pipeline(self, path)
 
     @classmethod
     def load(cls, path):
@@ -523,30 +442,7 @@ class Pipeline:
         otherwise (a save made before it was recorded, or a folder that moved) the root is
         the one saved, as given.
         """
-        with open(os.path.join(path, _CONFIG_FILE), encoding="utf-8") as f:
-            config = json.load(f)
-        state = config.pop("state", {})
-        root = config.get("root")
-        if config.get("root_abspath") and os.path.isdir(config["root_abspath"]):
-            root = config["root_abspath"]
-        specs = {
-            name: SPEC_CLASSES[entry["class_name"]].from_saved_config(entry["config"], path)
-            for name, entry in config["specs"].items()
-        }
-        pipe = cls(
-            schema=config["schema"],
-            specs=specs,
-            root=root,
-            allow_missing=config.get("allow_missing", False),
-            delimiter=config.get("delimiter"),
-            confine_paths=config.get("confine_paths", False),
-        )
-        for name, spec in pipe.specs.items():
-            spec.load_state(
-                {section: values[name] for section, values in state.items() if name in values},
-                path,
-            )
-        return pipe
+        return load_pipeline(cls, path)
 
     def __repr__(self):
         specs = ", ".join(f"{n}={s!r}" for n, s in self.specs.items())

@@ -5,6 +5,9 @@ import os
 
 import tensorflow as tf
 
+from mmkeras.data.skip_report import SkipReport
+from mmkeras.data.validation_report import ValidationReport
+
 _META_FILE = "tfrecords.json"
 _IMAGE_DTYPES = ("uint8", "float32")
 
@@ -117,12 +120,15 @@ def tfrecord_dataset(
     batch_size,
     shuffle,
     seed,
+    errors,
     drop_remainder,
     cache,
-    shard=None,
+    verbose,
     initial_epoch=0,
+    shard=None,
 ):
-    """Reads a `write_tfrecords` folder as batches of `(inputs, targets)`.
+    """Reads a `write_tfrecords` folder as batches of `(inputs, targets)`, with its `SkipReport`
+    (empty: rows were validated when the records were written); returns `(dataset, skips)`.
 
     Files are the unit of sharding: `shard=(num_shards, index)` keeps files `index`,
     `index + num_shards`, ... (one input pipeline of a multi-worker job), read by a parallel
@@ -213,7 +219,8 @@ def tfrecord_dataset(
     out = out.with_options(options)
     # The graph holds the variable's handle only: it must live as long as the dataset.
     out._mmkeras_variables = [epoch_var]
-    return out
+    skips = SkipReport(ValidationReport(os.fspath(folder), meta["num_samples"]), errors, verbose)
+    return out, skips
 
 
 def _augment_decoded(pipe, inputs, seeds):
