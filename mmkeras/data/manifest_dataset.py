@@ -118,9 +118,10 @@ def _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep
     """Elements `(raw, targets, seeds)` of one epoch per iteration, in (shuffled) order.
 
     Files are read in the graph; a row whose read fails (a file changed, deleted or made
-    unreadable after validation) is recorded in `skips` and left out. With `cache`, elements
-    are decoded per element and cached after the first complete epoch; later epochs reshuffle
-    and augment the cached elements without reading files again.
+    unreadable after validation) is recorded in `skips` and left out. With `cache`, the rows
+    are read and decoded once, in table order, and kept in memory; every epoch then orders,
+    crops and augments the cached rows as an uncached dataset would (the same elements while
+    no row is dropped), without reading files again.
 
     Args:
         pipe: the `Pipeline`.
@@ -212,24 +213,32 @@ def _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep
                 deterministic=True,
             )
         return ds
-    cached = ds.map(
-        lambda raw, targets, seeds: (_decode_for_cache(pipe, raw), targets),
+    # Every usable row decoded, as one element (variable-length values as ragged tensors):
+    # cached once the first epoch has read the files.
+    table = ds.map(
+        lambda raw, targets, seeds: (_decode_for_cache(pipe, raw), targets, seeds),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
-    ).cache()
+    )
+    table = table.ragged_batch(n).cache()
 
     def one_epoch(epoch):
-        # Shuffled after the cache, so every epoch has its own order (a buffer shuffle seeded
-        # by seed and epoch) and its own augmentation seeds.
-        ds = cached
-        if shuffle:
-            ds = ds.shuffle(n, seed=tf.constant(seed, tf.int64) * 1_000_003 + epoch)
+        # Ordered after the cache, as without it: the same permutation of the same rows, and
+        # the same seeds, so a cached dataset yields what an uncached one would.
+        def rows_in_order(raw, targets, seeds):
+            order = tf.range(tf.shape(seeds, out_type=tf.int64)[0])
+            if shuffle:
+                order = tf.random.experimental.stateless_shuffle(
+                    order, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+                )
+            columns = tf.nest.map_structure(lambda t: tf.gather(t, order), (raw, targets))
+            return tf.data.Dataset.from_tensor_slices(columns)
 
         def attach(position, element):
             seeds = tf.stack([tf.constant(seed, tf.int64), epoch, position])
             return _finish_cached(pipe, element[0], seeds, training), element[1], seeds
 
-        return ds.enumerate().map(attach)
+        return table.flat_map(rows_in_order).enumerate().map(attach)
 
     epochs = tf.data.Dataset.from_tensors(0).map(lambda _: epoch_var.assign_add(1) - 1)
     return epochs.flat_map(one_epoch)

@@ -345,14 +345,14 @@ class Pipeline:
                 stops with a `tf.errors.OpError` carrying that message) or `"skip"` (they are
                 dropped and counted in the `SkipReport`).
             drop_remainder: drop the last incomplete batch.
-            cache: bool, default False. True: keep the decoded elements in memory after the
-                first complete epoch (`tf.data.Dataset.cache`), so later epochs read no file
-                and decode nothing. The cache sits after decoding and before everything that
-                changes per epoch: each epoch is still shuffled anew (a seeded buffer shuffle
-                of the cached elements, so the order differs from `cache=False`) and gets fresh
-                augmentation (OpenCV, audio augmentation and random audio crops). Rows dropped
-                while the first epoch was read stay dropped. A TFRecord folder caches its
-                parsed samples. Needs memory for the decoded dataset.
+            cache: bool, default False. True: keep the decoded rows in memory once the first
+                epoch has read them (`tf.data.Dataset.cache`), so later epochs read no file and
+                decode nothing. The cache sits after decoding and before everything that
+                changes per epoch: each epoch is still shuffled anew and gets fresh
+                augmentation (OpenCV, audio augmentation, random audio crops), and the batches
+                are the ones `cache=False` yields. Rows dropped while the first epoch was read
+                stay dropped. Needs memory for about twice the decoded rows (the cache and
+                the current epoch's order). A TFRecord folder caches its parsed samples.
             verbose: print the rows validation dropped once, when the dataset is built, and a
                 row that fails at run time once, at the end of the epoch that found it; never
                 the same line every epoch.
