@@ -84,18 +84,8 @@ def _record_failures(skips, files, indices, start_of_epoch, end_of_epoch):
     return True
 
 
-def _decode(pipe, raw, seeds, training):
-    """Decodes, one element at a time, the inputs whose specs decode per element."""
-    raw = dict(raw)
-    for index, name in enumerate(pipe.input_names):
-        spec = pipe.specs[name]
-        if spec.decodes_per_element:
-            raw[f"__present/{name}"] = tf.strings.length(raw[name]) > 0
-            raw[name] = spec.finish_element(spec.decode_element(raw[name]), seeds, index, training)
-    return raw
-
-
-def _decode_for_cache(pipe, raw):
+def _decode_elements(pipe, raw):
+    """Decodes one element's inputs whose specs decode per element (the cacheable part)."""
     raw = dict(raw)
     for name in pipe.input_names:
         spec = pipe.specs[name]
@@ -105,7 +95,8 @@ def _decode_for_cache(pipe, raw):
     return raw
 
 
-def _finish_cached(pipe, raw, seeds, training):
+def _finish_elements(pipe, raw, seeds, training):
+    """Finishes what `_decode_elements` decoded: random audio crops in training."""
     raw = dict(raw)
     for index, name in enumerate(pipe.input_names):
         spec = pipe.specs[name]
@@ -208,7 +199,11 @@ def _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep
     if not cache:
         if training:
             ds = ds.map(
-                lambda raw, targets, seeds: (_decode(pipe, raw, seeds, True), targets, seeds),
+                lambda raw, targets, seeds: (
+                    _finish_elements(pipe, _decode_elements(pipe, raw), seeds, True),
+                    targets,
+                    seeds,
+                ),
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True,
             )
@@ -216,7 +211,7 @@ def _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep
     # Every usable row decoded, as one element (variable-length values as ragged tensors):
     # cached once the first epoch has read the files.
     table = ds.map(
-        lambda raw, targets, seeds: (_decode_for_cache(pipe, raw), targets, seeds),
+        lambda raw, targets, seeds: (_decode_elements(pipe, raw), targets, seeds),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
@@ -236,7 +231,7 @@ def _elements(pipe, rows, skips, training, shuffle, seed, cache, epoch_var, keep
 
         def attach(position, element):
             seeds = tf.stack([tf.constant(seed, tf.int64), epoch, position])
-            return _finish_cached(pipe, element[0], seeds, training), element[1], seeds
+            return _finish_elements(pipe, element[0], seeds, training), element[1], seeds
 
         return table.flat_map(rows_in_order).enumerate().map(attach)
 

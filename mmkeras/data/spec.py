@@ -85,7 +85,8 @@ class Spec:
     # === Shapes ===
 
     def input_shape(self, column):
-        """Shape of one model input (no batch axis); `column` is the schema's column(s)."""
+        """Shape of one model input (no batch axis): the spec's `shape` unless it depends on
+        `column`, the schema's column(s)."""
         return self.shape
 
     def raw_spec(self, name, column):
@@ -216,4 +217,5 @@ class Spec:
 
     @classmethod
     def from_config(cls, config):
+        """The spec of a `get_config` result."""
         return cls(**config)
