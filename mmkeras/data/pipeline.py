@@ -22,7 +22,8 @@ class Pipeline:
     names) and target names; the spec attached to a name gives its modality. `image=`, `text=`,
     `audio=`, `tabular=` and `label=` attach a spec to the schema key of that name; `specs=`
     (and `targets=`, for `LabelSpec`s) attach specs to any names, so several inputs may share a
-    modality. A schema key `"label"` without a spec is a classification target.
+    modality. A schema key `"label"` without a spec is a classification target. Specs carry
+    their modality's behaviour (`mmkeras.data.spec.Spec`); the pipeline composes its own copies.
 
     Files are resolved relative to `root` (default: the manifest's folder; the working
     directory for a list of dicts or a DataFrame). With `confine_paths=True` a file whose real
