@@ -24,10 +24,6 @@ def _say(verbose, message):
         print(message, flush=True)
 
 
-def _epoch_seed(seed, epoch):
-    return (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
-
-
 class _Stream:
     """Training batches for epochs `first..last-1`, as one dataset that `fit` reads in order.
 
@@ -69,32 +65,22 @@ class _Stream:
         self.options = options
         self.skips = None  # the `SkipReport` of the dataset read last
 
-    def _read(self, seed):
+    def epoch_dataset(self, epoch):
         data = self.config.data
+        # Epoch numbers seed shuffling and augmentation: the dataset starts at this epoch.
         ds, self.skips = self.pipe.dataset(
             self.source,
             training=True,
             batch_size=data.batch_size,
             shuffle=data.shuffle,
-            seed=seed,
+            seed=self.config.seed,
             errors=data.errors,
             drop_remainder=self.drop_remainder,
             verbose=False,
             shard=self.shard,
             return_report=True,
+            initial_epoch=epoch,
         )
-        return ds
-
-    def epoch_dataset(self, epoch):
-        import tensorflow as tf
-
-        ds = self._read(self.config.seed)
-        counter = getattr(ds, "_mmkeras_epoch", None)
-        if isinstance(counter, tf.Variable):
-            # The pipeline numbers epochs by counting iterations; start it at this epoch.
-            counter.assign(epoch)
-        else:
-            ds = self._read(_epoch_seed(self.config.seed, epoch))
         if self.batches is not None:
             # Shards may hold a few more rows than others: every worker takes as many steps.
             ds = ds.take(self.batches)
