@@ -173,6 +173,26 @@ def test_every_branch_kind_round_trips_inside_a_model(tmp_path, rng):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
+def test_build_model_keeps_the_names_of_the_callers_branches(tmp_path):
+    # Two branches from one builder share a name, and a third is named like an input: the model
+    # needs unique names, but the caller's objects keep theirs and still hold the weights.
+    shared = {k: mk.branches.tabular_mlp(num_features=4, output_dim=8) for k in "ab"}
+    shared["c"] = mk.branches.tabular_mlp(num_features=4, output_dim=8, name="a")
+    names = {k: b.name for k, b in shared.items()}
+    assert names["a"] == names["b"]
+    model = mk.build_model(branches=shared, fusion="concat", task=mk.tasks.Regression())
+    assert {k: b.name for k, b in shared.items()} == names
+    assert all(model.branches[k] is shared[k] for k in shared)
+    x, _ = _xor_data(8, seed=3)
+    before = shared["b"].predict(x["b"], verbose=0)
+    model.fit(x, x["a"][:, :1], epochs=1, verbose=0)
+    assert not np.allclose(shared["b"].predict(x["b"], verbose=0), before)
+    path = tmp_path / "same_names.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), loaded.predict(x, verbose=0), atol=1e-6)
+
+
 def test_multi_task_model_has_named_outputs_and_trains():
     x, y = _xor_data(64, seed=5)
     model = mk.build_model(

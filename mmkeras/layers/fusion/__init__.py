@@ -6,6 +6,7 @@ result, not treated as zeros. See `docs/conventions.md`.
 """
 
 from mmkeras.layers.fusion.attention_fusion import AttentionFusion
+from mmkeras.layers.fusion.base_fusion import Fusion
 from mmkeras.layers.fusion.concat_fusion import ConcatFusion
 from mmkeras.layers.fusion.cross_modal_attention import CrossModalAttention
 from mmkeras.layers.fusion.gated_fusion import GatedFusion
@@ -20,6 +21,7 @@ __all__ = [
     "AttentionFusion",
     "ConcatFusion",
     "CrossModalAttention",
+    "Fusion",
     "GatedFusion",
     "LowRankFusion",
     "MLPFusion",
