@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from mmkeras.errors import DiskFullError
-from mmkeras.export import atomic_directory, write_directory_atomically
+from mmkeras.export import atomic_directory
+from mmkeras.export.atomic_directory import write_directory_atomically
 
 
 def _build(files):
