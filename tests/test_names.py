@@ -22,7 +22,7 @@ def test_task_classes_carry_their_kind():
 def test_evaluation_and_export_read_the_kind_attribute():
     import mmkeras as mk
     from mmkeras.evaluate.task_kinds import normalize_task_kind
-    from mmkeras.export.saved_model import _task_kind
+    from mmkeras.export.saved_model_export import _task_kind
 
     class Ranking(mk.tasks.Regression):  # a subclass keeps its parent's kind
         pass

@@ -60,7 +60,7 @@ def run(args):
             return 1
     rep = None
     if run.config.model.model_task:
-        from mmkeras.train.task_report import task_report
+        from mmkeras.train.task_evaluation import task_report
 
         values = task_report(run, data, batch_size=args.batch_size, errors=args.errors)
         result = {"text": json.dumps(values, indent=2), "data": values}

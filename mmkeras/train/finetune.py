@@ -130,7 +130,7 @@ def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     """Learning-rate multipliers for the pretrained weights of a `text_bert` branch.
 
     Args:
-        branch: the model returned by `mmkeras.branches.text_bert.text_bert`.
+        branch: the model returned by `mmkeras.branches.text_bert_branch.text_bert`.
         multiplier: float > 0, multiplier of the top encoder layer (and the pooler).
         layer_decay: float in (0, 1], layer-wise decay: encoder layer `i` of `n` gets
             `multiplier * layer_decay ** (n - 1 - i)` and the embeddings
@@ -166,7 +166,7 @@ def unfreeze_top_layers(branch, k):
     For gradual unfreezing between `fit` calls; recompile the model after calling it.
 
     Args:
-        branch: the model returned by `mmkeras.branches.text_bert.text_bert`.
+        branch: the model returned by `mmkeras.branches.text_bert_branch.text_bert`.
         k: int in [0, number of layers]; `k` equal to the number of layers also unfreezes the
             embeddings.
     """

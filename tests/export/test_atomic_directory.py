@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from mmkeras import atomic_files
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.errors import DiskFullError
-from mmkeras.export import write_directory_atomically
 
 
 def _build(files):

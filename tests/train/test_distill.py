@@ -6,7 +6,6 @@ import mmkeras as mk
 from mmkeras.config import from_dict
 from mmkeras.models.distiller import Distiller
 
-
 NOISE = 0.42  # share of wrong labels in the student's small training set
 
 

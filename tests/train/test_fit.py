@@ -8,6 +8,7 @@ import yaml
 
 import mmkeras as mk
 from mmkeras.config import ConfigError, from_dict
+from mmkeras.train.builders import build_pipeline, resolve_config
 
 
 def _fit(make, **sections):
@@ -46,11 +47,11 @@ def test_resuming_with_another_config_is_refused(tabular_config, tmp_path):
     run_dir = tmp_path / "runs" / "run"
     os.makedirs(run_dir / "backup")
     first = from_dict(tabular_config(), base_dir=tabular_config.dir)
-    pipe = mk.train.build_pipeline(first)
+    pipe = build_pipeline(first)
     pipe.adapt(str(tabular_config.dir / "train.csv"))
     from mmkeras.config import dump
 
-    dump(mk.train.resolve_config(first, pipe), run_dir / "config.yaml")
+    dump(resolve_config(first, pipe), run_dir / "config.yaml")
     (run_dir / "backup" / "state.json").write_text('{"stage": 0, "epoch": 1, "batch": 0}')
     with pytest.raises(ConfigError, match="optimizer: differs from the configuration"):
         _fit(tabular_config, optimizer={"learning_rate": 0.05})

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mmkeras.branches.text_bert import text_bert
+from mmkeras.branches.text_bert_branch import text_bert
 from mmkeras.train.finetune import DiscriminativeAdamW, bert_lr_multipliers, unfreeze_top_layers
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from mmkeras.atomic_files import write_text
 from mmkeras.evaluate import task_kinds
+from mmkeras.evaluate.metrics_report import Report
 from mmkeras.evaluate.predictions import (
     iterate_batches,
     model_input_names,
@@ -28,7 +29,6 @@ from mmkeras.evaluate.predictions import (
     prediction_step,
     select_model_inputs,
 )
-from mmkeras.evaluate.report import Report
 
 PRESENT = "present"
 FUSION_LAYER = "fusion"

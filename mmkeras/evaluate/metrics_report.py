@@ -7,10 +7,10 @@ import numpy as np
 
 from mmkeras.atomic_files import write_text
 from mmkeras.evaluate import task_kinds
-from mmkeras.evaluate.classification_metrics import classification_metrics
-from mmkeras.evaluate.multilabel_metrics import multilabel_metrics
+from mmkeras.evaluate.classification import classification_metrics
+from mmkeras.evaluate.multilabel import multilabel_metrics
 from mmkeras.evaluate.predictions import collect_predictions
-from mmkeras.evaluate.regression_metrics import regression_metrics
+from mmkeras.evaluate.regression import regression_metrics
 
 # A confusion matrix wider than this is left out of the text table (it stays in `to_dict`).
 _MAX_TABLE_CLASSES = 20
