@@ -33,7 +33,7 @@ class BERTEmbeddings(keras.layers.Layer):
 
     Example:
     >>> emb = BERTEmbeddings(vocab_size=100, hidden_size=16, max_position_embeddings=32)
-    >>> emb(np.array([[2, 5, 0]])).shape
+    >>> print(emb(np.array([[2, 5, 0]])).shape)
     (1, 3, 16)
     """
 

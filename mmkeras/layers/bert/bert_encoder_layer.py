@@ -36,7 +36,7 @@ class BERTEncoderLayer(keras.layers.Layer):
 
     Example:
     >>> layer = BERTEncoderLayer(num_heads=2, intermediate_size=32)
-    >>> layer(np.zeros((1, 4, 8), "float32"), mask=np.array([[1, 1, 1, 0]], bool)).shape
+    >>> print(layer(np.zeros((1, 4, 8), "float32"), mask=np.array([[1, 1, 1, 0]], bool)).shape)
     (1, 4, 8)
     """
 

@@ -21,7 +21,7 @@ class BERTPooler(keras.layers.Layer):
         Float tensor `(batch, hidden)`.
 
     Example:
-    >>> BERTPooler(dense=True)(np.zeros((2, 5, 8), "float32")).shape
+    >>> print(BERTPooler(dense=True)(np.zeros((2, 5, 8), "float32")).shape)
     (2, 8)
     """
 

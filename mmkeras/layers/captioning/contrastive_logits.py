@@ -35,7 +35,11 @@ class ContrastiveLogits(keras.layers.Layer):
         Float tensor `(batch_a, batch_b)` of logits.
 
     Example:
+    >>> image_embeddings = np.random.rand(4, 16).astype("float32")
+    >>> text_embeddings = np.random.rand(4, 16).astype("float32")
     >>> logits = ContrastiveLogits(temperature="learnable")((image_embeddings, text_embeddings))
+    >>> print(logits.shape)  # every image against every text
+    (4, 4)
     """
 
     def __init__(

@@ -38,8 +38,10 @@ class LSTMCaptionDecoder(keras.layers.Layer):
         Float tensor `(batch, steps, vocab_size)` of next-token logits.
 
     Example:
+    >>> token_ids = np.random.randint(1, 1000, (8, 20))
+    >>> image_feature = np.random.rand(8, 32).astype("float32")
     >>> decoder = LSTMCaptionDecoder(vocab_size=1000, attention=False)
-    >>> decoder((token_ids, image_feature)).shape
+    >>> print(decoder((token_ids, image_feature)).shape)
     (8, 20, 1000)
     """
 

@@ -41,8 +41,11 @@ class TransformerCaptionDecoder(keras.layers.Layer):
         Float tensor `(batch, steps, vocab_size)` of next-token logits.
 
     Example:
+    >>> token_ids = np.random.randint(1, 1000, (8, 20))
+    >>> image_feature = np.random.rand(8, 32).astype("float32")
+    >>> image_regions = np.random.rand(8, 16, 32).astype("float32")
     >>> decoder = TransformerCaptionDecoder(vocab_size=1000, max_length=20, hidden_dim=64)
-    >>> decoder((token_ids, image_feature, image_regions)).shape
+    >>> print(decoder((token_ids, image_feature, image_regions)).shape)
     (8, 20, 1000)
     """
 

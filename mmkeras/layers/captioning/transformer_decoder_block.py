@@ -35,8 +35,10 @@ class TransformerDecoderBlock(keras.layers.Layer):
         Float tensor `(batch, steps, dim)`.
 
     Example:
+    >>> token_states = np.random.rand(2, 12, 32).astype("float32")
+    >>> image_regions = np.random.rand(2, 16, 32).astype("float32")
     >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=64)
-    >>> block((token_states, image_regions)).shape
+    >>> print(block((token_states, image_regions)).shape)
     (2, 12, 32)
     """
 

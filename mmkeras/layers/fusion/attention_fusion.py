@@ -34,8 +34,15 @@ class AttentionFusion(Fusion):
         `(batch, M)` when `return_attention_scores=True`.
 
     Example:
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
     >>> fusion = mmkeras.layers.AttentionFusion(units=64)
     >>> fused, weights = fusion([image_feat, text_feat], mask=present, return_attention_scores=True)
+    >>> print(fused.shape, weights.shape)
+    (2, 64) (2, 2)
+    >>> np.round(keras.ops.convert_to_numpy(weights)[1], 2)  # an absent modality gets weight 0
+    array([1., 0.], dtype=float32)
     """
 
     returns_attention_scores = True

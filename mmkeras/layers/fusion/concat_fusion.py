@@ -27,7 +27,12 @@ class ConcatFusion(Fusion):
         Tensor `(batch, sum(dim_i))`, or `(batch, sum(dim_i) + M)` with `append_mask=True`.
 
     Example:
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
     >>> fused = mmkeras.layers.ConcatFusion()([image_feat, text_feat], mask=present)
+    >>> print(fused.shape)
+    (2, 48)
     """
 
     def __init__(self, append_mask=False, **kwargs):

@@ -53,8 +53,13 @@ class CrossModalAttention(Fusion):
         otherwise.
 
     Example:
+    >>> question_seq = np.random.rand(2, 6, 32).astype("float32")  # 6 word vectors
+    >>> question_mask = np.array([[True] * 6, [True] * 4 + [False] * 2])  # the second is shorter
+    >>> region_seq = np.random.rand(2, 16, 48).astype("float32")  # a 4x4 grid of image regions
     >>> attend = mmkeras.layers.CrossModalAttention(units=64, num_heads=4, query=0)
     >>> fused = attend([question_seq, region_seq], sequence_masks=[question_mask, None])
+    >>> print(fused.shape)
+    (2, 64)
     """
 
     consumes_sequences = True

@@ -30,7 +30,12 @@ class GatedFusion(Fusion):
         The fused feature `(batch, units)`: the gated sum of the present modalities.
 
     Example:
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
     >>> fused = mmkeras.layers.GatedFusion(units=64)([image_feat, text_feat], mask=present)
+    >>> print(fused.shape)
+    (2, 64)
     """
 
     def __init__(self, units, dropout=0.0, **kwargs):

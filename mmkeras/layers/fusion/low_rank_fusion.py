@@ -31,7 +31,13 @@ class LowRankFusion(Fusion):
         Tensor `(batch, units)`.
 
     Example:
-    >>> fused = mmkeras.layers.LowRankFusion(units=64, rank=4)([image_feat, text_feat], mask=present)
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
+    >>> fusion = mmkeras.layers.LowRankFusion(units=64, rank=4)
+    >>> fused = fusion([image_feat, text_feat], mask=present)
+    >>> print(fused.shape)
+    (2, 64)
     """
 
     def __init__(self, units, rank=4, activation=None, **kwargs):

@@ -30,8 +30,13 @@ class MLPFusion(Fusion):
         The fused feature `(batch, units)`, the output of the MLP's last layer.
 
     Example:
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
     >>> fusion = mmkeras.layers.MLPFusion(units=64, hidden_units=[128], dropout=0.1)
     >>> fused = fusion([image_feat, text_feat], mask=present)
+    >>> print(fused.shape)
+    (2, 64)
     """
 
     def __init__(self, units, hidden_units=(), activation="relu", dropout=0.0, **kwargs):

@@ -34,9 +34,14 @@ class ModalityDropout(ModalityLayer):
         float32 tensor `(batch, M)`: 1.0 where the modality is present and kept, 0.0 elsewhere.
 
     Example:
-    >>> features = [image_feat, text_feat, audio_feat]
-    >>> kept = mmkeras.layers.ModalityDropout(rate=0.3)(features, mask=present)
+    >>> features = [np.random.rand(4, 8).astype("float32") for _ in range(3)]
+    >>> present = np.ones((4, 3), bool)
+    >>> kept = mmkeras.layers.ModalityDropout(rate=0.3, seed=0)(features, mask=present, training=True)
+    >>> print(kept.shape, keras.ops.convert_to_numpy(kept).sum(axis=1).min() >= 1)  # one always kept
+    (4, 3) True
     >>> fused = mmkeras.layers.AttentionFusion(units=64)(features, mask=kept)
+    >>> print(fused.shape)
+    (4, 64)
     """
 
     def __init__(self, rate, seed=None, **kwargs):

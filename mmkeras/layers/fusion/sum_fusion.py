@@ -30,7 +30,12 @@ class SumFusion(Fusion):
         Tensor `(batch, units)` (or `(batch, dim)` without `units`).
 
     Example:
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
     >>> fused = mmkeras.layers.SumFusion(units=64)([image_feat, text_feat], mask=present)
+    >>> print(fused.shape)
+    (2, 64)
     """
 
     def __init__(self, units=None, reduction="mean", activation=None, **kwargs):

@@ -41,8 +41,14 @@ class TensorFusion(Fusion):
         The fused feature `(batch, units)`, a projection of the outer product.
 
     Example:
+    >>> image_feat = np.random.rand(2, 32).astype("float32")
+    >>> text_feat = np.random.rand(2, 16).astype("float32")
+    >>> audio_feat = np.random.rand(2, 24).astype("float32")
+    >>> present = np.array([[True, True, True], [True, False, True]])  # sample 2 has no text
     >>> fusion = mmkeras.layers.TensorFusion(units=64, input_units=8)
     >>> fused = fusion([image_feat, text_feat, audio_feat], mask=present)
+    >>> print(fused.shape)
+    (2, 64)
     """
 
     def __init__(

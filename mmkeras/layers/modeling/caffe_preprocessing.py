@@ -26,7 +26,7 @@ class CaffePreprocessing(keras.layers.Layer):
 
     Example:
     >>> images = keras.random.uniform((2, 32, 32, 3), maxval=255.0)
-    >>> CaffePreprocessing()(images).shape
+    >>> print(CaffePreprocessing()(images).shape)
     (2, 32, 32, 3)
     """
 

@@ -27,7 +27,7 @@ class FeatureTokenizer(keras.layers.Layer):
         Float tensor `(batch, num_features, embedding_dim)`.
 
     Example:
-    >>> FeatureTokenizer(embedding_dim=16)(keras.random.normal((4, 8))).shape
+    >>> print(FeatureTokenizer(embedding_dim=16)(keras.random.normal((4, 8))).shape)
     (4, 8, 16)
     """
 

@@ -61,7 +61,7 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     Example:
     >>> layer = LogMelSpectrogram(sample_rate=8000, n_mels=32, frame_length=200, frame_step=80)
-    >>> layer(keras.random.normal((2, 2000))).shape
+    >>> print(layer(keras.random.normal((2, 2000))).shape)
     (2, 26, 32)
     """
 

@@ -25,7 +25,7 @@ class MaskedMeanPooling(keras.layers.Layer):
     Example:
     >>> sequence = keras.random.normal((2, 5, 8))
     >>> mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=bool)
-    >>> MaskedMeanPooling()(sequence, mask=mask).shape
+    >>> print(MaskedMeanPooling()(sequence, mask=mask).shape)
     (2, 8)
     """
 

@@ -25,8 +25,8 @@ class SequenceMask(keras.layers.Layer):
         Bool tensor `(batch, steps)`.
 
     Example:
-    >>> SequenceMask(padding_id=0)(np.array([[5, 7, 0]]))
-    [[True, True, False]]
+    >>> keras.ops.convert_to_numpy(SequenceMask(padding_id=0)(np.array([[5, 7, 0]])))
+    array([[ True,  True, False]])
     """
 
     def __init__(self, padding_id=None, **kwargs):

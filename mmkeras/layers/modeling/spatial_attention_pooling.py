@@ -39,7 +39,7 @@ class SpatialAttentionPooling(keras.layers.Layer):
 
     Example:
     >>> pool = SpatialAttentionPooling(num_heads=2)
-    >>> pool(keras.random.normal((3, 4, 4, 8))).shape
+    >>> print(pool(keras.random.normal((3, 4, 4, 8))).shape)
     (3, 16)
     """
 

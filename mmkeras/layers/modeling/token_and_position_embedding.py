@@ -28,7 +28,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     Example:
     >>> layer = TokenAndPositionEmbedding(vocab_size=100, max_length=16, embedding_dim=8)
-    >>> layer(np.array([[5, 9, 0]])).shape
+    >>> print(layer(np.array([[5, 9, 0]])).shape)
     (1, 3, 8)
     """
 

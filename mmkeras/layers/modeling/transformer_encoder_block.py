@@ -32,7 +32,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     Example:
     >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
-    >>> block(keras.random.normal((2, 5, 16))).shape
+    >>> print(block(keras.random.normal((2, 5, 16))).shape)
     (2, 5, 16)
     """
 
