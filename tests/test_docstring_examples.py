@@ -11,7 +11,8 @@ small real objects the examples talk about (built once for the module, see `docs
 - `model`, a compiled image + text + audio classifier built by `mk.build_model` (attention
   fusion), untrained: examples print shapes, names and rounded values, never its accuracy;
 - `train_ds` / `val_ds`, batched datasets of the two manifests;
-- `exported/`, the SavedModel export of `model` and `pipe`.
+- `exported/`, the SavedModel export of `model` and `pipe`;
+- `run/log.csv`, the log `keras.callbacks.CSVLogger` writes during training.
 
 Examples that cannot run in a test say `# doctest: +SKIP`, with the reason beside it; the
 test below counts them so skipping stays the exception.
@@ -107,6 +108,11 @@ def _write_manifests(folder):
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(part)
+    (folder / "run").mkdir()
+    (folder / "run" / "log.csv").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n"
+        "0,0.50,0.69,0.50,0.70\n1,0.75,0.52,0.75,0.58\n2,0.92,0.31,0.75,0.49\n"
+    )
     (folder / "cat.jpg").write_bytes((folder / "cat0.jpg").read_bytes())
     (folder / "cat.wav").write_bytes((folder / "cat0.wav").read_bytes())
 

@@ -3,10 +3,19 @@
 >>> import mmkeras as mk
 >>> report = mk.evaluate.report(model, val_ds, labels=["cat", "dog"])
 >>> print(report)
+label: classification, 4 samples
+  metric               value
+  accuracy            ...
 >>> report.to_json("run/report.json")
+'run/report.json'
 >>> report.save_plots("run/plots")
->>> mk.evaluate.plot_learning_curves("run/log.csv")
+['run/plots/label_confusion_matrix.png', 'run/plots/label_confusion_matrix_normalized.png',
+ 'run/plots/label_roc.png', 'run/plots/label_precision_recall.png']
+>>> mk.evaluate.plot_learning_curves("run/log.csv")  # a Keras CSVLogger file
+'.../run/learning_curves.png'
 >>> print(mk.evaluate.ablation(model, val_ds))
+modality ablation: output 'label', metric accuracy, 4 samples
+...
 
 All metrics are computed with numpy; matplotlib is needed only for the plots.
 """

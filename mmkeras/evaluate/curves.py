@@ -44,7 +44,11 @@ def roc_curve(y_true, y_score):
         `inf`). When there are no positives `tpr` is NaN; when there are no negatives `fpr` is NaN.
 
     Example:
-    >>> fpr, tpr, _ = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fpr, tpr, thresholds = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fpr, tpr
+    (array([0. , 0. , 0.5, 0.5, 1. ]), array([0. , 0.5, 0.5, 1. , 1. ]))
+    >>> thresholds
+    array([ inf, 0.8 , 0.4 , 0.35, 0.1 ])
     """
     y_true, y_score = _binary_inputs(y_true, y_score)
     if y_true.size == 0:
@@ -71,7 +75,9 @@ def precision_recall_curve(y_true, y_score):
         no positives.
 
     Example:
-    >>> precision, recall, _ = precision_recall_curve([0, 1, 1], [0.2, 0.9, 0.6])
+    >>> precision, recall, thresholds = precision_recall_curve([0, 1, 1], [0.2, 0.9, 0.6])
+    >>> precision, recall, thresholds
+    (array([1., 1.]), array([0.5, 1. ]), array([0.9, 0.6]))
     """
     y_true, y_score = _binary_inputs(y_true, y_score)
     if y_true.size == 0:

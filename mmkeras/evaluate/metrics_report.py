@@ -41,10 +41,15 @@ class Report:
             plots.
 
     Example:
-    >>> report = mmkeras.evaluate.report(model, val_ds, labels=["cat", "dog", "fox"])
-    >>> print(report)
-    >>> report["label"]["metrics"]["f1_macro"]
+    >>> report = mmkeras.evaluate.report(model, val_ds, labels=["cat", "dog"])
+    >>> report["label"]["task"], report["label"]["num_samples"]
+    ('classification', 4)
+    >>> 0.0 <= report["label"]["metrics"]["f1_macro"] <= 1.0
+    True
+    >>> report["label"]["per_class"]["cat"]["support"]
+    2
     >>> report.to_json("run/report.json")
+    'run/report.json'
     """
 
     def __init__(self, sections, arrays=None):
@@ -202,6 +207,14 @@ def report(model, dataset, task=None, labels=None, threshold=0.5, batch_size=256
     Example:
     >>> report = mmkeras.evaluate.report(model, val_ds, labels=["cat", "dog"])
     >>> print(report.table())
+    label: classification, 4 samples
+      metric               value
+      accuracy            ...
+      ...
+      confusion matrix (rows: true class, columns: predicted class)
+           cat  dog
+      cat ...
+      dog ...
     """
     predictions, targets = collect_predictions(model, dataset, batch_size=batch_size)
     return Report.from_predictions(targets, predictions, task, labels, threshold)

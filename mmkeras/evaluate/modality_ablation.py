@@ -59,8 +59,13 @@ class AblationReport:
 
     Example:
     >>> result = mmkeras.evaluate.ablation(model, val_ds)
-    >>> print(result)
-    >>> result["without image"]["value"]
+    >>> [row["setting"] for row in result.rows]
+    ['all modalities', 'without image', 'without text', 'without audio', 'only image',
+     'only text', 'only audio']
+    >>> result["without image"]["present"]
+    ['text', 'audio']
+    >>> 0.0 <= result["without image"]["value"] <= 1.0
+    True
     """
 
     def __init__(self, rows, metric, modalities, output, num_samples):
@@ -176,6 +181,12 @@ def ablation(model, dataset, modalities=None, metric=None, output=None, task=Non
 
     Example:
     >>> print(mmkeras.evaluate.ablation(model, val_ds))
+    modality ablation: output 'label', metric accuracy, 4 samples
+      setting         present             accuracy   change  attention image  attention text  attention audio
+      all modalities  image, text, audio ...
+      without image   text, audio ...
+      ...
+      only audio      audio ...
     """
     input_names = model_input_names(model)
     if PRESENT not in input_names:

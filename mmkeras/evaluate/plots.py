@@ -44,8 +44,8 @@ def plot_learning_curves(csv_path, path=None, metrics=None, title="Learning curv
         ValueError: when the log has no rows or none of the requested metrics.
 
     Example:
-    >>> mmkeras.evaluate.plot_learning_curves("runs/demo/log.csv")
-    'runs/demo/learning_curves.png'
+    >>> mmkeras.evaluate.plot_learning_curves("run/log.csv")  # written by keras.callbacks.CSVLogger
+    '.../run/learning_curves.png'
     """
     columns = _read_csv_log(csv_path)
     epochs = columns.pop("epoch", None)
@@ -118,7 +118,9 @@ def plot_confusion_matrix(matrix, path, labels=None, normalize=False, title=None
         str, the path written.
 
     Example:
-    >>> plot_confusion_matrix(report["label"]["confusion_matrix"], "cm.png", labels=names)
+    >>> matrix = mmkeras.evaluate.confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], num_classes=3)
+    >>> plot_confusion_matrix(matrix, "cm.png", labels=["cat", "dog", "fox"])
+    'cm.png'
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
