@@ -12,6 +12,7 @@ small real objects the examples talk about (built once for the module, see `docs
   fusion), untrained: examples print shapes, names and rounded values, never its accuracy;
 - `train_ds` / `val_ds`, batched datasets of the two manifests;
 - `exported/`, the SavedModel export of `model` and `pipe`;
+- `run.yaml`, a run configuration for the manifests;
 - `run/log.csv`, the log `keras.callbacks.CSVLogger` writes during training.
 
 Examples that cannot run in a test say `# doctest: +SKIP`, with the reason beside it; the
@@ -83,6 +84,27 @@ def _write_wav(path, freq, rate=8000, seconds=0.5):
         w.writeframes(samples.tobytes())
 
 
+RUN_YAML = """\
+name: pets
+data:
+  train: train.csv
+  validation: val.csv
+  schema: {image: image, text: text, audio: audio, label: label}
+  image: {size: [32, 32]}
+  text: {max_length: 8, vocab_size: 50}
+  audio: {sample_rate: 8000, duration: 0.5}
+  batch_size: 4
+model:
+  branches:
+    image: {kind: image_cnn, filters: [4], output_dim: 8}
+    text: {kind: text_rnn, vocab_size: auto, embedding_dim: 8, units: 8, output_dim: 8}
+    audio: {kind: audio_cnn, n_mels: 16, filters: [4], output_dim: 8}
+  fusion: attention
+  task: {kind: classification, num_classes: auto}
+train: {epochs: 1}
+"""
+
+
 def _write_manifests(folder):
     import cv2
 
@@ -113,6 +135,7 @@ def _write_manifests(folder):
         "epoch,accuracy,loss,val_accuracy,val_loss\n"
         "0,0.50,0.69,0.50,0.70\n1,0.75,0.52,0.75,0.58\n2,0.92,0.31,0.75,0.49\n"
     )
+    (folder / "run.yaml").write_text(RUN_YAML)
     (folder / "cat.jpg").write_bytes((folder / "cat0.jpg").read_bytes())
     (folder / "cat.wav").write_bytes((folder / "cat0.wav").read_bytes())
 

@@ -1,6 +1,6 @@
 """The run configuration: one validated schema for YAML files and Python.
 
->>> config = mmkeras.config.load("run.yaml")        # raises ConfigError, one line per problem
+>>> config = mmkeras.config.load("run.yaml")  # raises ConfigError, one line per problem
 >>> config.model.fusion
 'attention'
 """

@@ -22,8 +22,9 @@ class ConfigError(ValueError):
         source: optional name of the file the configuration came from.
 
     Example:
+    >>> text = open("run.yaml").read().replace("fusion: attention", "fusion: atention")
     >>> try:
-    ...     mmkeras.config.load("run.yaml")
+    ...     mmkeras.config.loads(text)
     ... except mmkeras.config.ConfigError as e:
     ...     print(e.problems)
     ["model.fusion: 'atention' is not allowed; allowed: 'concat', ...; did you mean 'attention'?"]

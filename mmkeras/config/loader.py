@@ -233,8 +233,11 @@ def load(path):
         ConfigError: the file is missing, is not YAML, or breaks the schema (one line per problem).
 
     Example:
-    >>> config = mmkeras.config.load("examples/configs/tabular.yaml")
-    >>> run = mmkeras.train.fit(config)
+    >>> config = mmkeras.config.load("run.yaml")
+    >>> config.name, config.model.fusion, config.train.epochs
+    ('pets', 'attention', 1)
+
+    `mmkeras.train.fit(config)` then trains the run it describes.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):

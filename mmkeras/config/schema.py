@@ -121,7 +121,15 @@ class RunConfig(Section):
     """A whole training run, as read from a YAML file.
 
     Example:
-    >>> config = RunConfig.model_validate({"name": "demo", "data": {...}, "model": {...}})
+    >>> config = RunConfig.model_validate({
+    ...     "name": "demo",
+    ...     "data": {"train": "train.csv",
+    ...              "schema": {"x": ["a", "b"], "label": "y"},
+    ...              "specs": {"x": {"modality": "tabular"}}},
+    ...     "model": {"branches": {"x": {"kind": "tabular_mlp"}},
+    ...               "task": {"kind": "classification"}}})
+    >>> config.model.fusion, config.train.epochs  # defaults
+    ('concat', 10)
     """
 
     name: str = Field("run", min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
