@@ -12,6 +12,9 @@ small real objects the examples talk about (built once for the module, see `docs
   fusion), untrained: examples print shapes, names and rounded values, never its accuracy;
 - `train_ds` / `val_ds`, batched datasets of the two manifests;
 - `exported/`, the SavedModel export of `model` and `pipe`;
+- `messy.csv`, the first rows of `train.csv` and two rows a pipeline rejects (rows 4 and 5: an
+  image file that does not exist, an empty caption);
+- `bert/vocab.txt`, a WordPiece vocabulary of a few words;
 - `run.yaml`, a run configuration for the manifests;
 - `run/log.csv`, the log `keras.callbacks.CSVLogger` writes during training.
 
@@ -84,6 +87,8 @@ def _write_wav(path, freq, rate=8000, seconds=0.5):
         w.writeframes(samples.tobytes())
 
 
+BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "!", ",", "a", "cat", "dog", "hello"]
+BERT_VOCAB += ["world", "##s", "the", "sleep"]
 RUN_YAML = """\
 name: pets
 data:
@@ -135,6 +140,17 @@ def _write_manifests(folder):
         "epoch,accuracy,loss,val_accuracy,val_loss\n"
         "0,0.50,0.69,0.50,0.70\n1,0.75,0.52,0.75,0.58\n2,0.92,0.31,0.75,0.49\n"
     )
+    # Two rows a pipeline rejects: an image that does not exist, an empty caption.
+    messy = rows[:4] + [
+        {"image": "missing.jpg", "text": "a cat", "audio": "cat0.wav", "label": "cat"},
+        {"image": "dog1.jpg", "text": "", "audio": "dog1.wav", "label": "dog"},
+    ]
+    with open(folder / "messy.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(messy)
+    (folder / "bert").mkdir()
+    (folder / "bert" / "vocab.txt").write_text("\n".join(BERT_VOCAB) + "\n")
     (folder / "run.yaml").write_text(RUN_YAML)
     (folder / "cat.jpg").write_bytes((folder / "cat0.jpg").read_bytes())
     (folder / "cat.wav").write_bytes((folder / "cat0.wav").read_bytes())

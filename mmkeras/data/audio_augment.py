@@ -17,7 +17,8 @@ class AudioAugment:
         shift: float, maximum time shift as a fraction of the example length (zero-filled).
 
     Example:
-    >>> AudioSpec(sample_rate=16000, duration=1.0, augment=AudioAugment(gain_db=6, noise=0.005))
+    >>> augment = AudioAugment(gain_db=6, noise=0.005, shift=0.1)
+    >>> spec = mmkeras.data.AudioSpec(sample_rate=16000, duration=1.0, augment=augment)
     """
 
     def __init__(self, gain_db=0.0, noise=0.0, shift=0.0):

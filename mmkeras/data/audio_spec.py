@@ -24,7 +24,7 @@ class AudioSpec(Spec):
             rejected by validation.
 
     Example:
-    >>> spec = AudioSpec(sample_rate=16000, duration=1.0, augment=AudioAugment(gain_db=6))
+    >>> spec = AudioSpec(sample_rate=16000, duration=1.0, augment=mk.data.AudioAugment(gain_db=6))
     """
 
     modality = "audio"

@@ -26,7 +26,8 @@ class ImageSpec(Spec):
         resize_method: `"bilinear"`, `"nearest"`, `"bicubic"` or `"area"`.
 
     Example:
-    >>> spec = ImageSpec(size=(128, 128), augment=OpenCVAugment(rotation=15, flip="horizontal"))
+    >>> augment = mk.data.OpenCVAugment(rotation=15, flip="horizontal")
+    >>> spec = ImageSpec(size=(128, 128), augment=augment)
     """
 
     modality = "image"

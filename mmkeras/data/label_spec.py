@@ -43,9 +43,10 @@ class LabelSpec(Spec):
         separator: str, separates labels (multi-label) or values (regression) in one cell.
 
     Example:
-    >>> pipe = Pipeline(schema={"image": "path", "digit": "digit", "tags": "tags"},
-    ...                 image=ImageSpec(size=(32, 32)),
-    ...                 targets={"digit": LabelSpec(), "tags": LabelSpec(kind="multilabel")})
+    >>> pipe = mk.data.Pipeline(
+    ...     schema={"image": "path", "digit": "digit", "tags": "tags"},
+    ...     image=mk.data.ImageSpec(size=(32, 32)),
+    ...     targets={"digit": LabelSpec(), "tags": LabelSpec(kind="multilabel")})
     """
 
     modality = "target"

@@ -37,7 +37,11 @@ class OpenCVAugment:
     Example:
     >>> aug = OpenCVAugment(rotation=30, scale=(0.8, 1.2), translate=0.1, flip="horizontal",
     ...                     brightness=0.2, contrast=0.2, blur=0.1, cutout=0.1)
-    >>> out = aug.augment_batch(images, seeds)   # images (B, H, W, C) float32, seeds (B, 3) int64
+    >>> images = np.random.rand(2, 32, 32, 3).astype("float32")  # (B, H, W, C)
+    >>> seeds = np.array([[0, 0, 0], [0, 0, 1]], np.int64)  # (B, 3): seed, epoch, index
+    >>> out = aug.augment_batch(images, seeds)
+    >>> out.shape, out.dtype
+    ((2, 32, 32, 3), dtype('float32'))
     """
 
     def __init__(

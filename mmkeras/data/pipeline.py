@@ -53,11 +53,16 @@ class Pipeline:
 
     Example:
     >>> pipe = Pipeline(
-    ...     schema={"image": "image_path", "text": "caption", "label": "label"},
-    ...     image=ImageSpec(size=(128, 128), augment=OpenCVAugment(rotation=30, flip="horizontal")),
-    ...     text=TextSpec(tokenizer="word", max_length=64, vocab_size=20000), root="data/")
+    ...     schema={"image": "image", "text": "text", "label": "label"},
+    ...     image=mk.data.ImageSpec(
+    ...         size=(64, 64), augment=mk.data.OpenCVAugment(rotation=30, flip="horizontal")),
+    ...     text=mk.data.TextSpec(tokenizer="word", max_length=16, vocab_size=20000))
     >>> pipe.adapt("train.csv")
-    >>> train_ds = pipe.dataset("train.csv", training=True, batch_size=32, seed=0)
+    ValidationReport('train.csv: all 12 rows are usable.')
+    >>> train_ds = pipe.dataset("train.csv", training=True, batch_size=4, seed=0)
+    >>> inputs, labels = next(iter(train_ds))
+    >>> print(inputs["image"].shape, inputs["text"].shape, labels.shape)
+    (4, 64, 64, 3) (4, 16) (4,)
     """
 
     def __init__(

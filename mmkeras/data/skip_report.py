@@ -29,11 +29,19 @@ class SkipReport:
         epochs: int, complete passes over the dataset so far.
 
     Example:
-    >>> ds, skips = pipe.dataset("train.csv", training=True, errors="skip", return_report=True)
-    >>> model.fit(ds, epochs=3)
-    >>> skips.num_skipped        # rows dropped in the last finished epoch
-    >>> skips.counts             # {"file_missing": 2, "image_corrupt": 1}
-    >>> print(skips.report())    # a ValidationReport: rows, files and reasons
+    >>> ds, skips = pipe.dataset("messy.csv", training=True, errors="skip", return_report=True)
+    >>> for inputs, labels in ds:  # one epoch, as model.fit(ds) reads it
+    ...     pass
+    >>> skips.num_skipped  # rows dropped in the last finished epoch
+    2
+    >>> skips.counts
+    {'file_missing': 1, 'text_empty': 1}
+    >>> print(skips.report())  # a ValidationReport: rows, files and reasons
+    messy.csv: 2 of 6 rows unusable (file_missing=1, text_empty=1).
+      file_missing              1  a file named in the manifest does not exist (or was removed)
+      text_empty                1  a text is empty or only whitespace
+      row 4 [image] file '.../missing.jpg': file_missing - the file does not exist
+      row 5 [text]: text_empty - column 'text' is empty
     """
 
     def __init__(self, validation, errors="skip", verbose=False):

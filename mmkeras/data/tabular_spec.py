@@ -21,8 +21,8 @@ class TabularSpec(Spec):
         normalize: bool, standardise features with the statistics computed by `adapt`.
 
     Example:
-    >>> pipe = Pipeline(schema={"meta": ["age", "height"], "label": "y"}, tabular=None,
-    ...                 specs={"meta": TabularSpec()})
+    >>> pipe = mk.data.Pipeline(schema={"meta": ["age", "height"], "label": "y"},
+    ...                         specs={"meta": TabularSpec(normalize=True)})
     """
 
     modality = "tabular"

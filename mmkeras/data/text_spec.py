@@ -46,7 +46,7 @@ class TextSpec(Spec):
         start_end: bool, wrap every sequence in start (id 2) and end (id 3) tokens.
 
     Example:
-    >>> spec = TextSpec(tokenizer="word", max_length=64, vocab_size=20000)
+    >>> words = TextSpec(tokenizer="word", max_length=64, vocab_size=20000)
     >>> bert = TextSpec(tokenizer="wordpiece", vocab="bert/vocab.txt", max_length=128)
     """
 

@@ -38,10 +38,17 @@ class ValidationReport:
         problems: list of `Problem(row, input, path, reason, detail)`.
 
     Example:
-    >>> report = pipe.validate("train.csv")
-    >>> print(report)            # a table of counts by reason, then the first problems
-    >>> report.counts            # {"file_missing": 2, "text_empty": 1}
-    >>> report.bad_rows          # [4, 9, 17]
+    >>> report = pipe.validate("messy.csv")
+    >>> print(report)  # a table of counts by reason, then the first problems
+    messy.csv: 2 of 6 rows unusable (file_missing=1, text_empty=1).
+      file_missing              1  a file named in the manifest does not exist (or was removed)
+      text_empty                1  a text is empty or only whitespace
+      row 4 [image] file '.../missing.jpg': file_missing - the file does not exist
+      row 5 [text]: text_empty - column 'text' is empty
+    >>> report.counts
+    {'file_missing': 1, 'text_empty': 1}
+    >>> report.bad_rows
+    [4, 5]
     """
 
     def __init__(self, source, num_rows, problems=()):

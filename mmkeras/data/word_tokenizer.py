@@ -29,7 +29,8 @@ class WordTokenizer:
     Example:
     >>> tok = WordTokenizer(max_length=8)
     >>> tok.adapt(["a cat sat", "a dog"], vocab_size=100)
-    >>> tok(tf.constant(["a cat ran"]))   # [[2, 4, 1, 0, 0, 0, 0, 0]]
+    >>> tok(tf.constant(["a cat ran"])).numpy()  # "ran" is out of the vocabulary: id 1
+    array([[2, 3, 1, 0, 0, 0, 0, 0]], dtype=int32)
     """
 
     def __init__(

@@ -150,9 +150,14 @@ class WordPieceTokenizer(tf.Module):
         int32 tensor `(batch, max_length)`.
 
     Example:
-    >>> tok = WordPieceTokenizer("bert_dir/vocab.txt", max_length=16)
-    >>> ids = tok(tf.constant(["Hello, world!"]))        # (1, 16) int32
-    >>> ds = ds.map(lambda text, y: (tok(text), y))      # runs inside tf.data
+    >>> tok = WordPieceTokenizer("bert/vocab.txt", max_length=8)
+    >>> tok(tf.constant(["Hello, world!"])).numpy()  # [CLS] hello , world ! [SEP] [PAD] [PAD]
+    array([[ 2, 10,  6, 11,  5,  3,  0,  0]], dtype=int32)
+    >>> ds = tf.data.Dataset.from_tensor_slices((["a cat", "dogs"], [0, 1])).batch(2)
+    >>> ds = ds.map(lambda text, y: (tok(text), y))  # runs inside tf.data
+    >>> next(iter(ds))[0].numpy()
+    array([[ 2,  7,  8,  3,  0,  0,  0,  0],
+           [ 2,  9, 12,  3,  0,  0,  0,  0]], dtype=int32)
     """
 
     def __init__(self, vocab_path, lower_case=None, strip_accents=None, max_length=128):

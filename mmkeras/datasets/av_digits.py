@@ -143,7 +143,16 @@ def load_av_digits(root=None):
 
     Example:
     >>> data = mmkeras.datasets.load_av_digits()
-    >>> pipe = mmkeras.data.Pipeline(schema=data.schema, ...)
-    >>> train_ds = pipe.dataset(data.train, training=True, batch_size=32)
+    >>> pipe = mmkeras.data.Pipeline(
+    ...     schema=data.schema,
+    ...     image=mmkeras.data.ImageSpec(size=data.image_size, channels=data.channels),
+    ...     audio=mmkeras.data.AudioSpec(sample_rate=data.sample_rate, duration=data.duration),
+    ...     text=mmkeras.data.TextSpec(max_length=8, vocab_size=400))
+    >>> pipe.adapt(data.train)
+    ValidationReport('...train.csv: all 1257 rows are usable.')
+    >>> val_ds = pipe.dataset(data.validation, batch_size=32)
+    >>> inputs, labels = next(iter(val_ds))
+    >>> print(inputs["image"].shape, inputs["audio"].shape, inputs["text"].shape)
+    (32, 32, 32, 1) (32, 8000) (32, 8)
     """
     return AVDigits(_DATA_DIR if root is None else root)
