@@ -1,9 +1,12 @@
 """Export: a SavedModel that takes raw bytes and strings, a loader, TFLite conversion.
 
+`mk.export.saved_model(model, pipe, "exported/")` writes an export whose `serving_default`
+signature takes image and WAV bytes and texts; `load` reads it back for predictions from Python:
+
 >>> import mmkeras as mk
->>> mk.export.saved_model(model, pipe, "exported/")     # serving_default(image=bytes, text=str)
 >>> predictor = mk.export.load("exported/")
->>> predictor.predict({"image": ["cat.jpg"], "text": ["a cat"]})["label"]
+>>> predictor.predict({"image": ["cat.jpg"], "text": ["a cat"], "audio": ["cat.wav"]})["label"]
+array(['...'], dtype=object)
 
 The exported SavedModel needs only TensorFlow and tensorflow-text to load and serve.
 """

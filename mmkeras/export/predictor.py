@@ -37,8 +37,11 @@ class Predictor:
 
     Example:
     >>> predictor = mmkeras.export.load("exported/")
+    >>> predictor.input_names, predictor.labels
+    (['image', 'text', 'audio'], ['cat', 'dog'])
     >>> out = predictor.predict({"image": ["cat.jpg"], "text": ["a cat"], "audio": ["cat.wav"]})
-    >>> out["label"], out["probabilities"]
+    >>> out["label"], out["probabilities"].shape
+    (array(['...'], dtype=object), (1, 2))
     """
 
     def __init__(self, path):

@@ -30,7 +30,8 @@ class ServingHead:
 
     Example:
     >>> head = ServingHead("label", "classification", ["cat", "dog"])
-    >>> head.outputs(tf.constant([[0.2, 0.8]]))["label"]   # [b"dog"]
+    >>> head.outputs(tf.constant([[0.2, 0.8]]))["label"].numpy()
+    array([b'dog'], dtype=object)
     """
 
     def __init__(self, task, kind, class_names=None, prefix="", threshold=0.5, separator="|"):

@@ -1,8 +1,9 @@
 """Serving an export over HTTP with TensorFlow Serving's REST API (`mmkeras serve EXPORT_DIR`).
 
 >>> from mmkeras.serve import Server
->>> with Server("exported/", port=0) as server:          # loopback, any free port
-...     print(server.url)                                  # http://127.0.0.1:PORT/v1/models/exported
+>>> with Server("exported/", port=0) as server:  # loopback, any free port
+...     print(server.url)
+http://127.0.0.1:.../v1/models/exported
 
 Clients written for TF Serving work unchanged: `POST /v1/models/NAME:predict` with
 `{"instances": [...]}` or `{"inputs": {...}}`, binary values as `{"b64": "..."}`. Concurrent

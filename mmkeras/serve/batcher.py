@@ -59,8 +59,19 @@ class Batcher:
         max_batch_size: int, the most elements in one call.
 
     Example:
-    >>> batcher = Batcher(model.run, executor, workers=2, window_s=0.002, max_batch_size=64)
-    >>> outputs = await batcher.submit("serving_default", arrays, size=len(arrays["text"]))
+    >>> import asyncio, concurrent.futures
+    >>> served = mmkeras.serve.ServedModel("exported/")
+    >>> executor = concurrent.futures.ThreadPoolExecutor(2)
+    >>> batcher = Batcher(served.run, executor, workers=2, window_s=0.002, max_batch_size=64)
+    >>> raw = {"image": np.array([open("cat.jpg", "rb").read()], object),  # file bytes
+    ...        "text": np.array([b"a cat"], object),
+    ...        "audio": np.array([open("cat.wav", "rb").read()], object)}
+    >>> async def predict(arrays):  # in a request handler
+    ...     return await batcher.submit("serving_default", arrays, size=len(arrays["text"]))
+    >>> asyncio.run(predict(raw))["probabilities"].shape
+    (1, 2)
+    >>> batcher.close()
+    >>> executor.shutdown()
     """
 
     def __init__(self, run, executor, workers=1, window_s=0.002, max_batch_size=64):

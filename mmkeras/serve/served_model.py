@@ -48,8 +48,12 @@ class ServedModel:
         export_dir: directory with `saved_model.pb` (written by `mmkeras.export.saved_model`).
 
     Example:
-    >>> model = ServedModel("exported/")
-    >>> model.run("serving_default", {"text": np.array([b"a cat"], object), ...})["label"]
+    >>> served = ServedModel("exported/")
+    >>> raw = {"image": np.array([open("cat.jpg", "rb").read()], object),  # file bytes
+    ...        "text": np.array([b"a cat"], object),
+    ...        "audio": np.array([open("cat.wav", "rb").read()], object)}
+    >>> served.run("serving_default", raw)["label"]
+    array([b'...'], dtype=object)
     """
 
     def __init__(self, export_dir):

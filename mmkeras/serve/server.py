@@ -363,8 +363,9 @@ def make_app(
         `aiohttp.web.Application`; run it with `aiohttp.web.run_app` or `Server`.
 
     Example:
+    >>> import aiohttp.web
     >>> app = make_app("exported/", model_name="demo")
-    >>> aiohttp.web.run_app(app, host="127.0.0.1", port=8501)
+    >>> aiohttp.web.run_app(app, host="127.0.0.1", port=8501)  # doctest: +SKIP
     """
     for key, value, positive in (
         ("batch_window_ms", batch_window_ms, False),
@@ -426,8 +427,11 @@ class Server:
             `max_concurrent_requests`, `overload_wait_s`, `timeout_s`, `workers`).
 
     Example:
+    >>> import json, urllib.request
     >>> with Server("exported/", port=0) as server:
-    ...     urllib.request.urlopen(server.url).read()   # {"model_version_status": [...]}
+    ...     status = json.load(urllib.request.urlopen(server.url))
+    >>> status["model_version_status"][0]["state"]
+    'AVAILABLE'
     """
 
     def __init__(

@@ -13,6 +13,9 @@ class ServingError(Exception):
 
     Example:
     >>> raise ServingError(400, "input `image` is missing")
+    Traceback (most recent call last):
+    ...
+    mmkeras.serve.serving_error.ServingError: input `image` is missing
     """
 
     def __init__(self, status, message):
