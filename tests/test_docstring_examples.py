@@ -11,6 +11,9 @@ small real objects the examples talk about (built once for the module, see `docs
 - `model`, a compiled image + text + audio classifier built by `mk.build_model` (attention
   fusion), untrained: examples print shapes, names and rounded values, never its accuracy;
 - `train_ds` / `val_ds`, batched datasets of the two manifests;
+- `images` (float32 `(12, 32, 32, 3)`, 0..255) and `token_ids` (int32 `(12, 8)`), the
+  images and tokenized captions of `train.csv`; `caption_ids`, the same captions tokenized
+  for a `Captioner` (start and end tokens), and `vocabulary`, the token of each of their ids;
 - `exported/`, the SavedModel export of `model` and `pipe`;
 - `messy.csv`, the first rows of `train.csv` and two rows a pipeline rejects (rows 4 and 5: an
   image file that does not exist, an empty caption);
@@ -189,6 +192,11 @@ def docs_namespace(tmp_path_factory):
             fusion="attention",
             task=mk.tasks.Classification(num_classes=2),
         )
+        inputs, _ = next(iter(pipe.dataset("train.csv", batch_size=12, verbose=False)))
+        with open("train.csv", newline="", encoding="utf-8") as f:
+            captions = [row["text"] for row in csv.DictReader(f)]
+        tokenizer = mk.data.WordTokenizer(max_length=8, start_end=True)
+        tokenizer.adapt(captions, vocab_size=50)
         namespace = {
             "mk": mk,
             "mmkeras": mk,
@@ -199,6 +207,10 @@ def docs_namespace(tmp_path_factory):
             "model": model,
             "train_ds": pipe.dataset("train.csv", training=True, batch_size=4, verbose=False),
             "val_ds": pipe.dataset("val.csv", batch_size=4, verbose=False),
+            "images": inputs["image"].numpy(),
+            "token_ids": inputs["text"].numpy(),
+            "caption_ids": tokenizer(tf.constant(captions)).numpy(),
+            "vocabulary": ["[PAD]", "[UNK]", *tokenizer.vocabulary],
         }
         mk.export.saved_model(model, pipe, "exported/")
         yield namespace

@@ -21,8 +21,13 @@ def export_captioner(captioner, path, tokenizer_vocab):
         tokenizer_vocab: list of `vocab_size` strings, the token of each id.
 
     Example:
+    >>> captioner = mmkeras.models.Captioner(
+    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), return_sequence=True),
+    ...     vocab_size=len(vocabulary), attention=True, max_length=8)
     >>> mmkeras.export.export_captioner(captioner, "out/captioner", vocabulary)
-    >>> tf.saved_model.load("out/captioner").serve(images)["captions"]
+    >>> exported = tf.saved_model.load("out/captioner")  # keep it: its variables live with it
+    >>> exported.serve(images[:2])["captions"].shape
+    TensorShape([2])
     """
     if not isinstance(captioner, Captioner):
         raise TypeError(f"`captioner` must be a Captioner; received {type(captioner).__name__}.")

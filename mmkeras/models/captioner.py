@@ -63,13 +63,19 @@ class Captioner(DatasetFitMixin, keras.Model):
         **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
 
     Example:
+    >>> vocabulary[:6]  # the token of each id
+    ['[PAD]', '[UNK]', '[START]', '[END]', 'a', 'cat']
+    >>> caption_ids[0]  # "a cat"
+    array([2, 4, 5, 3, 0, 0, 0, 0], dtype=int32)
     >>> captioner = mmkeras.models.Captioner(
-    ...     mmkeras.branches.image_cnn(input_shape=(64, 64, 3), return_sequence=True),
-    ...     vocab_size=len(vocabulary), decoder="lstm", attention=True, max_length=16)
+    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), return_sequence=True),
+    ...     vocab_size=len(vocabulary), decoder="lstm", attention=True, max_length=8)
     >>> captioner.compile_defaults()
-    >>> captioner.fit({"image": images, "caption": caption_ids}, epochs=10)
-    >>> captioner.to_text(captioner.generate(test_images, method="beam"), vocabulary)
-    ['a red square at the top left', ...]
+    <Captioner name=..., built=True>
+    >>> history = captioner.fit({"image": images, "caption": caption_ids}, epochs=2, verbose=0)
+    >>> captions = captioner.to_text(captioner.generate(images[:2], method="beam"), vocabulary)
+    >>> len(captions), type(captions[0])  # after real training: ['a cat', 'a dog']
+    (2, <class 'str'>)
     """
 
     def __init__(

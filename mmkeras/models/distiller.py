@@ -74,9 +74,15 @@ class Distiller(DatasetFitMixin, keras.Model):
         **kwargs: standard `keras.Model` arguments (`name`).
 
     Example:
+    >>> teacher = model  # image + text + audio, trained
+    >>> student = mmkeras.build_model(  # image only
+    ...     branches={"image": mmkeras.branches.image_cnn(input_shape=(32, 32, 3), filters=(4,))},
+    ...     task=mmkeras.tasks.Classification(num_classes=2))
     >>> distiller = mmkeras.models.Distiller(student, teacher, temperature=4.0, alpha=0.3)
     >>> distiller.compile(optimizer="adam", loss=student.loss, metrics=["accuracy"])
-    >>> distiller.fit(train_ds, epochs=5)
+    >>> history = distiller.fit(train_ds, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['accuracy', 'loss']
     >>> distiller.student.save("student.keras")
     """
 

@@ -67,12 +67,18 @@ class DualEncoder(DatasetFitMixin, keras.Model):
 
     Example:
     >>> model = mmkeras.models.DualEncoder(
-    ...     image_branch=mmkeras.branches.image_cnn(input_shape=(64, 64, 3), output_dim=128),
-    ...     text_branch=mmkeras.branches.text_transformer(vocab_size=5000, output_dim=128),
-    ...     embed_dim=64)
+    ...     image_branch=mmkeras.branches.image_cnn(input_shape=(32, 32, 3), output_dim=32),
+    ...     text_branch=mmkeras.branches.text_rnn(vocab_size=50, output_dim=32),
+    ...     embed_dim=16)
     >>> model.compile_defaults()
-    >>> model.fit({"image": images, "text": token_ids}, batch_size=64, epochs=5)
-    >>> model.evaluate_retrieval(test_images, test_token_ids)["image_to_text_recall@1"]
+    <DualEncoder name=..., built=True>
+    >>> history = model.fit({"image": images, "text": token_ids}, batch_size=4, epochs=1, verbose=0)
+    >>> recalls = model.evaluate_retrieval(images, token_ids, ks=(1, 5))
+    >>> sorted(recalls)
+    ['image_to_text_recall@1', 'image_to_text_recall@5', 'text_to_image_recall@1',
+     'text_to_image_recall@5']
+    >>> model.encode_images(images).shape  # unit vectors, for a `mmkeras.retrieval.Index`
+    (12, 16)
     """
 
     def __init__(

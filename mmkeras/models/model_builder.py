@@ -159,6 +159,10 @@ def build_model(
     ...               "text": mmkeras.branches.text_rnn(vocab_size=5000)},
     ...     fusion="attention",
     ...     task=mmkeras.tasks.Classification(num_classes=10))
+    >>> probabilities = model.predict(
+    ...     {"image": np.zeros((2, 64, 64, 3)), "text": np.ones((2, 12), "int32")}, verbose=0)
+    >>> probabilities.shape
+    (2, 10)
     """
     if not isinstance(branches, dict) or not branches:
         raise ValueError(

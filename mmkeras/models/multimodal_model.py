@@ -92,10 +92,16 @@ class MultimodalModel(PresenceOptionalModel):
         **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
 
     Example:
+    >>> image_branch = mmkeras.branches.image_cnn(input_shape=(32, 32, 3), output_dim=32)
+    >>> text_branch = mmkeras.branches.text_rnn(vocab_size=50, output_dim=32)
     >>> model = mmkeras.models.MultimodalModel(
     ...     branches={"image": image_branch, "text": text_branch},
     ...     fusion=mmkeras.layers.GatedFusion(units=64),
     ...     tasks=mmkeras.tasks.Classification(num_classes=10))
+    >>> sorted(model.input)
+    ['image', 'present', 'text']
+    >>> print(model.output.shape)
+    (None, 10)
     """
 
     def __init__(self, branches, fusion, tasks, modality_dropout=0.0, **kwargs):
