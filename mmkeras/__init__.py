@@ -4,7 +4,9 @@ Submodules are imported on first use so that `import mmkeras` (and the `mmkeras`
 starts quickly:
 
 >>> import mmkeras as mk
->>> img = mk.branches.image_cnn(input_shape=(64, 64, 3), output_dim=128)
+>>> image_branch = mk.branches.image_cnn(input_shape=(64, 64, 3), output_dim=128)
+>>> print(image_branch.output.shape)
+(None, 128)
 """
 
 from mmkeras._lazy import attach

@@ -245,9 +245,7 @@ def test_skips_are_rare():
     assert len(skipped) <= MAX_SKIPPED, "\n".join(skipped)
 
 
-@pytest.mark.parametrize(
-    "module_name, test", DOCTESTS, ids=[test.name for _, test in DOCTESTS]
-)
+@pytest.mark.parametrize("module_name, test", DOCTESTS, ids=[test.name for _, test in DOCTESTS])
 def test_docstring_examples_run(docs_namespace, module_name, test):
     module = importlib.import_module(module_name)
     test.globs = {**vars(module), **docs_namespace}

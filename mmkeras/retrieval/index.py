@@ -19,11 +19,21 @@ class Index:
         dim: optional int, the vector size; fixed by the first `add` when not given.
 
     Example:
+    With a `DualEncoder`, index `dual_encoder.encode_texts(token_ids)` and search with
+    `dual_encoder.encode_images(images)`; any vectors will do:
+
     >>> index = mmkeras.retrieval.Index()
-    >>> index.add(dual_encoder.encode_texts(captions), ids=caption_names)
-    >>> scores, ids = index.search(dual_encoder.encode_images(images), k=5)
+    >>> index.add(np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]]), ids=["cat", "dog", "cat and dog"])
+    <mmkeras.retrieval.index.Index object at ...>
+    >>> scores, ids = index.search(np.array([[1.0, 0.2]]), k=2)
+    >>> ids
+    array([['cat', 'cat and dog']], dtype='<U11')
+    >>> np.round(scores, 3)
+    array([[0.981, 0.832]], dtype=float32)
     >>> index.save("captions.npz")
     >>> index = mmkeras.retrieval.Index.load("captions.npz")
+    >>> len(index)
+    3
     """
 
     def __init__(self, dim=None):

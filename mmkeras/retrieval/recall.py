@@ -79,8 +79,13 @@ def retrieval_recalls(
         Dict `{"image_to_text_recall@k": float, "text_to_image_recall@k": float}` for each k.
 
     Example:
-    >>> retrieval_recalls(image_vectors, text_vectors, ks=(1, 5))["text_to_image_recall@1"]
-    0.82
+    >>> image_vectors = np.eye(3)
+    >>> text_vectors = np.array([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0], [0.8, 0.0, 0.2]])
+    >>> recalls = retrieval_recalls(image_vectors, text_vectors, ks=(1, 2))
+    >>> recalls["image_to_text_recall@1"], recalls["text_to_image_recall@1"]  # text 2 finds image 0
+    (1.0, 0.6666666666666666)
+    >>> recalls["text_to_image_recall@2"]
+    1.0
     """
     images = _unit_rows(image_embeddings, "image_embeddings")
     texts = _unit_rows(text_embeddings, "text_embeddings")

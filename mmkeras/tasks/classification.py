@@ -23,6 +23,8 @@ class Classification(Task):
 
     Example:
     >>> task = mmkeras.tasks.Classification(num_classes=10)
+    >>> task.kind, task.name
+    ('classification', 'label')
     """
 
     kind = CLASSIFICATION

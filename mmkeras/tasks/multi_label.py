@@ -20,6 +20,8 @@ class MultiLabel(Task):
 
     Example:
     >>> task = mmkeras.tasks.MultiLabel(num_labels=5)
+    >>> task.kind
+    'multilabel'
     """
 
     kind = MULTILABEL

@@ -19,6 +19,8 @@ class Regression(Task):
 
     Example:
     >>> task = mmkeras.tasks.Regression(num_outputs=1)
+    >>> task.kind
+    'regression'
     """
 
     kind = REGRESSION
