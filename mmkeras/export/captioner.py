@@ -22,7 +22,7 @@ def export_captioner(captioner, path, tokenizer_vocab):
 
     Example:
     >>> captioner = mmkeras.models.Captioner(
-    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), return_sequence=True),
+    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), filters=(8,), return_sequence=True),
     ...     vocab_size=len(vocabulary), attention=True, max_length=8)
     >>> mmkeras.export.export_captioner(captioner, "out/captioner", vocabulary)
     >>> exported = tf.saved_model.load("out/captioner")  # keep it: its variables live with it

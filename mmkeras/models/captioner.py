@@ -68,11 +68,11 @@ class Captioner(DatasetFitMixin, keras.Model):
     >>> caption_ids[0]  # "a cat"
     array([2, 4, 5, 3, 0, 0, 0, 0], dtype=int32)
     >>> captioner = mmkeras.models.Captioner(
-    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), return_sequence=True),
+    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), filters=(8, 16), return_sequence=True),
     ...     vocab_size=len(vocabulary), decoder="lstm", attention=True, max_length=8)
     >>> captioner.compile_defaults()
     <Captioner name=..., built=True>
-    >>> history = captioner.fit({"image": images, "caption": caption_ids}, epochs=2, verbose=0)
+    >>> history = captioner.fit({"image": images, "caption": caption_ids}, epochs=1, verbose=0)
     >>> captions = captioner.to_text(captioner.generate(images[:2], method="beam"), vocabulary)
     >>> len(captions), type(captions[0])  # after real training: ['a cat', 'a dog']
     (2, <class 'str'>)
