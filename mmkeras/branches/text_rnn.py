@@ -12,6 +12,7 @@ from mmkeras.branches._common import (
     dense_head,
     rnn_stack,
 )
+from mmkeras.branches.freezing import record_blocks
 from mmkeras.layers.modeling import SequenceMask
 
 
@@ -84,4 +85,4 @@ def text_rnn(
     )
     feature = dense_head(pooled, output_dim, activation, dropout)
     outputs = branch_outputs(feature, sequence, mask, return_sequence)
-    return keras.Model(token_ids, outputs, name=name)
+    return record_blocks(keras.Model(token_ids, outputs, name=name))

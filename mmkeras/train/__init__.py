@@ -3,6 +3,8 @@
 >>> import mmkeras as mk
 >>> run = mk.train.fit(mk.config.load("config.yaml"))   # writes runs/<name>/
 >>> run.model, run.pipeline, run.history
+>>> trainer = mk.train.Trainer("config.yaml")           # the same run, as an object
+>>> run = trainer.run()
 
 Names are imported on first use, so `import mmkeras.train` does not import TensorFlow.
 """
@@ -11,6 +13,9 @@ import importlib
 
 _NAMES = {
     "fit": "mmkeras.train.trainer",
+    "Trainer": "mmkeras.train.trainer",
+    "Stage": "mmkeras.train.stage",
+    "stage_plan": "mmkeras.train.stage",
     "Run": "mmkeras.train.run",
     "read_history": "mmkeras.train.run",
     "get_strategy": "mmkeras.train.strategies",

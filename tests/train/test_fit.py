@@ -96,7 +96,7 @@ def test_two_stage_fine_tuning_in_one_run(tabular_config):
 
 
 def test_stage_trainability(tabular_config):
-    from mmkeras.train.trainer import _set_trainable
+    from mmkeras.train.stage import Stage, branch_models
 
     config = from_dict(tabular_config(finetune={"pretrained": ["x"], "stages": [{"epochs": 1}]}))
     model = mk.build_model(
@@ -105,12 +105,17 @@ def test_stage_trainability(tabular_config):
         compile=False,
     )
     branch = model.branches["x"]
-    _set_trainable(model, config, "none")
+    branches = branch_models(model, config)
+
+    def apply(trainable):
+        Stage(0, 0, 1, 0.01, trainable, ("x",)).apply(branches)
+
+    apply("none")
     assert not branch.trainable_weights and model.trainable_weights
-    _set_trainable(model, config, 1)
+    apply(1)
     weighted = [layer for layer in branch.layers if layer.weights]
     assert [layer.trainable for layer in weighted][-1] and not weighted[0].trainable
-    _set_trainable(model, config, "all")
+    apply("all")
     assert all(layer.trainable for layer in weighted)
 
 
