@@ -9,8 +9,8 @@ The path of a configuration through a run, in the order `Trainer.run` takes it:
    run's configuration, and saved as `config.yaml`;
 4. `build`: the model (a `Distiller` around it with `distill`), the training stream, the
    validation data, the callbacks and the stage plan (`mmkeras.train.stage`);
-5. `train` and `train_stage`, once per stage: set what trains, compile (`compile_defaults` of the model
-   class, with the stage's optimizer), restore a backup, `model.fit`;
+5. `train`, then `train_stage` once per stage: set what trains, compile (the model class's
+   `compile_defaults`, with the stage's optimizer), restore a backup, `model.fit`;
 6. `finish`: the model to keep (`model.keras`), the final metrics (`metrics.json`).
 """
 
@@ -21,6 +21,7 @@ import shutil
 from mmkeras.config import ConfigError, dump
 from mmkeras.train import builders, run_finish
 from mmkeras.train.atomic import replace_dir
+from mmkeras.train.config_resolution import resolve_config, resolve_path
 from mmkeras.train.resume_check import CONFIG, check_same_config
 from mmkeras.train.resume_state import ResumeState, read_state
 from mmkeras.train.run import Run
@@ -56,12 +57,12 @@ class Trainer:
 
     Attributes:
         config: the configuration; after `prepare_pipeline`, the resolved one.
-        stages: the stage plan, a list of `mmkeras.train.stage.Stage` (after `build`).
+        stages: the stage plan, a list of `mmkeras.train.stage.Stage`.
         model: the model `fit` trains (a `Distiller` with `distill`); `student`: the model kept.
 
     Example:
     >>> trainer = mmkeras.train.Trainer("config.yaml")
-    >>> print(mmkeras.train.stage.describe_plan(trainer.stages))
+    >>> print(trainer.describe_plan())
     stage 1: epochs 1-2, learning rate 0.001, branches image: frozen
     stage 2: epochs 3-5, learning rate 0.0001, branches image: trainable
     >>> run = trainer.run()
@@ -90,13 +91,19 @@ class Trainer:
         self.backup_dir = os.path.join(self.run_dir, BACKUP)
         self.write_dir = self.run_dir
         self.strategy_name = self.chief = None
-        # The plan is known before any data is read: print it with `describe_plan`.
+        # The plan is known before any data is read (`describe_plan`).
         self.stages = stage_plan(config)
         # Built by `prepare_pipeline` and `build`:
         self.pipeline = self.model = self.student = self.policy = None
         self.stream = self.steps = self.validation = self.eval_options = None
         self.class_weights = None
         self.stateful, self.plain = [], []
+
+    def describe_plan(self):
+        """The stage plan as text, one line per stage (which branches train, at which rate)."""
+        from mmkeras.train.stage import describe_plan
+
+        return describe_plan(self.stages)
 
     # === The run ===
     def run(self):
@@ -180,12 +187,12 @@ class Trainer:
                 replace_dir(pipe.save, os.path.join(self.write_dir, PIPELINE))
         else:
             pipe = builders.build_pipeline(self.config)
-            report = pipe.adapt(builders.resolve_path(self.config, self.config.data.train))
+            report = pipe.adapt(resolve_path(self.config, self.config.data.train))
             if self.verbose:
                 print_data_summary(self.config, pipe, report)
             replace_dir(pipe.save, os.path.join(self.write_dir, PIPELINE))
         self.pipeline = pipe
-        self.config = builders.resolve_config(self.config, pipe)
+        self.config = resolve_config(self.config, pipe)
         if resuming:
             check_same_config(self.run_dir, self.config)
         dump(self.config, os.path.join(self.write_dir, CONFIG))
