@@ -41,6 +41,25 @@ def check_versions():
     return found
 
 
+class PrivateAPIError(RuntimeError):
+    """A private Keras / TensorFlow name mmkeras relies on is missing from the installed version."""
+
+
+def _moved(what, error):
+    """The error to raise when the private API behind `what` is gone."""
+    import keras
+    import tensorflow as tf
+
+    return PrivateAPIError(
+        f"mmkeras.compat.{what} relies on private API that the installed versions lack "
+        f"({type(error).__name__}: {error}); installed: tensorflow {tf.__version__}, keras "
+        f"{keras.__version__}; tested: tensorflow {' / '.join(TESTED['tensorflow'])}, keras "
+        f"{' / '.join(TESTED['keras'])}. Install a tested pair (pip install "
+        f"'tensorflow=={TESTED['tensorflow'][-1]}.*' 'keras=={TESTED['keras'][-1]}.*'), or "
+        f"adapt {what} in mmkeras/compat.py, whose docstring names what it uses."
+    )
+
+
 def is_trackable(obj):
     """Whether a SavedModel can track `obj` (a `tf.Module` or any TF trackable).
 
@@ -106,14 +125,19 @@ def multi_worker_keras(model, strategy, element_spec):
         element_spec: the training dataset's `element_spec` (None: the model is built).
     """
     import keras
-    from keras.src.backend.tensorflow import trainer as tf_trainer
 
-    original = tf_trainer.reduce_per_replica
+    try:
+        from keras.src.backend.tensorflow import trainer as tf_trainer
+
+        original = tf_trainer.reduce_per_replica
+        all_reduce_multi_worker = tf_trainer._collective_all_reduce_multi_worker
+        symbolic_build = model._symbolic_build
+        saved = model._distribute_strategy
+    except (ImportError, AttributeError) as error:
+        raise _moved("multi_worker_keras", error) from None
 
     def reduce_per_replica(values, strategy, reduction="auto"):
-        if reduction not in ("auto", "mean") or not tf_trainer._collective_all_reduce_multi_worker(
-            strategy
-        ):
+        if reduction not in ("auto", "mean") or not all_reduce_multi_worker(strategy):
             return original(values, strategy, reduction)
 
         def mean(value):
@@ -125,8 +149,7 @@ def multi_worker_keras(model, strategy, element_spec):
 
     with strategy.scope():
         if element_spec is not None:
-            model._symbolic_build(data_batch=element_spec)
-        saved = model._distribute_strategy
+            symbolic_build(data_batch=element_spec)
         model._distribute_strategy = None
         tf_trainer.reduce_per_replica = reduce_per_replica
         try:

@@ -2,13 +2,14 @@
 
 The path of a configuration through a run, in the order `Trainer.run` takes it:
 
+0. `Trainer(config)`: the stage plan (`mmkeras.train.stage`), known before any data is read;
 1. `check_versions`, the strategy (first: a multi-worker strategy must exist before any other
    TensorFlow operation), the run lock, and the resume state in `backup/`;
 2. `prepare_pipeline`: the data pipeline, adapted to the training manifest (or loaded back);
 3. `resolve_config`: every `auto` size filled in from the pipeline, checked against a resumed
    run's configuration, and saved as `config.yaml`;
 4. `build`: the model (a `Distiller` around it with `distill`), the training stream, the
-   validation data, the callbacks and the stage plan (`mmkeras.train.stage`);
+   validation data and the callbacks;
 5. `train`, then `train_stage` once per stage: set what trains, compile (the model class's
    `compile_defaults`, with the stage's optimizer), restore a backup, `model.fit`;
 6. `finish`: the model to keep (`model.keras`), the final metrics (`metrics.json`).
@@ -218,7 +219,7 @@ class Trainer:
 
     # === Model, inputs, callbacks, stages ===
     def build(self):
-        """Builds the model, the training stream, validation data, callbacks and stage plan."""
+        """Builds the model, the training stream, the validation data and the callbacks."""
         import keras
 
         from mmkeras.train.precision import dtype_policy, resolve_precision
@@ -253,7 +254,6 @@ class Trainer:
         self.stateful, self.plain = make_callbacks(
             config, self.write_dir, self.validation is not None, to_save
         )
-        self.stages = stage_plan(config)
 
     def _evaluation_data(self, manifest, select):
         if not manifest:
