@@ -11,6 +11,7 @@ from mmkeras.branches._common import (
     dense_head,
     rnn_stack,
 )
+from mmkeras.branches.freezing import record_blocks
 
 
 def audio_rnn(
@@ -89,4 +90,4 @@ def audio_rnn(
     sequence, pooled = rnn_stack(x, cell, units, bidirectional, num_layers, dropout, pooling)
     feature = dense_head(pooled, output_dim, activation, dropout)
     outputs = branch_outputs(feature, sequence, None, return_sequence)
-    return keras.Model(waveform, outputs, name=name)
+    return record_blocks(keras.Model(waveform, outputs, name=name))

@@ -164,17 +164,22 @@ class MultimodalModel(PresenceOptionalModel):
         """
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        self.compile(optimizer=optimizer, **self.task_compile_arguments(), **kwargs)
+        return self
+
+    def task_compile_arguments(self):
+        """`{"loss", "metrics", "loss_weights"}` of the tasks, as `compile_defaults` uses them.
+
+        A model that trains this one (a `Distiller`) compiles with the same arguments.
+        """
         if self.single_task:
             (task,) = self.tasks.values()
-            loss, metrics, loss_weights = task.loss, task.metrics(), None
-        else:
-            loss = {name: task.loss for name, task in self.tasks.items()}
-            metrics = {name: task.metrics() for name, task in self.tasks.items()}
-            loss_weights = {name: task.loss_weight for name, task in self.tasks.items()}
-        self.compile(
-            optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights, **kwargs
-        )
-        return self
+            return {"loss": task.loss, "metrics": task.metrics(), "loss_weights": None}
+        return {
+            "loss": {name: task.loss for name, task in self.tasks.items()},
+            "metrics": {name: task.metrics() for name, task in self.tasks.items()},
+            "loss_weights": {name: task.loss_weight for name, task in self.tasks.items()},
+        }
 
     def attention_weights_model(self):
         """Returns a model from the same inputs to the fusion layer's weights per modality.
