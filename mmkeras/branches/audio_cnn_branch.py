@@ -74,7 +74,7 @@ def audio_cnn(
     Example:
     >>> branch = audio_cnn(sample_rate=8000, duration=0.25, n_mels=32, filters=(8, 16),
     ...                    output_dim=32)
-    >>> branch(np.zeros((2, 2000), "float32")).shape
+    >>> print(branch(np.zeros((2, 2000), "float32")).shape)
     (2, 32)
     """
     builder = "audio_cnn"

@@ -74,8 +74,10 @@ def set_trainable(branch, trainable):
         `branch`.
 
     Example:
-    >>> bert = mmkeras.branches.text_bert("bert_dir")
-    >>> set_trainable(bert, 2)              # the top two encoder layers train
+    >>> bert = mmkeras.branches.text_bert("bert", max_length=8)  # two encoder layers
+    >>> bert = set_trainable(bert, 1)  # the top encoder layer trains
+    >>> 0 < len(bert.trainable_weights) < len(bert.weights)  # embeddings, lower layer frozen
+    True
     """
     if isinstance(trainable, bool):
         _set_all(branch, trainable)

@@ -141,7 +141,7 @@ def image_backbone(
 
     Example:
     >>> branch = image_backbone("mobilenetv3small", input_shape=(96, 96, 3), output_dim=64)
-    >>> branch(np.zeros((1, 96, 96, 3), "float32")).shape
+    >>> print(branch(np.zeros((1, 96, 96, 3), "float32")).shape)
     (1, 64)
     """
     builder = "image_backbone"

@@ -72,7 +72,7 @@ def image_cnn(
 
     Example:
     >>> branch = image_cnn(input_shape=(32, 32, 3), filters=(16, 32), output_dim=64)
-    >>> branch(np.zeros((2, 32, 32, 3), "float32")).shape
+    >>> print(branch(np.zeros((2, 32, 32, 3), "float32")).shape)
     (2, 64)
     """
     builder = "image_cnn"

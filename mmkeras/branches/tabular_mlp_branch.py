@@ -64,7 +64,7 @@ def tabular_mlp(
     Example:
     >>> branch = tabular_mlp(num_features=4, hidden_units=(16,), output_dim=8,
     ...                      mean=[0, 1, 2, 3], variance=[1, 1, 4, 9])
-    >>> branch(np.zeros((2, 4), "float32")).shape
+    >>> print(branch(np.zeros((2, 4), "float32")).shape)
     (2, 8)
     """
     builder = "tabular_mlp"

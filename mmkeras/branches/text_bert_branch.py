@@ -208,9 +208,11 @@ def text_bert(
         `(batch, max_length)` bool, False at padding.
 
     Example:
-    >>> txt = text_bert("all-MiniLM-L6-v2", pooling="mean", trainable=False, max_length=128)
-    >>> tok = WordPieceTokenizer("all-MiniLM-L6-v2/vocab.txt", max_length=128)
-    >>> features = txt(tok(tf.constant(["A photo of a cat."])))        # (1, 384)
+    >>> txt = text_bert("bert", pooling="mean", trainable=False, max_length=16)
+    >>> tok = mmkeras.data.WordPieceTokenizer("bert/vocab.txt", max_length=16)
+    >>> features = txt(tok(tf.constant(["A photo of a cat."])))
+    >>> print(features.shape)  # (1, hidden_size); 384 for all-MiniLM-L6-v2
+    (1, 8)
     """
     path = os.fspath(path)
     if not os.path.isdir(path):

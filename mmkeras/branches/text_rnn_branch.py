@@ -52,7 +52,7 @@ def text_rnn(
 
     Example:
     >>> branch = text_rnn(vocab_size=100, cell="gru", embedding_dim=16, units=16, output_dim=32)
-    >>> branch(np.array([[5, 8, 2, 0, 0]], "int32")).shape
+    >>> print(branch(np.array([[5, 8, 2, 0, 0]], "int32")).shape)
     (1, 32)
     """
     builder = "text_rnn"

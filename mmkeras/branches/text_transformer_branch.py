@@ -55,7 +55,7 @@ def text_transformer(
     Example:
     >>> branch = text_transformer(vocab_size=100, num_layers=1, num_heads=2, max_length=16,
     ...                           embedding_dim=16, output_dim=32)
-    >>> branch(np.array([[5, 8, 2, 0]], "int32")).shape
+    >>> print(branch(np.array([[5, 8, 2, 0]], "int32")).shape)
     (1, 32)
     """
     builder = "text_transformer"

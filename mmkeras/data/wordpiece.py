@@ -151,13 +151,13 @@ class WordPieceTokenizer(tf.Module):
 
     Example:
     >>> tok = WordPieceTokenizer("bert/vocab.txt", max_length=8)
-    >>> tok(tf.constant(["Hello, world!"])).numpy()  # [CLS] hello , world ! [SEP] [PAD] [PAD]
-    array([[ 2, 10,  6, 11,  5,  3,  0,  0]], dtype=int32)
+    >>> tok(tf.constant(["The cat sat!"])).numpy()  # [CLS] the cat sat ! [SEP] [PAD] [PAD]
+    array([[ 2,  5,  6,  8, 22,  3,  0,  0]], dtype=int32)
     >>> ds = tf.data.Dataset.from_tensor_slices((["a cat", "dogs"], [0, 1])).batch(2)
     >>> ds = ds.map(lambda text, y: (tok(text), y))  # runs inside tf.data
-    >>> next(iter(ds))[0].numpy()
-    array([[ 2,  7,  8,  3,  0,  0,  0,  0],
-           [ 2,  9, 12,  3,  0,  0,  0,  0]], dtype=int32)
+    >>> next(iter(ds))[0].numpy()  # "dogs" is two pieces, dog ##s
+    array([[ 2, 11,  6,  3,  0,  0,  0,  0],
+           [ 2,  7, 16,  3,  0,  0,  0,  0]], dtype=int32)
     """
 
     def __init__(self, vocab_path, lower_case=None, strip_accents=None, max_length=128):

@@ -1,10 +1,15 @@
 """Training runs from a configuration: callbacks, resume, strategies, fine-tuning stages.
 
 >>> import mmkeras as mk
->>> run = mk.train.fit(mk.config.load("config.yaml"))   # writes runs/<name>/
->>> run.model, run.pipeline, run.history
->>> trainer = mk.train.Trainer("config.yaml")           # the same run, as an object
+>>> run = mk.train.fit(mk.config.load("run.yaml"))  # trains into runs/<name>/, once
+/.../runs/pets: the run is complete; nothing to do (...)
+>>> run.run_dir
+'.../runs/pets'
+>>> type(run.model).__name__, type(run.pipeline).__name__, len(run.history)
+('MultimodalModel', 'Pipeline', 1)
+>>> trainer = mk.train.Trainer("run.yaml")  # the same run, as an object
 >>> run = trainer.run()
+/.../runs/pets: the run is complete; nothing to do (...)
 
 Names are imported on first use, so `import mmkeras.train` does not import TensorFlow.
 """

@@ -28,7 +28,13 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
             student of a `Distiller`).
 
     Example:
-    >>> model.fit(ds, callbacks=[AtomicModelCheckpoint("run/checkpoints")])
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> x, y = np.random.rand(8, 4), np.random.rand(8, 1)
+    >>> checkpoint = AtomicModelCheckpoint("run/checkpoints")
+    >>> history = model.fit(x, y, validation_data=(x, y), epochs=2, callbacks=[checkpoint], verbose=0)
+    >>> sorted(os.listdir("run/checkpoints"))
+    ['best.json', 'best.keras', 'last.keras']
     """
 
     def __init__(self, folder, monitor="val_loss", mode="auto", model_to_save=None):

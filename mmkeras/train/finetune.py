@@ -6,13 +6,17 @@ learning rate itself, per variable, inside the update step. It is a registered o
 works with `model.fit` and is saved and restored with the model.
 
 Example:
->>> bert = text_bert(path, trainable=2)                     # top 2 layers train
->>> model = keras.Model(inputs, head(bert(ids)))
+>>> from mmkeras.branches import text_bert
+>>> bert = text_bert("bert", trainable=1, max_length=8)  # the top encoder layer trains
+>>> ids = keras.Input((8,), dtype="int32")
+>>> model = keras.Model(ids, keras.layers.Dense(2, activation="softmax")(bert(ids)))
 >>> model.compile(
 ...     optimizer=DiscriminativeAdamW(1e-3, lr_multipliers=bert_lr_multipliers(bert, 0.1)),
 ...     loss="sparse_categorical_crossentropy",
 ... )
->>> model.fit(ds, epochs=3)                                 # BERT at 1e-4, new layers at 1e-3
+>>> tokenizer = mmkeras.data.WordPieceTokenizer("bert/vocab.txt", max_length=8)
+>>> x = tokenizer(tf.constant(["the cat sat on a mat", "a dog", "the red dog", "a blue cat"]))
+>>> history = model.fit(x, np.array([0, 1, 1, 0]), epochs=1, verbose=0)  # BERT at 1e-4
 """
 
 import re

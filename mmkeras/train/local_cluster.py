@@ -64,8 +64,9 @@ class LocalCluster:
         exit_codes: exit codes of the workers of the last attempt (negative: killed by signal).
 
     Example:
-    >>> cluster = LocalCluster([sys.executable, "-m", "mmkeras", "train", "config.yaml"], 2)
-    >>> exit_code = cluster.run()
+    >>> import sys
+    >>> cluster = LocalCluster([sys.executable, "-m", "mmkeras", "train", "run.yaml"], 2)
+    >>> exit_code = cluster.run()  # doctest: +SKIP
     """
 
     def __init__(

@@ -17,9 +17,10 @@ class Run:
         metrics: dict of final metrics per split (`metrics.json`).
 
     Example:
-    >>> run = mmkeras.train.Run.load("runs/digits")
-    >>> ds = run.pipeline.dataset("test.csv", batch_size=64)
-    >>> run.model.evaluate(ds)
+    >>> run = mmkeras.train.Run.load("runs/pets")
+    >>> ds = run.pipeline.dataset("val.csv", batch_size=64)
+    >>> sorted(run.model.evaluate(ds, verbose=0, return_dict=True))
+    ['accuracy', 'loss']
     """
 
     def __init__(self, run_dir, config, model, pipeline, history, metrics):

@@ -25,7 +25,11 @@ class RunLock:
 
     Example:
     >>> with RunLock("runs/digits"):
-    ...     train()
+    ...     with RunLock("runs/digits"):  # a second trainer of the same run
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    mmkeras.train.run_lock.RunLockedError: ...
     """
 
     def __init__(self, run_dir):

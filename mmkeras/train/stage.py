@@ -5,10 +5,10 @@ A run without `finetune` is one stage that leaves every layer as the model was b
 (`finetune.pretrained`, or by default every `text_bert` branch and every `image_backbone` with
 weights) to its `trainable` setting, through `mmkeras.branches.set_trainable`.
 
->>> plan = stage_plan(config)
+>>> plan = stage_plan(mmkeras.config.load("finetune.yaml"))
 >>> print(describe_plan(plan))
-stage 1: epochs 1-2, learning rate 0.001, branches image: frozen
-stage 2: epochs 3-5, learning rate 0.0001, branches image: trainable
+stage 1: epochs 1-1, learning rate 0.001, branches text: frozen
+stage 2: epochs 2-3, learning rate 0.0001, branches text: trainable
 """
 
 import dataclasses

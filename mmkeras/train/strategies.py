@@ -70,9 +70,11 @@ def get_strategy(name="auto"):
         A `tf.distribute.Strategy`.
 
     Example:
-    >>> strategy = get_strategy("auto")
+    >>> strategy = get_strategy("auto")  # on one CPU: the default strategy
     >>> with strategy.scope():
-    ...     model = mmkeras.build_model(...)
+    ...     model = mmkeras.build_model(
+    ...         branches={"image": mmkeras.branches.image_cnn(input_shape=(32, 32, 3))},
+    ...         task=mmkeras.tasks.Classification(num_classes=2))
     """
     import tensorflow as tf
 

@@ -62,11 +62,11 @@ class Trainer:
         model: the model `fit` trains (a `Distiller` with `distill`); `student`: the model kept.
 
     Example:
-    >>> trainer = mmkeras.train.Trainer("config.yaml")
+    >>> trainer = mmkeras.train.Trainer("finetune.yaml")
     >>> print(trainer.describe_plan())
-    stage 1: epochs 1-2, learning rate 0.001, branches image: frozen
-    stage 2: epochs 3-5, learning rate 0.0001, branches image: trainable
-    >>> run = trainer.run()
+    stage 1: epochs 1-1, learning rate 0.001, branches text: frozen
+    stage 2: epochs 2-3, learning rate 0.0001, branches text: trainable
+    >>> run = trainer.run()  # doctest: +SKIP
     """
 
     def __init__(self, config, restart=False, verbose=True, strategy=None):
@@ -429,7 +429,9 @@ def fit(config, restart=False, verbose=True, strategy=None):
             run being resumed.
 
     Example:
-    >>> run = mmkeras.train.fit(mmkeras.config.load("config.yaml"))
-    >>> run.model.predict(...)
+    >>> run = mmkeras.train.fit(mmkeras.config.load("run.yaml"))
+    /.../runs/pets: the run is complete; nothing to do (...)
+    >>> run.model.predict(val_ds, verbose=0).shape
+    (4, 2)
     """
     return Trainer(config, restart=restart, verbose=verbose, strategy=strategy).run()

@@ -22,6 +22,8 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
     >>> schedule = WarmupCosine(1e-3, total_steps=1000, warmup_steps=100)
+    >>> [round(float(schedule(step)), 6) for step in (0, 50, 100, 550, 1000)]
+    [1e-05, 0.00051, 0.001, 0.0005, 0.0]
     >>> optimizer = keras.optimizers.Adam(learning_rate=schedule)
     """
 
