@@ -7,9 +7,12 @@ small real objects the examples talk about (built once for the module, see `docs
 - a working folder (the current directory while the examples run) holding a manifest
   `train.csv` / `val.csv` of JPEG images, WAV clips, captions and a `cat` / `dog` label, plus
   `cat.jpg` and `cat.wav`;
-- `pipe`, a `mk.data.Pipeline` for that manifest, adapted on `train.csv`;
-- `model`, a compiled image + text + audio classifier built by `mk.build_model` (attention
-  fusion), untrained: examples print shapes, names and rounded values, never its accuracy;
+- `run.yaml`, a run configuration for the manifests, and `runs/pets/`, the run it trains for
+  one epoch (so `mk.train.fit("run.yaml")` finds it finished);
+- `pipe`, the run's `mk.data.Pipeline`, adapted on `train.csv`;
+- `model`, the run's image + text + audio classifier (`mk.build_model`, attention fusion),
+  trained for one epoch only: examples print shapes, names and rounded values, never its
+  accuracy;
 - `train_ds` / `val_ds`, batched datasets of the two manifests;
 - `images` (float32 `(12, 32, 32, 3)`, 0..255) and `token_ids` (int32 `(12, 8)`), the
   images and tokenized captions of `train.csv`; `caption_ids`, the same captions tokenized
@@ -18,9 +21,7 @@ small real objects the examples talk about (built once for the module, see `docs
 - `messy.csv`, the first rows of `train.csv` and two rows a pipeline rejects (rows 4 and 5: an
   image file that does not exist, an empty caption);
 - `bert/`, a tiny random BERT checkpoint (`config.json`, `vocab.txt`, weights);
-- `run.yaml`, a run configuration for the manifests, and `runs/pets/`, the run it trains
-  (one epoch); `finetune.yaml`, a two-stage fine-tuning of the BERT branch on the captions;
-- `run/log.csv`, the log `keras.callbacks.CSVLogger` writes during training.
+- `finetune.yaml`, a two-stage fine-tuning of the BERT branch on the captions.
 
 Examples that cannot run in a test say `# doctest: +SKIP`, with the reason beside it; the
 test below counts them so skipping stays the exception.
@@ -49,7 +50,15 @@ PACKAGE_DIR = Path(mmkeras.__file__).resolve().parent
 NOT_YET_CONVERTED = ("mmkeras.cli",)
 # `python -m mmkeras` runs the command line when imported.
 NOT_IMPORTED = ("mmkeras.__main__",)
-# Every skipped example, by docstring; each needs a reason a test cannot run it.
+# Skipped examples (`# doctest: +SKIP`), each for a reason a test cannot run it:
+# - serve.server.make_app: `aiohttp.web.run_app` serves until the process is interrupted
+#   (tests/serve runs the same app through `Server`);
+# - train.local_cluster.LocalCluster: `cluster.run()` starts a multi-worker training cluster
+#   (tests/distribute runs one);
+# - train.trainer.Trainer: `trainer.run()` trains the three-epoch fine-tuning plan it prints
+#   (tests/train covers staged fine-tuning);
+# - train.task_evaluation.task_report (2 lines): needs a trained captioning run, a second
+#   training run (tests/train covers task reports).
 MAX_SKIPPED = 15
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 _PROMPT = re.compile(r"^\s*>>>", re.M)
@@ -156,11 +165,6 @@ def _write_manifests(folder):
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(part)
-    (folder / "run").mkdir()
-    (folder / "run" / "log.csv").write_text(
-        "epoch,accuracy,loss,val_accuracy,val_loss\n"
-        "0,0.50,0.69,0.50,0.70\n1,0.75,0.52,0.75,0.58\n2,0.92,0.31,0.75,0.49\n"
-    )
     # Two rows a pipeline rejects: an image that does not exist, an empty caption.
     messy = rows[:4] + [
         {"image": "missing.jpg", "text": "a cat", "audio": "cat0.wav", "label": "cat"},
@@ -190,26 +194,10 @@ def docs_namespace(tmp_path_factory):
     try:
         keras.utils.set_random_seed(0)
         _write_manifests(folder)
-        pipe = mk.data.Pipeline(
-            schema={"image": "image", "text": "text", "audio": "audio", "label": "label"},
-            image=mk.data.ImageSpec(size=(32, 32)),
-            text=mk.data.TextSpec(max_length=8, vocab_size=50),
-            audio=mk.data.AudioSpec(sample_rate=8000, duration=0.5),
-        )
-        pipe.adapt("train.csv")
-        model = mk.build_model(
-            branches={
-                "image": mk.branches.image_cnn(input_shape=(32, 32, 3), filters=(4,), output_dim=8),
-                "text": mk.branches.text_rnn(
-                    vocab_size=pipe.vocab_size("text"), embedding_dim=8, units=8, output_dim=8
-                ),
-                "audio": mk.branches.audio_cnn(
-                    sample_rate=8000, duration=0.5, n_mels=16, filters=(4,), output_dim=8
-                ),
-            },
-            fusion="attention",
-            task=mk.tasks.Classification(num_classes=2),
-        )
+        # The run `run.yaml` describes, trained for one epoch: its model and pipeline are the
+        # `model` and `pipe` of the examples, and `mk.train.fit("run.yaml")` finds it finished.
+        run = mk.train.fit("run.yaml", verbose=False)
+        model, pipe = run.model, run.pipeline
         inputs, _ = next(iter(pipe.dataset("train.csv", batch_size=12, verbose=False)))
         with open("train.csv", newline="", encoding="utf-8") as f:
             captions = [row["text"] for row in csv.DictReader(f)]
@@ -231,7 +219,6 @@ def docs_namespace(tmp_path_factory):
             "vocabulary": ["[PAD]", "[UNK]", *tokenizer.vocabulary],
         }
         mk.export.saved_model(model, pipe, "exported/")
-        mk.train.fit("run.yaml", verbose=False)
         yield namespace
     finally:
         os.chdir(previous)

@@ -11,8 +11,8 @@ label: classification, 4 samples
 >>> report.save_plots("run/plots")
 ['run/plots/label_confusion_matrix.png', 'run/plots/label_confusion_matrix_normalized.png',
  'run/plots/label_roc.png', 'run/plots/label_precision_recall.png']
->>> mk.evaluate.plot_learning_curves("run/log.csv")  # a Keras CSVLogger file
-'.../run/learning_curves.png'
+>>> mk.evaluate.plot_learning_curves("runs/pets/metrics.csv")  # a CSVLogger file
+'.../runs/pets/learning_curves.png'
 >>> print(mk.evaluate.ablation(model, val_ds))
 modality ablation: output 'label', metric accuracy, 4 samples
 ...

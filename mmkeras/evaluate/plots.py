@@ -44,8 +44,8 @@ def plot_learning_curves(csv_path, path=None, metrics=None, title="Learning curv
         ValueError: when the log has no rows or none of the requested metrics.
 
     Example:
-    >>> mmkeras.evaluate.plot_learning_curves("run/log.csv")  # written by keras.callbacks.CSVLogger
-    '.../run/learning_curves.png'
+    >>> mmkeras.evaluate.plot_learning_curves("runs/pets/metrics.csv")  # a CSVLogger file
+    '.../runs/pets/learning_curves.png'
     """
     columns = _read_csv_log(csv_path)
     epochs = columns.pop("epoch", None)
