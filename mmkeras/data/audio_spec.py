@@ -24,7 +24,8 @@ class AudioSpec(Spec):
             rejected by validation.
 
     Example:
-    >>> spec = AudioSpec(sample_rate=16000, duration=1.0, augment=mk.data.AudioAugment(gain_db=6))
+    >>> augment = mmkeras.data.AudioAugment(gain_db=6)
+    >>> spec = AudioSpec(sample_rate=16000, duration=1.0, augment=augment)
     """
 
     modality = "audio"

@@ -26,7 +26,7 @@ class ImageSpec(Spec):
         resize_method: `"bilinear"`, `"nearest"`, `"bicubic"` or `"area"`.
 
     Example:
-    >>> augment = mk.data.OpenCVAugment(rotation=15, flip="horizontal")
+    >>> augment = mmkeras.data.OpenCVAugment(rotation=15, flip="horizontal")
     >>> spec = ImageSpec(size=(128, 128), augment=augment)
     """
 

@@ -43,9 +43,9 @@ class LabelSpec(Spec):
         separator: str, separates labels (multi-label) or values (regression) in one cell.
 
     Example:
-    >>> pipe = mk.data.Pipeline(
+    >>> pipe = mmkeras.data.Pipeline(
     ...     schema={"image": "path", "digit": "digit", "tags": "tags"},
-    ...     image=mk.data.ImageSpec(size=(32, 32)),
+    ...     image=mmkeras.data.ImageSpec(size=(32, 32)),
     ...     targets={"digit": LabelSpec(), "tags": LabelSpec(kind="multilabel")})
     """
 

@@ -52,11 +52,11 @@ class Pipeline:
             with reason `path_outside_root`. Turn it on for paths that come from requests.
 
     Example:
+    >>> from mmkeras.data import ImageSpec, OpenCVAugment, Pipeline, TextSpec
     >>> pipe = Pipeline(
     ...     schema={"image": "image", "text": "text", "label": "label"},
-    ...     image=mk.data.ImageSpec(
-    ...         size=(64, 64), augment=mk.data.OpenCVAugment(rotation=30, flip="horizontal")),
-    ...     text=mk.data.TextSpec(tokenizer="word", max_length=16, vocab_size=20000))
+    ...     image=ImageSpec(size=(64, 64), augment=OpenCVAugment(rotation=30, flip="horizontal")),
+    ...     text=TextSpec(tokenizer="word", max_length=16, vocab_size=20000))
     >>> pipe.adapt("train.csv")
     ValidationReport('train.csv: all 12 rows are usable.')
     >>> train_ds = pipe.dataset("train.csv", training=True, batch_size=4, seed=0)

@@ -21,8 +21,9 @@ class TabularSpec(Spec):
         normalize: bool, standardise features with the statistics computed by `adapt`.
 
     Example:
-    >>> pipe = mk.data.Pipeline(schema={"meta": ["age", "height"], "label": "y"},
-    ...                         specs={"meta": TabularSpec(normalize=True)})
+    >>> pipe = mmkeras.data.Pipeline(
+    ...     schema={"meta": ["age", "height"], "label": "y"},
+    ...     specs={"meta": TabularSpec(normalize=True)})
     """
 
     modality = "tabular"

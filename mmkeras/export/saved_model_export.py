@@ -170,7 +170,9 @@ def saved_model(model, pipeline, path, overwrite=True, verbose=False):
     ['preprocess', 'serving_default', 'serving_preprocessed']
     >>> jpeg_bytes, wav_bytes = open("cat.jpg", "rb").read(), open("cat.wav", "rb").read()
     >>> out = m.signatures["serving_default"](
-    ...     image=tf.constant([jpeg_bytes]), text=tf.constant(["a cat"]), audio=tf.constant([wav_bytes]))
+    ...     image=tf.constant([jpeg_bytes]),
+    ...     text=tf.constant(["a cat"]),
+    ...     audio=tf.constant([wav_bytes]))
     >>> out["label"].numpy(), out["probabilities"].shape
     (array([b'...'], dtype=object), TensorShape([1, 2]))
     """

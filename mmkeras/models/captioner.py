@@ -67,9 +67,11 @@ class Captioner(DatasetFitMixin, keras.Model):
     ['[PAD]', '[UNK]', '[START]', '[END]', 'a', 'cat']
     >>> caption_ids[0]  # "a cat"
     array([2, 4, 5, 3, 0, 0, 0, 0], dtype=int32)
+    >>> image_branch = mmkeras.branches.image_cnn(
+    ...     input_shape=(32, 32, 3), filters=(8, 16), return_sequence=True)
     >>> captioner = mmkeras.models.Captioner(
-    ...     mmkeras.branches.image_cnn(input_shape=(32, 32, 3), filters=(8, 16), return_sequence=True),
-    ...     vocab_size=len(vocabulary), decoder="lstm", attention=True, max_length=8, units=32)
+    ...     image_branch, vocab_size=len(vocabulary), decoder="lstm", attention=True,
+    ...     max_length=8, units=32)
     >>> captioner.compile_defaults()
     <Captioner name=..., built=True>
     >>> history = captioner.fit({"image": images, "caption": caption_ids}, epochs=1, verbose=0)

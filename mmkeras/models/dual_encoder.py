@@ -67,7 +67,8 @@ class DualEncoder(DatasetFitMixin, keras.Model):
 
     Example:
     >>> model = mmkeras.models.DualEncoder(
-    ...     image_branch=mmkeras.branches.image_cnn(input_shape=(32, 32, 3), filters=(8, 16), output_dim=32),
+    ...     image_branch=mmkeras.branches.image_cnn(
+    ...         input_shape=(32, 32, 3), filters=(8, 16), output_dim=32),
     ...     text_branch=mmkeras.branches.text_rnn(vocab_size=50, units=16, output_dim=32),
     ...     embed_dim=16)
     >>> model.compile_defaults()

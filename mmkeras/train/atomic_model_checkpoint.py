@@ -32,7 +32,8 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
     >>> model.compile(optimizer="adam", loss="mse")
     >>> x, y = np.random.rand(8, 4), np.random.rand(8, 1)
     >>> checkpoint = AtomicModelCheckpoint("run/checkpoints")
-    >>> history = model.fit(x, y, validation_data=(x, y), epochs=2, callbacks=[checkpoint], verbose=0)
+    >>> history = model.fit(
+    ...     x, y, validation_data=(x, y), epochs=2, callbacks=[checkpoint], verbose=0)
     >>> sorted(os.listdir("run/checkpoints"))
     ['best.json', 'best.keras', 'last.keras']
     """
