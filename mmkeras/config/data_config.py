@@ -119,7 +119,10 @@ class DataConfig(Section):
     Relative paths are relative to the directory of the configuration file. `batch_size` is
     the global batch size (split over the replicas of a distribution strategy). `shards`: write
     the training manifest once as that many TFRecord files in the run directory and train from
-    them (decoded samples; multi-worker jobs shard them by file).
+    them (decoded samples; multi-worker jobs shard them by file). `cache`: keep the decoded
+    training and validation rows in memory after the first epoch, so later epochs read and
+    decode no file (augmentation and shuffling still change every epoch): `true`, `false`, or
+    `auto` (the default: when the decoded rows of the training manifest fit in 1 GiB).
     """
 
     train: str
@@ -142,4 +145,5 @@ class DataConfig(Section):
     confine_paths: bool = False
     batch_size: int = Field(32, gt=0)
     shuffle: bool = True
+    cache: bool | Literal["auto"] = "auto"
     shards: int | None = Field(None, gt=0)

@@ -260,6 +260,8 @@ class Trainer:
         )
 
     def _evaluation_data(self, manifest, select):
+        from mmkeras.train.training_stream import cache_decoded_rows
+
         if not manifest:
             return None
         ds = self.pipeline.dataset(
@@ -269,6 +271,7 @@ class Trainer:
             errors=self.config.data.errors,
             drop_remainder=self.strategy_name == "tpu",
             verbose=False,
+            cache=cache_decoded_rows(self.config.data.cache, self.pipeline, manifest),
         ).map(select)
         if self.eval_options is not None:
             ds = ds.with_options(self.eval_options)

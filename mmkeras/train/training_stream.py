@@ -1,5 +1,7 @@
 """The training input of a run: one dataset of epochs that a resumed run can re-enter."""
 
+import os
+
 from mmkeras.train.builders import task_selector
 
 
@@ -19,6 +21,8 @@ class TrainingStream:
             splits each global batch into one piece per replica of the job and feeds its own
             replicas a piece per step, so a batch lasts `num_workers` steps.
         options: optional `tf.data.Options` for the dataset handed to `fit`.
+        cache: bool, keep the decoded rows in memory after the first epoch
+            (`Pipeline.dataset(cache=...)`); see `cache_decoded_rows`.
     """
 
     def __init__(
@@ -32,6 +36,7 @@ class TrainingStream:
         batches=None,
         steps_per_batch=1,
         options=None,
+        cache=False,
     ):
         self.pipe = pipe
         self.config = config
@@ -42,6 +47,7 @@ class TrainingStream:
         self.batches = batches
         self.steps_per_batch = steps_per_batch
         self.options = options
+        self.cache = cache
         self.skips = None  # the `SkipReport` of the dataset read last
 
     def epoch_dataset(self, epoch):
@@ -59,6 +65,7 @@ class TrainingStream:
             shard=self.shard,
             return_report=True,
             initial_epoch=epoch,
+            cache=self.cache,
         )
         if self.batches is not None:
             # Shards may hold a few more rows than others: every worker takes as many steps.
@@ -82,20 +89,52 @@ class TrainingStream:
         """Epochs `first..last-1`, without the first `skip` steps of epoch `first`."""
         import tensorflow as tf
 
-        ds = self.epoch_dataset(first)
-        if skip:
-            ds = ds.skip(skip // self.steps_per_batch)
+        epochs = self.epoch_dataset(first)
+        ds = epochs.skip(skip // self.steps_per_batch) if skip else epochs
         if self.steps_per_batch > 1 and skip % self.steps_per_batch:
             # A resumed epoch that starts inside a batch leaves part of that batch over; one
             # more epoch at the end keeps the last epoch whole.
             last += 1
         if last - first > 1:
-            rest = self.epoch_dataset(first + 1)
-            # One dataset object iterated again per epoch: its epoch counter advances each time.
-            ds = ds.concatenate(tf.data.Dataset.range(last - first - 1).flat_map(lambda _: rest))
+            # One dataset object iterated again per epoch: its epoch counter advances each time,
+            # and with `cache` its decoded rows are read from files in the first epoch only.
+            more = tf.data.Dataset.range(last - first - 1).flat_map(lambda _: epochs)
+            ds = ds.concatenate(more)
         if self.options is not None:
             ds = ds.with_options(self.options)
         return ds
+
+
+CACHE_LIMIT_BYTES = 1 << 30
+
+
+def decoded_row_nbytes(pipe):
+    """Bytes one decoded row takes in memory: the sum over the model inputs of the pipeline."""
+    import numpy as np
+
+    return sum(
+        int(np.prod(info["shape"] or (1,))) * np.dtype(info["dtype"]).itemsize
+        for info in pipe.input_specs().values()
+    )
+
+
+def _count_rows(manifest):
+    with open(manifest, encoding="utf-8-sig", newline="") as f:
+        return max(sum(1 for line in f if line.strip()) - 1, 0)
+
+
+def cache_decoded_rows(setting, pipe, manifest):
+    """Whether training keeps decoded rows in memory (`data.cache`).
+
+    `True` / `False` are taken as they are. `"auto"` caches a manifest whose decoded rows fit in
+    `CACHE_LIMIT_BYTES` (1 GiB); TFRecord folders (`data.shards`) already hold decoded rows and
+    are not cached.
+    """
+    if setting != "auto":
+        return bool(setting)
+    if manifest is None or os.path.isdir(manifest) or not os.path.isfile(manifest):
+        return False
+    return _count_rows(manifest) * decoded_row_nbytes(pipe) <= CACHE_LIMIT_BYTES
 
 
 def selector(model_inputs, pipe_inputs, with_present):
@@ -151,12 +190,20 @@ def training_stream(config, pipe, write_dir, strategy, strategy_name, select, ve
     if config.data.shards:
         source = dd.prepare_records(config, pipe, write_dir, verbose)
     if strategy_name != "multi_worker":
-        stream = TrainingStream(pipe, config, select, source=source, drop_remainder=static)
+        cache = cache_decoded_rows(config.data.cache, pipe, source or config.data.train)
+        stream = TrainingStream(
+            pipe, config, select, source=source, drop_remainder=static, cache=cache
+        )
         return stream, None
     workers = cluster.num_workers()
     if source is None:
         stream = TrainingStream(
-            pipe, config, select, drop_remainder=True, options=dd.data_sharding_options(verbose)
+            pipe,
+            config,
+            select,
+            drop_remainder=True,
+            options=dd.data_sharding_options(verbose),
+            cache=cache_decoded_rows(config.data.cache, pipe, config.data.train),
         )
         return stream, dd.element_sharding()
     _, index = cluster.task()
