@@ -40,3 +40,14 @@ def is_trackable(obj):
     import tensorflow as tf
 
     return isinstance(obj, tf.Module | tf.__internal__.tracking.Trackable)
+
+
+def disable_op_determinism():
+    """Turns TensorFlow op determinism off (`tf.config.experimental.enable_op_determinism`).
+
+    Private: `tensorflow.python.framework.config.disable_op_determinism`; TensorFlow exports
+    only the switch that turns it on.
+    """
+    from tensorflow.python.framework import config
+
+    config.disable_op_determinism()

@@ -7,7 +7,7 @@ import os
 import shutil
 
 from mmkeras.config import ConfigError, dump, to_dict
-from mmkeras.train import builders
+from mmkeras.train import builders, determinism
 from mmkeras.train.atomic import atomic_path, replace_dir, write_text
 from mmkeras.train.resume_state import ResumeState, read_state
 from mmkeras.train.run import Run, parse_history
@@ -545,6 +545,8 @@ def fit(config, restart=False, verbose=True, strategy=None):
     else:
         strategy_name = _strategy_kind(strategy)
     chief = cluster.is_chief() if strategy_name == "multi_worker" else True
+    if config.deterministic:
+        determinism.enable(config.seed)
 
     run_dir = os.path.abspath(os.path.join(config.output_dir, config.name))
     tensorboard_enabled(config.callbacks.tensorboard)  # fail before any work, not in epoch 1
