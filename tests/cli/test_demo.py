@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from mmkeras.cli import UsageError, demo
+from mmkeras.cli import UsageError, demo, demo_comparison
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -107,9 +107,9 @@ def _row(name, test_accuracy, kind="fused"):
 
 
 def test_verdict_says_plainly_whether_fusion_helped():
-    margin, text = demo._verdict(_row("gated", 0.9), _row("image", 0.7, "single"))
+    margin, text = demo_comparison.verdict(_row("gated", 0.9), _row("image", 0.7, "single"))
     assert margin == pytest.approx(20.0)
     assert "beats" in text and "20.0 points" in text and "NOT" not in text
-    margin, text = demo._verdict(_row("gated", 0.6), _row("image", 0.7, "single"))
+    margin, text = demo_comparison.verdict(_row("gated", 0.6), _row("image", 0.7, "single"))
     assert margin == pytest.approx(-10.0)
     assert "does NOT beat" in text and "10.0 points below" in text
