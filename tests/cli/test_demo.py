@@ -27,10 +27,13 @@ def _assert_png(path):
 
 
 @pytest.mark.slow
-def test_quick_demo_writes_a_complete_run_directory(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert demo.run(_args("--quick", "--out", str(out), "--seed", "3")) == 0
-    printed = capsys.readouterr().out
+def test_quick_demo_writes_a_complete_run_directory(quick_demo):
+    # `mmkeras demo --quick --seed 3`, run once for the suite (conftest.py).
+    assert quick_demo.returncode == 0, quick_demo.stderr[-3000:]
+    assert "Traceback" not in quick_demo.stderr, quick_demo.stderr[-3000:]
+    out = quick_demo.run_dir
+    assert out is not None and out.parent.name == "runs"
+    printed = quick_demo.stdout
 
     results = json.loads((out / "results.json").read_text())
     assert results["quick"] and results["seed"] == 3 and results["epochs"] == demo.QUICK_EPOCHS
