@@ -78,6 +78,7 @@ def test_quick_demo_writes_a_complete_run_directory(quick_demo):
     except ImportError:
         pytest.skip("mmkeras.export.saved_model is not available")
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the tokenizer ops the SavedModel uses)
 
     from mmkeras.datasets import load_av_digits
 

@@ -124,3 +124,12 @@ def test_every_pasteable_command_runs_as_written(tmp_path, quick_demo):
     assert any(c.startswith("mmkeras train examples/configs/") for c in ran), ran
     assert any(c.startswith("mmkeras export") for c in ran), ran
     assert "mmkeras demo" in ran, ran
+
+
+def test_ci_runs_the_readme_test_command_with_durations():
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        readme = [line for line in f.read().splitlines() if "python -m pytest" in line]
+    with open(os.path.join(REPO, ".ci", "run"), encoding="utf-8") as f:
+        ci = [line for line in f.read().splitlines() if "python -m pytest" in line]
+    assert len(readme) == 1 and ci == readme
+    assert "--durations=" in readme[0]
