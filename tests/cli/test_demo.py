@@ -117,3 +117,24 @@ def test_verdict_says_plainly_whether_fusion_helped():
     margin, text = demo_comparison.verdict(_row("gated", 0.6), _row("image", 0.7, "single"))
     assert margin == pytest.approx(-10.0)
     assert "does NOT beat" in text and "10.0 points below" in text
+
+
+def test_every_model_is_the_shipped_demo_config_with_its_branches_and_fusion(tmp_path):
+    from mmkeras.config import from_dict
+    from mmkeras.datasets import load_av_digits
+
+    data = load_av_digits()
+    sources = {split: str(data.manifest(split)) for split in ("train", "validation", "test")}
+    configs = demo.model_configs(demo.MODELS, 4, 7, sources, str(data.root), str(tmp_path))
+    assert list(configs) == ["image", "audio", "text", "concat", "attention", "gated", "low_rank"]
+    for name, modalities, fusion in demo.MODELS:
+        config = from_dict(configs[name])
+        assert config.name == name and config.seed == 7 and config.deterministic
+        assert config.train.epochs == 4 and config.output_dir == str(tmp_path)
+        assert list(config.model.branches) == list(modalities)
+        assert config.model.fusion == fusion
+        assert config.model.modality_dropout == (0.2 if len(modalities) > 1 else 0.0)
+        assert config.callbacks.checkpoint.keep == "best"
+        assert config.callbacks.checkpoint.monitor == "val_accuracy"
+        assert config.data.train == sources["train"] and config.data.test is None
+        assert sorted(k for k in config.data.schema_ if k != "label") == sorted(modalities)
