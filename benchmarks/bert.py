@@ -134,7 +134,7 @@ def bench_encoder(path, repeats, batch=32, length=128):
     import torch
     from transformers import AutoModel
 
-    from mmkeras.branches.text_bert import text_bert
+    from mmkeras.branches.text_bert_branch import text_bert
 
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 30000, size=(batch, length)).astype("int32")

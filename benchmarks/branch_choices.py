@@ -37,7 +37,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import mmkeras as mk  # noqa: E402
-from mmkeras.train.atomic_model_checkpoint import read_best_info  # noqa: E402
+from mmkeras.train.atomic_model_checkpoint import (  # noqa: E402
+    AtomicModelCheckpoint,
+    read_best_info,
+)
 
 LEARNING_RATE = 2e-3  # mmkeras demo
 BATCH_SIZE = 32
@@ -147,7 +150,7 @@ def _run(name, seed, data, splits, epochs):
             batch_size=BATCH_SIZE,
             shuffle=True,
             verbose=0,
-            callbacks=[mk.train.AtomicModelCheckpoint(folder, monitor="val_accuracy")],
+            callbacks=[AtomicModelCheckpoint(folder, monitor="val_accuracy")],
         )
         seconds = time.perf_counter() - start
         best = read_best_info(folder)

@@ -5,6 +5,7 @@ each helper here names what it relies on, and `check_versions` says what to do w
 installed versions are outside the tested range.
 """
 
+import contextlib
 import warnings
 
 TESTED = {"tensorflow": ("2.21",), "keras": ("3.15",)}
@@ -15,7 +16,15 @@ def _major_minor(version):
 
 
 def check_versions():
-    """Warns once when TensorFlow or Keras is outside the versions mmkeras was tested with."""
+    """Warns when TensorFlow or Keras is outside the versions mmkeras was tested with.
+
+    Training calls it first (`mmkeras.train.Trainer.run`). Outside the tested range the helpers
+    below may fail: the warning names the version to install, and each helper's docstring names
+    the private API it relies on, which is what to adapt when porting to a newer release.
+
+    Returns:
+        dict `{"tensorflow": version, "keras": version}` of the installed versions.
+    """
     import keras
     import tensorflow as tf
 
@@ -32,6 +41,25 @@ def check_versions():
     return found
 
 
+class PrivateAPIError(RuntimeError):
+    """A private Keras / TensorFlow name mmkeras relies on is missing from the installed version."""
+
+
+def _moved(what, error):
+    """The error to raise when the private API behind `what` is gone."""
+    import keras
+    import tensorflow as tf
+
+    return PrivateAPIError(
+        f"mmkeras.compat.{what} relies on private API that the installed versions lack "
+        f"({type(error).__name__}: {error}); installed: tensorflow {tf.__version__}, keras "
+        f"{keras.__version__}; tested: tensorflow {' / '.join(TESTED['tensorflow'])}, keras "
+        f"{' / '.join(TESTED['keras'])}. Install a tested pair (pip install "
+        f"'tensorflow=={TESTED['tensorflow'][-1]}.*' 'keras=={TESTED['keras'][-1]}.*'), or "
+        f"adapt {what} in mmkeras/compat.py, whose docstring names what it uses."
+    )
+
+
 def is_trackable(obj):
     """Whether a SavedModel can track `obj` (a `tf.Module` or any TF trackable).
 
@@ -40,6 +68,95 @@ def is_trackable(obj):
     import tensorflow as tf
 
     return isinstance(obj, tf.Module | tf.__internal__.tracking.Trackable)
+
+
+# === Keras callbacks ===
+# Attributes that make up the state of Keras's stateful callbacks (reset in `on_train_begin`),
+# read from Keras 3.15's `keras/src/callbacks/early_stopping.py` and `reduce_lr_on_plateau.py`.
+# They have no `get_state` / `set_state`; a resumed run copies these back.
+CALLBACK_STATE_FIELDS = {
+    "EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
+    "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
+}
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def callback_state(callback):
+    """The internal state of a Keras `EarlyStopping` / `ReduceLROnPlateau`, as a JSON-ready dict.
+
+    Private: the attributes in `CALLBACK_STATE_FIELDS`. Other callbacks give `{}`.
+    """
+    fields = CALLBACK_STATE_FIELDS.get(type(callback).__name__, ())
+    return {field: _plain(getattr(callback, field, None)) for field in fields}
+
+
+def restore_callback_state(callback, state):
+    """Sets the attributes `callback_state` read back onto `callback`."""
+    for field, value in state.items():
+        setattr(callback, field, value)
+
+
+# === Keras's TensorFlow trainer under MultiWorkerMirroredStrategy ===
+@contextlib.contextmanager
+def multi_worker_keras(model, strategy, element_spec):
+    """Runs Keras's `fit` / `evaluate` of `model` under a multi-worker strategy.
+
+    Keras 3.15's TensorFlow trainer has two gaps with `MultiWorkerMirroredStrategy`, both in
+    private code this block steps around (and undoes on exit):
+
+    - before `fit` / `evaluate` it builds the model by averaging the first distributed batch
+      with `strategy.reduce`, which cannot reduce a nested batch (a dict of inputs and the
+      targets). Here the model, optimizer, loss and metrics are built from the dataset's
+      `element_spec` first (`model._symbolic_build`), and Keras finds the strategy through its
+      scope (`model._distribute_strategy` is cleared), so it skips that.
+    - it averages each step's logs across workers with `strategy.reduce("MEAN", v, axis=0)`,
+      which fails on the scalar losses and metrics. Here scalars are averaged over replicas
+      (`keras.src.backend.tensorflow.trainer.reduce_per_replica` is replaced, and reads
+      `_collective_all_reduce_multi_worker`).
+
+    Args:
+        model: the compiled `keras.Model` about to be trained or evaluated.
+        strategy: the `tf.distribute.MultiWorkerMirroredStrategy`.
+        element_spec: the training dataset's `element_spec` (None: the model is built).
+    """
+    import keras
+
+    try:
+        from keras.src.backend.tensorflow import trainer as tf_trainer
+
+        original = tf_trainer.reduce_per_replica
+        all_reduce_multi_worker = tf_trainer._collective_all_reduce_multi_worker
+        symbolic_build = model._symbolic_build
+        saved = model._distribute_strategy
+    except (ImportError, AttributeError) as error:
+        raise _moved("multi_worker_keras", error) from None
+
+    def reduce_per_replica(values, strategy, reduction="auto"):
+        if reduction not in ("auto", "mean") or not all_reduce_multi_worker(strategy):
+            return original(values, strategy, reduction)
+
+        def mean(value):
+            local = strategy.experimental_local_results(value)[0]
+            axis = 0 if getattr(local.shape, "rank", 0) else None
+            return strategy.reduce("MEAN", value, axis=axis)
+
+        return keras.tree.map_structure(mean, values)
+
+    with strategy.scope():
+        if element_spec is not None:
+            symbolic_build(data_batch=element_spec)
+        model._distribute_strategy = None
+        tf_trainer.reduce_per_replica = reduce_per_replica
+        try:
+            yield
+        finally:
+            tf_trainer.reduce_per_replica = original
+            model._distribute_strategy = saved
 
 
 def disable_op_determinism():

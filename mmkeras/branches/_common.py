@@ -1,45 +1,9 @@
-"""Argument checks and output assembly shared by the branch builders (private)."""
+"""Input-shape check and output assembly shared by the branch builders (private)."""
 
 import keras
 
+from mmkeras.argument_checks import check_choice, check_positive_int
 from mmkeras.layers.modeling import SequenceMask
-
-
-def check_positive_int(name, value, builder):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"{builder}: `{name}` must be a positive integer; received {name}={value!r}."
-        )
-
-
-def check_positive_ints(name, values, builder, allow_empty=False):
-    """Checks a non-empty tuple/list of positive ints and returns it as a tuple."""
-    if isinstance(values, int) and not isinstance(values, bool):
-        values = (values,)
-    ok = isinstance(values, (tuple, list)) and (allow_empty or len(values) > 0)
-    ok = ok and all(not isinstance(v, bool) and isinstance(v, int) and v > 0 for v in values)
-    if not ok:
-        allowed = "a (possibly empty)" if allow_empty else "a non-empty"
-        raise ValueError(
-            f"{builder}: `{name}` must be {allowed} tuple of positive integers; received "
-            f"{name}={values!r}."
-        )
-    return tuple(values)
-
-
-def check_rate(name, value, builder):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(
-            f"{builder}: `{name}` must be a float in [0, 1); received {name}={value!r}."
-        )
-
-
-def check_choice(name, value, allowed, builder):
-    if value not in allowed:
-        raise ValueError(
-            f"{builder}: unknown {name}={value!r}; allowed values are "
-            f"{', '.join(repr(a) for a in allowed)}."
-        )
 
 
 def check_input_shape(input_shape, rank, builder):

@@ -159,7 +159,7 @@ def _train(name, config, index, total, sources):
 
 
 def _write_text(path, text):
-    from mmkeras.train.atomic import write_text
+    from mmkeras.atomic_files import write_text
 
     write_text(path, text if text.endswith("\n") else text + "\n")
 

@@ -60,7 +60,7 @@ def run(args):
             return 1
     rep = None
     if run.config.model.model_task:
-        from mmkeras.train.task_report import task_report
+        from mmkeras.train.task_evaluation import task_report
 
         values = task_report(run, data, batch_size=args.batch_size, errors=args.errors)
         result = {"text": json.dumps(values, indent=2), "data": values}
@@ -71,7 +71,7 @@ def run(args):
         result = {"text": str(rep), "data": rep.to_dict()}
     print(result["text"])
     if args.out:
-        from mmkeras.train.atomic import write_text
+        from mmkeras.atomic_files import write_text
 
         write_text(args.out, json.dumps(result["data"], indent=2))
         print(f"wrote {args.out}")

@@ -69,7 +69,7 @@ def run(args):
 
 
 def _task_model(args, run, kind):
-    from mmkeras.export import write_directory_atomically
+    from mmkeras.atomic_files import write_directory_atomically
 
     if kind == "retrieval":
         from mmkeras.export.dual_encoder import export_dual_encoder
@@ -80,7 +80,7 @@ def _task_model(args, run, kind):
         signatures = "encode_images(images) and encode_texts(token ids)"
     else:
         from mmkeras.export.captioner import export_captioner
-        from mmkeras.train.task_report import caption_vocabulary
+        from mmkeras.train.task_evaluation import caption_vocabulary
 
         vocabulary = caption_vocabulary(run.pipeline, run.config.caption_input)
 
@@ -95,7 +95,7 @@ def _task_model(args, run, kind):
 
 
 def _tflite(args, run):
-    from mmkeras.export import write_directory_atomically
+    from mmkeras.atomic_files import write_directory_atomically
     from mmkeras.export.tflite import compare_tflite, convert_tflite
 
     quantize = None if args.quantize == "none" else args.quantize

@@ -245,6 +245,6 @@ def _write(path, header, rows):
     if path is None:
         sys.stdout.write(buffer.getvalue())
         return
-    from mmkeras.train.atomic import write_text
+    from mmkeras.atomic_files import write_text
 
     write_text(path, buffer.getvalue())

@@ -5,30 +5,22 @@
 'attention'
 """
 
-from mmkeras.config.config_error import ConfigError
-from mmkeras.config.loader import dump, from_dict, load, loads, to_dict
-from mmkeras.config.schema import (
-    BRANCH_KINDS,
-    FUSIONS,
-    BranchConfig,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TaskConfig,
-)
+from mmkeras._lazy import attach
 
-__all__ = [
-    "ConfigError",
-    "RunConfig",
-    "DataConfig",
-    "ModelConfig",
-    "BranchConfig",
-    "TaskConfig",
-    "BRANCH_KINDS",
-    "FUSIONS",
-    "load",
-    "loads",
-    "from_dict",
-    "dump",
-    "to_dict",
-]
+_EXPORTS = {
+    "BRANCH_KINDS": "mmkeras.config.schema",
+    "BranchConfig": "mmkeras.config.schema",
+    "ConfigError": "mmkeras.config.config_error",
+    "DataConfig": "mmkeras.config.schema",
+    "FUSIONS": "mmkeras.config.schema",
+    "ModelConfig": "mmkeras.config.schema",
+    "RunConfig": "mmkeras.config.schema",
+    "TaskConfig": "mmkeras.config.schema",
+    "dump": "mmkeras.config.loader",
+    "from_dict": "mmkeras.config.loader",
+    "load": "mmkeras.config.loader",
+    "loads": "mmkeras.config.loader",
+    "to_dict": "mmkeras.config.loader",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

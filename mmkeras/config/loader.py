@@ -3,8 +3,11 @@
 import os
 import re
 
+from mmkeras.atomic_files import write_text
 from mmkeras.config.config_error import ConfigError, did_you_mean
 from mmkeras.config.schema import UNION_TAGS, RunConfig
+from mmkeras.config.task_config import TASK_TAGS, describe_task_kinds
+from mmkeras.names import TASK_KINDS
 
 _TYPE_WORDS = {
     "int_type": "an integer",
@@ -21,6 +24,8 @@ _TYPE_WORDS = {
     "model_type": "a mapping (key: value)",
     "model_attributes_type": "a mapping (key: value)",
 }
+# How pydantic names the discriminators of `model.task` in its errors.
+_TASK_DISCRIMINATORS = ("_task_tag()", "_task_kind()")
 _RANGE_WORDS = {
     "greater_than": ">",
     "greater_than_equal": ">=",
@@ -45,11 +50,10 @@ def _path(loc):
 
 
 def _is_tag(loc, i):
-    parent = loc[i - 1]
-    grand = loc[i - 2] if i >= 2 else None
-    if loc[i] in ("single", "multi"):
-        return parent == "task"
-    return grand == "specs"
+    if loc[i] in TASK_TAGS:
+        # model.task.<kind or "multi">, and model.task.multi.<name>.<kind>
+        return loc[i - 1] == "task" or (i >= 3 and loc[i - 2] == "multi" and loc[i - 3] == "task")
+    return i >= 2 and loc[i - 2] == "specs"
 
 
 def _shown(value):
@@ -95,6 +99,12 @@ def _describe(error):
         return [
             f"{path}: {_shown(value)} is not allowed; allowed: {ctx.get('expected')}"
             f"{did_you_mean(value, allowed)}"
+        ]
+    if kind == "union_tag_invalid" and ctx.get("discriminator") in _TASK_DISCRIMINATORS:
+        tag = ctx.get("tag")
+        return [
+            f"{path}.kind: {_shown(tag)} is not allowed; allowed: {describe_task_kinds()}"
+            f"{did_you_mean(tag, TASK_KINDS)}"
         ]
     if kind == "union_tag_invalid":
         allowed = _allowed_from_expected(ctx.get("expected_tags", ""))
@@ -250,16 +260,5 @@ def dump(config, path=None):
 
     text = yaml.safe_dump(to_dict(config), sort_keys=False, default_flow_style=None)
     if path is not None:
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_text(path, text)
     return text

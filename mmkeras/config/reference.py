@@ -76,7 +76,7 @@ def reference_markdown():
     lines = [
         "# Configuration reference",
         "",
-        "Generated from `mmkeras/config/schema.py` by `mmkeras.config.reference.reference_markdown()`",
+        "Generated from the schema in `mmkeras/config/` by `mmkeras.config.reference.reference_markdown()`",
         "(a test checks that this file is up to date). Unknown keys are errors. A YAML file and",
         "`mmkeras.config.from_dict` take the same keys.",
         "",

@@ -1,30 +1,37 @@
-"""Small argument checks shared by the spec classes."""
+"""The argument checks of `Pipeline.dataset`."""
+
+import os
+
+_ERRORS = ("raise", "skip")
 
 
-def check_positive_int(name, value, owner):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{owner}: `{name}` must be a positive int, received {value!r}.")
-    return value
-
-
-def check_positive_number(name, value, owner, allow_none=False):
-    if value is None and allow_none:
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        allowed = "a positive number" + (" or None" if allow_none else "")
-        raise ValueError(f"{owner}: `{name}` must be {allowed}, received {value!r}.")
-    return value
-
-
-def check_fraction(name, value, owner, upper=1.0):
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= upper:
-        raise ValueError(f"{owner}: `{name}` must be a number in [0, {upper}], received {value!r}.")
-    return float(value)
-
-
-def check_choice(name, value, allowed, owner):
-    if value not in allowed:
+def check_dataset_args(source, batch_size, seed, errors, cache, shard, initial_epoch):
+    """Raises `ValueError` naming the first argument of `Pipeline.dataset` that is not allowed."""
+    if errors not in _ERRORS:
+        raise ValueError(f"dataset: `errors` must be one of {_ERRORS}, received {errors!r}.")
+    for arg, value, low in (("batch_size", batch_size, 1), ("initial_epoch", initial_epoch, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            allowed = "a positive int" if low else "a non-negative int"
+            raise ValueError(f"dataset: `{arg}` must be {allowed}, received {value!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"dataset: `seed` must be a non-negative int, received {seed!r}.")
+    if not isinstance(cache, bool):
+        raise ValueError(f"dataset: `cache` must be a bool, received {cache!r}.")
+    if shard is None:
+        return
+    ok = (
+        isinstance(shard, tuple | list)
+        and len(shard) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+        and 0 <= shard[1] < shard[0]
+    )
+    if not ok:
         raise ValueError(
-            f"{owner}: `{name}` must be one of {sorted(map(str, allowed))}, received {value!r}."
+            "dataset: `shard` must be (num_shards, index) with 0 <= index < num_shards, "
+            f"received {shard!r}."
         )
-    return value
+    if not (isinstance(source, str | os.PathLike) and os.path.isdir(source)):
+        raise ValueError(
+            "dataset: `shard` applies to TFRecord folders (sharded by file); for a "
+            f"manifest, received {source!r}, write the rows with write_tfrecords first."
+        )

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from mmkeras.data._checks import check_fraction
+from mmkeras.argument_checks import check_fraction
 
 
 class AudioAugment:

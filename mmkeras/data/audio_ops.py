@@ -41,28 +41,47 @@ def decode_audio(data, spec, crop_seed=None):
     Returns:
         float32 `(spec.num_samples,)` in -1..1.
     """
-    target = spec.num_samples
+    return crop_or_pad(decode_wave(data, spec), spec, crop_seed)
+
+
+def decode_wave(data, spec):
+    """Decodes one WAV file to a mono waveform at the spec's rate, of the file's length.
+
+    Args:
+        data: scalar tf.string, the WAV file's bytes; an empty string gives
+            `spec.num_samples` zeros.
+        spec: an `AudioSpec`.
+
+    Returns:
+        float32 `(N,)` in -1..1, N >= 1.
+    """
 
     def _decode():
         wave, rate = tf.audio.decode_wav(data)
         mono = tf.reduce_mean(wave, axis=1)
         mono = tf.cond(tf.shape(mono)[0] > 0, lambda: mono, lambda: tf.zeros([1], tf.float32))
-        mono = tf.cond(
+        return tf.cond(
             tf.equal(rate, spec.sample_rate),
             lambda: mono,
             lambda: resample_linear(mono, rate, spec.sample_rate),
         )
-        n = tf.shape(mono)[0]
-        excess = tf.maximum(n - target, 0)
-        if crop_seed is None:
-            start = excess // 2
-        else:
-            start = tf.random.stateless_uniform([], crop_seed, 0, excess + 1, dtype=tf.int32)
-        cropped = mono[start : start + target]
-        return tf.pad(cropped, [[0, target - tf.shape(cropped)[0]]])
 
-    wave = tf.cond(tf.strings.length(data) > 0, _decode, lambda: tf.zeros([target], tf.float32))
-    return tf.ensure_shape(wave, (target,))
+    return tf.cond(
+        tf.strings.length(data) > 0, _decode, lambda: tf.zeros([spec.num_samples], tf.float32)
+    )
+
+
+def crop_or_pad(wave, spec, crop_seed=None):
+    """Crops a waveform `(N,)` to `spec.num_samples` (centred, or at a random offset drawn
+    from the int64 `(2,)` `crop_seed`) or zero-pads it at the end."""
+    target = spec.num_samples
+    excess = tf.maximum(tf.shape(wave)[0] - target, 0)
+    if crop_seed is None:
+        start = excess // 2
+    else:
+        start = tf.random.stateless_uniform([], crop_seed, 0, excess + 1, dtype=tf.int32)
+    cropped = wave[start : start + target]
+    return tf.ensure_shape(tf.pad(cropped, [[0, target - tf.shape(cropped)[0]]]), (target,))
 
 
 def decode_audio_batch(data, spec, crop_seeds=None):

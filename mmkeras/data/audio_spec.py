@@ -1,9 +1,14 @@
 """`AudioSpec`: how one audio input is decoded, resampled and cropped."""
 
-from mmkeras.data._checks import check_positive_int, check_positive_number
+import tensorflow as tf
+
+from mmkeras.argument_checks import check_positive_int, check_positive_number
+from mmkeras.data import file_checks
+from mmkeras.data.audio_ops import crop_or_pad, decode_audio_batch, decode_wave
+from mmkeras.data.spec import Spec, input_seeds
 
 
-class AudioSpec:
+class AudioSpec(Spec):
     """Describes an audio (WAV) input of a `Pipeline`.
 
     Files are 16-bit PCM WAV, decoded with `tf.audio.decode_wav`, mixed down to mono, resampled
@@ -23,6 +28,7 @@ class AudioSpec:
     """
 
     modality = "audio"
+    decodes_per_element = True
 
     def __init__(self, sample_rate=16000, duration=1.0, augment=None, max_duration=600.0):
         check_positive_int("sample_rate", sample_rate, "AudioSpec")
@@ -45,7 +51,42 @@ class AudioSpec:
 
     @property
     def shape(self):
+        """Shape of one waveform: `(num_samples,)`."""
         return (self.num_samples,)
+
+    # === Row checks ===
+
+    @property
+    def reads_file(self):
+        return True
+
+    def check_file(self, path, context):
+        header = file_checks.wav_header(path)
+        if header["frames"] == 0:
+            return None, 0, ("audio_corrupt", "the WAV file has no samples", path)
+        if self.max_duration is not None and header["duration"] > self.max_duration:
+            detail = f"{header['duration']:.2f} s > max_duration {self.max_duration} s"
+            return None, 0, ("audio_too_long", detail, path)
+        return path, header["size"], None
+
+    # === Decoding and augmentation ===
+
+    def decode_batch(self, x):
+        return decode_audio_batch(x, self), tf.strings.length(x) > 0
+
+    def decode_element(self, x):
+        # The whole waveform: the crop (random in training) comes after a cache.
+        return decode_wave(x, self)
+
+    def finish_element(self, x, seeds, index, training):
+        return crop_or_pad(x, self, input_seeds(seeds, index) if training else None)
+
+    def augment_batch(self, x, seeds, index):
+        if self.augment is None:
+            return x
+        return self.augment.augment_batch(x, input_seeds(seeds, index, offset=32))
+
+    # === Config ===
 
     def get_config(self):
         return {

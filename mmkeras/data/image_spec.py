@@ -1,11 +1,16 @@
 """`ImageSpec`: how one image input is decoded, resized and (in training) augmented."""
 
-from mmkeras.data._checks import check_choice, check_positive_int
+import tensorflow as tf
+
+from mmkeras.argument_checks import check_choice, check_positive_int
+from mmkeras.data import file_checks
+from mmkeras.data.image_ops import decode_image, decode_image_batch
+from mmkeras.data.spec import Spec
 
 _RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area")
 
 
-class ImageSpec:
+class ImageSpec(Spec):
     """Describes an image input of a `Pipeline`.
 
     The pipeline reads the file named in the manifest, decodes it with TensorFlow ops (JPEG, PNG,
@@ -25,6 +30,7 @@ class ImageSpec:
     """
 
     modality = "image"
+    decodes_per_element = True
 
     def __init__(
         self,
@@ -60,6 +66,52 @@ class ImageSpec:
     def shape(self):
         """Shape of one decoded image: `(height, width, channels)`."""
         return (*self.size, self.channels)
+
+    # === Row checks ===
+
+    @property
+    def reads_file(self):
+        return True
+
+    def check_file(self, path, context):
+        header = file_checks.image_header(path)
+        pixels = header["width"] * header["height"]
+        if pixels > self.max_pixels:
+            detail = (
+                f"{header['width']}x{header['height']} = {pixels} pixels > max_pixels "
+                f"{self.max_pixels}"
+            )
+            return None, 0, ("image_too_large", detail, path)
+        if context.deep:
+            with open(path, "rb") as f:
+                data = f.read()
+            try:
+                tf.io.decode_image(data, channels=3, expand_animations=False)
+            except tf.errors.OpError as e:
+                return None, 0, ("image_corrupt", e.message.splitlines()[0], path)
+        return path, header["size"], None
+
+    # === Decoding and augmentation ===
+
+    def decode_batch(self, x):
+        return decode_image_batch(x, self), tf.strings.length(x) > 0
+
+    def decode_element(self, x):
+        return decode_image(x, self)
+
+    def augment_batch(self, x, seeds, index):
+        if self.augment is None:
+            return x
+        image = tf.numpy_function(
+            self.augment.augment_batch, [x, seeds], tf.float32, stateful=False
+        )
+        return tf.ensure_shape(image, (None, *self.shape))
+
+    def record_value(self, x, image_dtype):
+        # Pixels rounded to integers store 4x smaller; "float32" keeps them exact.
+        return tf.cast(tf.round(x), tf.uint8) if image_dtype == "uint8" else x
+
+    # === Config ===
 
     def get_config(self):
         return {

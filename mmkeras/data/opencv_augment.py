@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from mmkeras.data._checks import check_choice, check_fraction
+from mmkeras.argument_checks import check_choice, check_fraction
 
 _FLIPS = (None, "horizontal", "vertical", "both")
 

@@ -1,19 +1,28 @@
 """`TextSpec`: how one text input is tokenized."""
 
-from mmkeras.data._checks import check_choice, check_positive_int
+import os
+import shutil
+
+import tensorflow as tf
+
+from mmkeras import compat
+from mmkeras.argument_checks import check_choice, check_positive_int
+from mmkeras.data.spec import Spec
+from mmkeras.data.word_tokenizer import WordTokenizer
 
 _TOKENIZERS = ("word", "wordpiece")
-_SPLITS = ("whitespace", "unicode_script")
+_SPLITS = ("whitespace", "unicode_script", "character")
 _SOURCES = ("column", "file")
 
 
-class TextSpec:
+class TextSpec(Spec):
     """Describes a text input of a `Pipeline`.
 
     Two tokenizers, both TensorFlow ops (so they run inside `tf.data` and an exported model):
 
     - `"word"`: lower-cased words split on whitespace or on Unicode script boundaries
-      (`split="unicode_script"` also separates punctuation). The vocabulary is built by
+      (`split="unicode_script"` also separates punctuation), or single characters
+      (`split="character"`, for text with typos). The vocabulary is built by
       `Pipeline.adapt` from the training manifest, most frequent first, capped at `vocab_size`
       ids including `0` = padding and `1` = out-of-vocabulary.
     - `"wordpiece"`: a BERT `vocab.txt` (`vocab=`); ids include `[CLS]`/`[SEP]`, `0` pads.
@@ -28,7 +37,8 @@ class TextSpec:
         max_length: int, length of the token id sequences.
         vocab_size: int, the word vocabulary's size (ignored for WordPiece).
         vocab: path of a WordPiece `vocab.txt` (required for `"wordpiece"`).
-        split: `"whitespace"` or `"unicode_script"` for the word tokenizer.
+        split: `"whitespace"`, `"unicode_script"` or `"character"` (one token per character,
+            robust to typos) for the word tokenizer.
         lower_case: bool (word tokenizer) or None (WordPiece: read from `tokenizer_config.json`).
         min_count: int, words seen fewer times than this in `adapt` are left out of the vocabulary.
         source: `"column"` (the manifest cell holds the text) or `"file"` (it holds the path of a
@@ -41,6 +51,8 @@ class TextSpec:
     """
 
     modality = "text"
+    empty_reason = "text_empty"
+    dtype = "int32"
 
     def __init__(
         self,
@@ -97,10 +109,135 @@ class TextSpec:
         self.min_count = min_count
         self.source = source
         self.start_end = start_end
+        self.reset_state()
 
     @property
     def shape(self):
+        """Shape of one token id sequence: `(max_length,)`."""
         return (self.max_length,)
+
+    # === State ===
+
+    def reset_state(self):
+        self._tokenizer = None
+
+    @property
+    def adapted(self):
+        return self.tokenizer != "word" or self._tokenizer is not None
+
+    @property
+    def text_tokenizer(self):
+        """The tokenizer (a `WordTokenizer` once adapted, or a WordPiece tokenizer), or None."""
+        if self._tokenizer is None and self.tokenizer == "wordpiece":
+            from mmkeras.data.wordpiece import WordPieceTokenizer
+
+            self._tokenizer = WordPieceTokenizer(
+                self.vocab, lower_case=self.lower_case, max_length=self.max_length
+            )
+        return self._tokenizer
+
+    def _word_tokenizer(self, vocabulary=None):
+        return WordTokenizer(
+            vocabulary,
+            max_length=self.max_length,
+            split=self.split,
+            lower_case=True if self.lower_case is None else self.lower_case,
+            start_end=self.start_end,
+        )
+
+    def adapt(self, values, name):
+        """Builds the word vocabulary from the training texts (WordPiece has its own)."""
+        if self.tokenizer != "word":
+            return
+        texts = []
+        for raw in values:
+            if self.source == "file" and raw:
+                with open(raw, encoding="utf-8") as f:
+                    raw = f.read()
+            texts.append(raw)
+        tok = self._word_tokenizer()
+        tok.adapt(texts, self.vocab_size, self.min_count)
+        self._tokenizer = tok
+
+    def trackables(self):
+        tok = self.text_tokenizer
+        if tok is None:
+            return []
+        if hasattr(tok, "trackables"):
+            return list(tok.trackables())
+        return [tok] if compat.is_trackable(tok) else []
+
+    # === Row checks ===
+
+    @property
+    def reads_file(self):
+        return self.source == "file"
+
+    def check_value(self, value):
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            detail = "the text is not valid UTF-8 (is the manifest saved as UTF-8?)"
+            return None, 0, ("text_not_utf8", detail, None)
+        if not text.strip():
+            return None, 0, ("text_empty", "the text is only whitespace", None)
+        return text, 0, None
+
+    def check_file(self, path, context):
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, 0, ("text_not_utf8", "the text file is not valid UTF-8", path)
+        if not text.strip():
+            return None, 0, ("text_empty", "the text file is empty", path)
+        return path, len(data), None
+
+    # === Decoding ===
+
+    def decode_batch(self, x):
+        return self.text_tokenizer(x), tf.strings.length(x) > 0
+
+    # === Saving ===
+
+    def save_assets(self, folder, name):
+        """Writes the word vocabulary, or copies the WordPiece files, into `folder`."""
+        config = self.get_config()
+        if self.tokenizer == "word":
+            if self._tokenizer is None:
+                return config, {}
+            filename = f"vocab_{name}.txt"
+            self._tokenizer.save_vocabulary(os.path.join(folder, filename + ".tmp"))
+            os.replace(os.path.join(folder, filename + ".tmp"), os.path.join(folder, filename))
+            return config, {"vocabularies": filename}
+        # WordPiece files are copied in, so the saved folder is self-contained.
+        subfolder = f"wordpiece_{name}"
+        os.makedirs(os.path.join(folder, subfolder), exist_ok=True)
+        source_dir = os.path.dirname(os.path.abspath(self.vocab))
+        for filename in ("vocab.txt", "tokenizer_config.json"):
+            src = self.vocab if filename == "vocab.txt" else os.path.join(source_dir, filename)
+            if os.path.isfile(src):
+                dst = os.path.join(folder, subfolder, filename)
+                shutil.copyfile(src, dst + ".tmp")
+                os.replace(dst + ".tmp", dst)
+        config["vocab"] = os.path.join(subfolder, "vocab.txt")
+        return config, {}
+
+    @classmethod
+    def from_saved_config(cls, config, folder):
+        config = dict(config)
+        if config.get("tokenizer") == "wordpiece":
+            config["vocab"] = os.path.join(folder, config["vocab"])
+        return cls.from_config(config)
+
+    def load_state(self, state, folder):
+        if "vocabularies" in state:
+            path = os.path.join(folder, state["vocabularies"])
+            self._tokenizer = self._word_tokenizer(WordTokenizer.load_vocabulary(path))
+
+    # === Config ===
 
     def get_config(self):
         return {
@@ -114,10 +251,6 @@ class TextSpec:
             "source": self.source,
             "start_end": self.start_end,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return (

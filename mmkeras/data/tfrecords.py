@@ -5,8 +5,8 @@ import os
 
 import tensorflow as tf
 
-from mmkeras.data.audio_spec import AudioSpec
-from mmkeras.data.image_spec import ImageSpec
+from mmkeras.data.skip_report import SkipReport
+from mmkeras.data.validation_report import ValidationReport
 
 _META_FILE = "tfrecords.json"
 _IMAGE_DTYPES = ("uint8", "float32")
@@ -71,9 +71,9 @@ def write_tfrecords(
             targets = targets if isinstance(targets, dict) else {"": targets}
             columns = {f"in/{k}": v for k, v in inputs.items()}
             columns.update({f"y/{k}": v for k, v in targets.items()})
-            for key, name in ((f"in/{n}", n) for n in pipeline.input_names):
-                if isinstance(pipeline.specs[name], ImageSpec) and image_dtype == "uint8":
-                    columns[key] = tf.cast(tf.round(columns[key]), tf.uint8)
+            for name in pipeline.input_names:
+                key = f"in/{name}"
+                columns[key] = pipeline.specs[name].record_value(columns[key], image_dtype)
             if layout is None:
                 layout = {
                     k: {"dtype": v.dtype.name, "shape": v.shape[1:].as_list()}
@@ -114,15 +114,27 @@ def write_tfrecords(
 
 
 def tfrecord_dataset(
-    pipe, folder, training, batch_size, shuffle, seed, drop_remainder, cache, shard=None
+    pipe,
+    folder,
+    training,
+    batch_size,
+    shuffle,
+    seed,
+    errors,
+    drop_remainder,
+    cache,
+    verbose,
+    initial_epoch=0,
+    shard=None,
 ):
-    """Reads a `write_tfrecords` folder as batches of `(inputs, targets)`.
+    """Reads a `write_tfrecords` folder as batches of `(inputs, targets)`, with its `SkipReport`
+    (empty: rows were validated when the records were written); returns `(dataset, skips)`.
 
     Files are the unit of sharding: `shard=(num_shards, index)` keeps files `index`,
     `index + num_shards`, ... (one input pipeline of a multi-worker job), read by a parallel
     interleave; parsed samples are optionally cached; training batches get the
     specs' augmentation (images: OpenCV; audio: gain / noise / shift, no re-crop since samples
-    were stored at the spec's length).
+    were stored at the spec's length). Epochs are numbered from `initial_epoch`.
     """
     meta_path = os.path.join(folder, _META_FILE)
     if not os.path.isfile(meta_path):
@@ -181,7 +193,7 @@ def tfrecord_dataset(
         ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(min(meta["num_samples"], 10_000), seed=seed, reshuffle_each_iteration=True)
-    epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
+    epoch_var = tf.Variable(initial_epoch, dtype=tf.int64, trainable=False)
 
     def with_seeds(epoch):
         def attach(position, element):
@@ -205,23 +217,16 @@ def tfrecord_dataset(
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.FILE
     out = out.with_options(options)
-    out._mmkeras_epoch = epoch_var
-    return out
+    # The graph holds the variable's handle only: it must live as long as the dataset.
+    out._mmkeras_variables = [epoch_var]
+    skips = SkipReport(ValidationReport(os.fspath(folder), meta["num_samples"]), errors, verbose)
+    return out, skips
 
 
 def _augment_decoded(pipe, inputs, seeds):
     for name in pipe.input_names:
-        spec = pipe.specs[name]
-        if isinstance(spec, ImageSpec) and spec.augment is not None:
-            image = tf.numpy_function(
-                spec.augment.augment_batch, [inputs[name], seeds], tf.float32, stateful=False
-            )
-            inputs[name] = tf.ensure_shape(image, (None, *spec.shape))
-        elif isinstance(spec, AudioSpec) and spec.augment is not None:
-            stateless = tf.stack(
-                [seeds[:, 0] * 1_000_003 + seeds[:, 1], seeds[:, 2] * 64 + 32], axis=1
-            )
-            inputs[name] = spec.augment.augment_batch(inputs[name], stateless)
+        # Input index 0 for every input: the seeds records have always been augmented with.
+        inputs[name] = pipe.specs[name].augment_batch(inputs[name], seeds, 0)
     return inputs
 
 

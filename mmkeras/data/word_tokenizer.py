@@ -18,7 +18,9 @@ class WordTokenizer:
         vocabulary: list of words for ids 2, 3, ... (without the padding and OOV entries), or
             None until `adapt` is called.
         max_length: int, output sequence length (pad with 0 / truncate).
-        split: `"whitespace"` or `"unicode_script"` (also splits punctuation from words).
+        split: `"whitespace"`, `"unicode_script"` (also splits punctuation from words) or
+            `"character"` (every character is a token, runs of whitespace count as one space:
+            robust to typos, at the cost of longer sequences).
         lower_case: bool, case-fold text before splitting.
         start_end: bool, reserve ids 2 and 3 for `[START]` and `[END]` (the first two entries
             of `vocabulary`) and wrap every sequence in them: `[2, word ids..., 3, 0, ...]`,
@@ -62,14 +64,17 @@ class WordTokenizer:
         """Splits a tf.string `(B,)` into a RaggedTensor of word strings `(B, None)`."""
         import tensorflow_text as tf_text
 
+        if self.lower_case:
+            strings = tf_text.case_fold_utf8(strings)
+        if self.split == "character":
+            strings = tf.strings.strip(tf.strings.regex_replace(strings, r"\s+", " "))
+            return tf.strings.unicode_split(strings, "UTF-8")
         if self._splitter is None:
             self._splitter = (
                 tf_text.UnicodeScriptTokenizer()
                 if self.split == "unicode_script"
                 else tf_text.WhitespaceTokenizer()
             )
-        if self.lower_case:
-            strings = tf_text.case_fold_utf8(strings)
         return self._splitter.tokenize(strings)
 
     def adapt(self, texts, vocab_size, min_count=1, chunk=4096):

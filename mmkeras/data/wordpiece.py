@@ -1,7 +1,7 @@
 """WordPiece tokenization of BERT checkpoints, written in TensorFlow ops.
 
 `WordPieceTokenizer` turns a batch of strings into the fixed-length id tensor that
-`mmkeras.branches.text_bert.text_bert` takes. Every step is a TensorFlow (or tensorflow-text) op, so
+`mmkeras.branches.text_bert_branch.text_bert` takes. Every step is a TensorFlow (or tensorflow-text) op, so
 the same object runs eagerly, inside `tf.data.Dataset.map`, inside a `tf.function` and inside an
 exported SavedModel.
 

@@ -5,6 +5,11 @@ spoken clip and a text clue, where each modality alone is ambiguous and the thre
 not. Importing this package is cheap: files are read only when asked for.
 """
 
-from mmkeras.datasets.av_digits import AVDigits, load_av_digits
+from mmkeras._lazy import attach
 
-__all__ = ["AVDigits", "load_av_digits"]
+_EXPORTS = {
+    "AVDigits": "mmkeras.datasets.av_digits",
+    "load_av_digits": "mmkeras.datasets.av_digits",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

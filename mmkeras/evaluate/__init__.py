@@ -11,44 +11,26 @@
 All metrics are computed with numpy; matplotlib is needed only for the plots.
 """
 
-from mmkeras.evaluate.ablation import AblationReport, ablation
-from mmkeras.evaluate.classification_metrics import (
-    classification_metrics,
-    confusion_matrix,
-    top_k_accuracy,
-)
-from mmkeras.evaluate.curves import (
-    average_precision,
-    precision_recall_curve,
-    roc_auc,
-    roc_curve,
-)
-from mmkeras.evaluate.multilabel_metrics import multilabel_metrics
-from mmkeras.evaluate.plots import (
-    plot_confusion_matrix,
-    plot_learning_curves,
-    plot_precision_recall_curves,
-    plot_roc_curves,
-)
-from mmkeras.evaluate.regression_metrics import regression_metrics
-from mmkeras.evaluate.report import Report, report
+from mmkeras._lazy import attach
 
-__all__ = [
-    "AblationReport",
-    "Report",
-    "ablation",
-    "average_precision",
-    "classification_metrics",
-    "confusion_matrix",
-    "multilabel_metrics",
-    "plot_confusion_matrix",
-    "plot_learning_curves",
-    "plot_precision_recall_curves",
-    "plot_roc_curves",
-    "precision_recall_curve",
-    "regression_metrics",
-    "report",
-    "roc_auc",
-    "roc_curve",
-    "top_k_accuracy",
-]
+_EXPORTS = {
+    "AblationReport": "mmkeras.evaluate.modality_ablation",
+    "Report": "mmkeras.evaluate.metrics_report",
+    "ablation": "mmkeras.evaluate.modality_ablation",
+    "average_precision": "mmkeras.evaluate.curves",
+    "classification_metrics": "mmkeras.evaluate.classification",
+    "confusion_matrix": "mmkeras.evaluate.classification",
+    "multilabel_metrics": "mmkeras.evaluate.multilabel",
+    "plot_confusion_matrix": "mmkeras.evaluate.plots",
+    "plot_learning_curves": "mmkeras.evaluate.plots",
+    "plot_precision_recall_curves": "mmkeras.evaluate.plots",
+    "plot_roc_curves": "mmkeras.evaluate.plots",
+    "precision_recall_curve": "mmkeras.evaluate.curves",
+    "regression_metrics": "mmkeras.evaluate.regression",
+    "report": "mmkeras.evaluate.metrics_report",
+    "roc_auc": "mmkeras.evaluate.curves",
+    "roc_curve": "mmkeras.evaluate.curves",
+    "top_k_accuracy": "mmkeras.evaluate.classification",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

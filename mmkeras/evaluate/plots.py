@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from mmkeras.evaluate.atomic_write import atomic_path
+from mmkeras.atomic_files import atomic_path
 from mmkeras.evaluate.curves import average_precision, precision_recall_curve, roc_auc, roc_curve
 
 # Beyond this many classes per-class curves are drawn without legend entries and confusion

@@ -1,8 +1,8 @@
 """What kind of task an output is, and its targets and scores in the layout the metrics expect.
 
 A task is named by a string (`"classification"`, `"multilabel"`, `"regression"`), by a task object
-of `mmkeras.tasks` (`Classification`, `MultiLabel`, `Regression`, recognised by class name so that
-this module does not import the model code), or left as `None` and inferred from the data:
+of `mmkeras.tasks` (`Classification`, `MultiLabel`, `Regression`, whose `kind` attribute says it,
+so that this module does not import the model code), or left as `None` and inferred from the data:
 
 - predictions `(N, C)` with `C > 1` and integer targets `(N,)` / `(N, 1)` in `[0, C)`, or one-hot
   targets `(N, C)`: classification;
@@ -16,10 +16,9 @@ turned into probabilities with a softmax (classification) or a sigmoid (binary, 
 
 import numpy as np
 
-CLASSIFICATION = "classification"
-MULTILABEL = "multilabel"
-REGRESSION = "regression"
-KINDS = (CLASSIFICATION, MULTILABEL, REGRESSION)
+from mmkeras.names import CLASSIFICATION, HEAD_TASK_KINDS, MULTILABEL, REGRESSION
+
+KINDS = HEAD_TASK_KINDS
 
 _ALIASES = {
     "classification": CLASSIFICATION,
@@ -40,8 +39,11 @@ def normalize_task_kind(task):
     """
     if task is None:
         return None
-    name = task if isinstance(task, str) else type(task).__name__
-    kind = _ALIASES.get(name.lower().replace(" ", ""))
+    if isinstance(task, str):
+        kind = _ALIASES.get(task.lower().replace(" ", ""))
+    else:
+        kind = getattr(task, "kind", None)
+        kind = kind if kind in KINDS else None
     if kind is None:
         raise ValueError(
             f"Unknown task {task!r}: expected one of {sorted(_ALIASES)} or a task object "

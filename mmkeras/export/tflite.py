@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from mmkeras.export.saved_model import serving_heads, tensor_input_specs
+from mmkeras.export.saved_model_export import serving_heads, tensor_input_specs
 from mmkeras.export.tflite_conversion_error import TFLiteConversionError
 
 QUANTIZATIONS = (None, "float16", "int8")

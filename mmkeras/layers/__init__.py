@@ -1,10 +1,25 @@
 """Keras layers of mmkeras: fusion layers, the modeling layers the branches use, and the BERT and
 captioning layers.
 
-Every layer is registered for `.keras` serialization under the package name `mmkeras`.
+Every layer is registered for `.keras` serialization under the package name `mmkeras`; importing
+this package imports (and so registers) all of them.
 """
 
-from mmkeras.layers.bert import *  # noqa: F401,F403
-from mmkeras.layers.captioning import *  # noqa: F401,F403
-from mmkeras.layers.fusion import *  # noqa: F401,F403
-from mmkeras.layers.modeling import *  # noqa: F401,F403
+from mmkeras._lazy import attach
+
+_SUBPACKAGES = ("bert", "captioning", "fusion", "modeling")
+
+
+def _exports():
+    import importlib
+
+    exports = {}
+    for name in _SUBPACKAGES:
+        subpackage = importlib.import_module(f"mmkeras.layers.{name}")
+        exports.update({key: subpackage.__name__ for key in subpackage.__all__})
+    return exports
+
+
+_EXPORTS = _exports()
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

@@ -1,46 +1,25 @@
-"""Multimodal models: `build_model` and the model classes it builds, and task-specific models."""
+"""Multimodal models: `build_model` and the model classes it builds, and task-specific models.
 
-from mmkeras.models.build_model import BRANCH_KINDS, FUSIONS, build_model, make_branch, make_fusion
-from mmkeras.models.captioner import Captioner
-from mmkeras.models.distiller import Distiller
-from mmkeras.models.dual_encoder import DualEncoder
-from mmkeras.models.multimodal_model import MultimodalModel, PresenceOptionalModel
+Importing this package registers every mmkeras layer, task and model class with Keras, so that
+`keras.saving.load_model` finds them in a `.keras` file.
+"""
 
+from mmkeras._lazy import attach
 
-def load_model(path, safe_mode=True, **kwargs):
-    """Loads a `.keras` file saved from an mmkeras model (`safe_mode=True` by default).
+_EXPORTS = {
+    "BRANCH_KINDS": "mmkeras.models.model_builder",
+    "Captioner": "mmkeras.models.captioner",
+    "Distiller": "mmkeras.models.distiller",
+    "DualEncoder": "mmkeras.models.dual_encoder",
+    "FUSIONS": "mmkeras.models.model_builder",
+    "MultimodalModel": "mmkeras.models.multimodal_model",
+    "PresenceOptionalModel": "mmkeras.models.multimodal_model",
+    "build_model": "mmkeras.models.model_builder",
+    "load_model": "mmkeras.models.keras_file",
+    "make_branch": "mmkeras.models.model_builder",
+    "make_fusion": "mmkeras.models.model_builder",
+}
 
-    Importing this module registers every mmkeras layer, task and model class with Keras; plain
-    `keras.saving.load_model` works too once `mmkeras.models` has been imported.
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)
 
-    Args:
-        path: path of the `.keras` file.
-        safe_mode: bool, refuse to deserialize arbitrary code (mmkeras models need none).
-        **kwargs: passed on to `keras.saving.load_model` (`compile`, `custom_objects`).
-
-    Raises:
-        FileNotFoundError, IsADirectoryError: no file at `path`.
-        ValueError: the file is not a complete `.keras` archive (truncated or damaged).
-    """
-    import keras
-
-    import mmkeras.layers  # noqa: F401 - registers the layers
-    import mmkeras.tasks  # noqa: F401
-    from mmkeras.models.keras_file import check_keras_file
-
-    return keras.saving.load_model(check_keras_file(path), safe_mode=safe_mode, **kwargs)
-
-
-__all__ = [
-    "build_model",
-    "make_branch",
-    "make_fusion",
-    "MultimodalModel",
-    "PresenceOptionalModel",
-    "DualEncoder",
-    "Captioner",
-    "Distiller",
-    "load_model",
-    "BRANCH_KINDS",
-    "FUSIONS",
-]
+import mmkeras.layers  # noqa: E402, F401 - registers the layers that saved models name

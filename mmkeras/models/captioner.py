@@ -6,22 +6,18 @@ import keras
 import numpy as np
 from keras import ops
 
+from mmkeras.argument_checks import check_int
 from mmkeras.layers.captioning.lstm_caption_decoder import LSTMCaptionDecoder
 from mmkeras.layers.captioning.transformer_caption_decoder import TransformerCaptionDecoder
 from mmkeras.models.dataset_fit import DatasetFitMixin
+from mmkeras.names import DECODERS
 
 IMAGE = "image"
 CAPTION = "caption"
-DECODERS = ("lstm", "transformer")
 
 # Inference sub-models per Captioner, kept outside the model so that saving does not see them
 # and their compiled predict functions are reused between decoding steps.
 _INFERENCE = weakref.WeakKeyDictionary()
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; received {name}={value!r}.")
 
 
 def _branch_outputs(outputs):
@@ -98,10 +94,10 @@ class Captioner(DatasetFitMixin, keras.Model):
                 "`image_branch` must be a single-input keras.Model (e.g. from mmkeras.branches); "
                 f"received {type(image_branch).__name__}."
             )
-        _check_int("vocab_size", vocab_size, 4)
-        _check_int("max_length", max_length, 2)
+        check_int("vocab_size", vocab_size, 4)
+        check_int("max_length", max_length, 2)
         for name, value in (("start_id", start_id), ("end_id", end_id), ("pad_id", pad_id)):
-            _check_int(name, value, 0)
+            check_int(name, value, 0)
             if value >= vocab_size:
                 raise ValueError(
                     f"`{name}` must be a token id below vocab_size={vocab_size}; received {name}={value}."
@@ -336,8 +332,8 @@ class Captioner(DatasetFitMixin, keras.Model):
         """
         if method not in ("greedy", "beam"):
             raise ValueError(f"`method` must be 'greedy' or 'beam'; received method={method!r}.")
-        _check_int("beam_width", beam_width, 1)
-        _check_int("batch_size", batch_size, 1)
+        check_int("beam_width", beam_width, 1)
+        check_int("batch_size", batch_size, 1)
         if (
             isinstance(length_penalty, bool)
             or not isinstance(length_penalty, (int, float))

@@ -201,6 +201,33 @@ class Distiller(DatasetFitMixin, keras.Model):
             soft = self._soft_loss(teacher_out, y_pred, self._kinds.get(None, "softmax"))
         return self.alpha * hard + (1.0 - self.alpha) * soft
 
+    def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
+        """Compiles with the student's task losses and metrics (Adam at `learning_rate`).
+
+        The label loss is the student's own (`student.task_compile_arguments()`, as the
+        student's `compile_defaults` uses); the teacher term is added in `compute_loss`.
+
+        Args:
+            optimizer: an optimizer instance or name; default `keras.optimizers.Adam`.
+            learning_rate: float, used when `optimizer` is None.
+            **kwargs: passed on to `compile` (`jit_compile`, `steps_per_execution`, ...).
+
+        Raises:
+            ValueError: the student does not say how it compiles (it is not a model from
+                `mmkeras.build_model`); call `compile` with its loss instead.
+        """
+        arguments = getattr(self.student, "task_compile_arguments", None)
+        if arguments is None:
+            raise ValueError(
+                f"Distiller.compile_defaults: the student {self.student.name!r} "
+                f"({type(self.student).__name__}) has no task losses to compile with; call "
+                "distiller.compile(optimizer=..., loss=..., metrics=...) instead."
+            )
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        self.compile(optimizer=optimizer, **arguments(), **kwargs)
+        return self
+
     def compute_output_shape(self, input_shape):
         return self.student.compute_output_shape(input_shape)
 

@@ -1,4 +1,4 @@
-"""`check_keras_file`: a clear error for a `.keras` path that cannot be a model."""
+"""`.keras` files: `load_model`, and `check_keras_file`, a clear error for a path that cannot be a model."""
 
 import os
 import zipfile
@@ -45,3 +45,25 @@ def check_keras_file(path):
             "short (a crash, a full disk, an interrupted copy); save or copy it again"
         )
     return path
+
+
+def load_model(path, safe_mode=True, **kwargs):
+    """Loads a `.keras` file saved from an mmkeras model (`safe_mode=True` by default).
+
+    Importing `mmkeras.models` registers every mmkeras layer, task and model class with Keras;
+    plain `keras.saving.load_model` works too once it has been imported.
+
+    Args:
+        path: path of the `.keras` file.
+        safe_mode: bool, refuse to deserialize arbitrary code (mmkeras models need none).
+        **kwargs: passed on to `keras.saving.load_model` (`compile`, `custom_objects`).
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: no file at `path`.
+        ValueError: the file is not a complete `.keras` archive (truncated or damaged).
+    """
+    import keras
+
+    import mmkeras.models  # noqa: F401 - registers the layers, tasks and models
+
+    return keras.saving.load_model(check_keras_file(path), safe_mode=safe_mode, **kwargs)

@@ -21,10 +21,35 @@ def _with_presence(inputs):
     return inputs
 
 
-def _accepts(layer, argument):
-    import inspect
+def _uniquely_named(branch, key, taken):
+    """Returns `branch`, or a view of it under a free name when its own name is taken.
 
-    return argument in inspect.signature(layer.call).parameters
+    Layer names must be unique inside a model: two branches from one builder, or a branch named
+    like an input, would clash. The view is a functional model over the branch's own layers (the
+    weights are shared), so the caller's branch keeps its name.
+    """
+    if branch.name not in taken:
+        taken.add(branch.name)
+        return branch
+    name, suffix = f"{key}_branch", 1
+    while name in taken:
+        suffix += 1
+        name = f"{key}_branch_{suffix}"
+    taken.add(name)
+    return keras.Model(branch.input, branch.output, name=name)
+
+
+def consumes_sequences(fusion):
+    """Whether a fusion layer takes sequences and `sequence_masks` (see `mmkeras.layers.Fusion`).
+
+    A layer that is not an `mmkeras.layers.Fusion` and does not set the attribute takes features.
+    """
+    return bool(getattr(fusion, "consumes_sequences", False))
+
+
+def returns_attention_scores(fusion):
+    """Whether a fusion layer returns `(fused, scores)` on `return_attention_scores=True`."""
+    return bool(getattr(fusion, "returns_attention_scores", False))
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
@@ -88,10 +113,12 @@ class MultimodalModel(PresenceOptionalModel):
         # === Functional Model ===
         inputs = {}
         features, sequences, sequence_masks = [], [], []
+        taken = {*self.branches, PRESENT}
         for key, branch in self.branches.items():
             spec = branch.inputs[0]
             inputs[key] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=key)
-            feature, sequence, sequence_mask = _branch_outputs(branch(inputs[key]))
+            node = _uniquely_named(branch, key, taken)
+            feature, sequence, sequence_mask = _branch_outputs(node(inputs[key]))
             features.append(feature)
             sequences.append(sequence)
             sequence_masks.append(sequence_mask)
@@ -108,10 +135,10 @@ class MultimodalModel(PresenceOptionalModel):
 
         fusion_kwargs = {"mask": mask}
         fusion_inputs = features
-        if _accepts(fusion, "sequence_masks"):
+        if consumes_sequences(fusion):
             fusion_inputs = sequences
             fusion_kwargs["sequence_masks"] = sequence_masks
-        if _accepts(fusion, "return_attention_scores"):
+        if returns_attention_scores(fusion):
             fused, _ = fusion(fusion_inputs, return_attention_scores=True, **fusion_kwargs)
         else:
             fused = fusion(fusion_inputs, **fusion_kwargs)
@@ -131,17 +158,22 @@ class MultimodalModel(PresenceOptionalModel):
         """
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        self.compile(optimizer=optimizer, **self.task_compile_arguments(), **kwargs)
+        return self
+
+    def task_compile_arguments(self):
+        """`{"loss", "metrics", "loss_weights"}` of the tasks, as `compile_defaults` uses them.
+
+        A model that trains this one (a `Distiller`) compiles with the same arguments.
+        """
         if self.single_task:
             (task,) = self.tasks.values()
-            loss, metrics, loss_weights = task.loss, task.metrics(), None
-        else:
-            loss = {name: task.loss for name, task in self.tasks.items()}
-            metrics = {name: task.metrics() for name, task in self.tasks.items()}
-            loss_weights = {name: task.loss_weight for name, task in self.tasks.items()}
-        self.compile(
-            optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights, **kwargs
-        )
-        return self
+            return {"loss": task.loss, "metrics": task.metrics(), "loss_weights": None}
+        return {
+            "loss": {name: task.loss for name, task in self.tasks.items()},
+            "metrics": {name: task.metrics() for name, task in self.tasks.items()},
+            "loss_weights": {name: task.loss_weight for name, task in self.tasks.items()},
+        }
 
     def attention_weights_model(self):
         """Returns a model from the same inputs to the fusion layer's weights per modality.
@@ -149,7 +181,7 @@ class MultimodalModel(PresenceOptionalModel):
         Raises:
             ValueError: if the fusion layer does not produce attention weights.
         """
-        if not _accepts(self.fusion, "return_attention_scores"):
+        if not returns_attention_scores(self.fusion):
             raise ValueError(
                 f"The fusion layer {type(self.fusion).__name__} has no attention weights; "
                 "use AttentionFusion or CrossModalAttention."

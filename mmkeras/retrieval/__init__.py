@@ -3,8 +3,13 @@
 Nothing here imports TensorFlow or Keras, so it runs on embeddings and token lists from any source.
 """
 
-from mmkeras.retrieval.bleu_score import corpus_bleu
-from mmkeras.retrieval.index import Index
-from mmkeras.retrieval.recall import recall_at_k, retrieval_recalls
+from mmkeras._lazy import attach
 
-__all__ = ["Index", "corpus_bleu", "recall_at_k", "retrieval_recalls"]
+_EXPORTS = {
+    "Index": "mmkeras.retrieval.index",
+    "corpus_bleu": "mmkeras.retrieval.bleu_score",
+    "recall_at_k": "mmkeras.retrieval.recall",
+    "retrieval_recalls": "mmkeras.retrieval.recall",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -1,9 +1,11 @@
 """`Index`: exact top-k search by cosine similarity over a matrix of vectors, in NumPy."""
 
 import os
-import tempfile
 
 import numpy as np
+
+from mmkeras.argument_checks import check_positive_int
+from mmkeras.atomic_files import atomic_path
 
 
 class Index:
@@ -117,8 +119,7 @@ class Index:
         Raises:
             ValueError: an empty index, a bad `k` or queries of the wrong shape.
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-            raise ValueError(f"`k` must be a positive integer; received k={k!r}.")
+        check_positive_int("k", int(k) if isinstance(k, np.integer) else k)
         if not len(self):
             raise ValueError("The index is empty; call `add` first.")
         queries = self._normalise(queries, "queries")
@@ -138,17 +139,8 @@ class Index:
         path = os.fspath(path)
         if not path.endswith(".npz"):
             raise ValueError(f"Index files end in '.npz'; received path={path!r}.")
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=".npz", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as f:
-                np.savez(f, vectors=self._vectors, ids=self._ids, dim=np.int64(self.dim or 0))
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, vectors=self._vectors, ids=self._ids, dim=np.int64(self.dim or 0))
 
     @classmethod
     def load(cls, path):

@@ -2,10 +2,12 @@
 
 import numpy as np
 
+from mmkeras.argument_checks import check_positive_int
+
 
 def _check_k(k):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        raise ValueError(f"`k` must be a positive integer; received k={k!r}.")
+    # NumPy integers (from an array of ks) are integers too.
+    check_positive_int("k", int(k) if isinstance(k, np.integer) else k)
 
 
 def _ids_or_range(ids, count, name):

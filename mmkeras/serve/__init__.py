@@ -10,9 +10,15 @@ requests are batched into one call of the signature; bad requests get a 4xx with
 naming the input, and the server keeps serving. Needs `aiohttp`.
 """
 
-from mmkeras.serve.batcher import Batcher
-from mmkeras.serve.served_model import ServedModel
-from mmkeras.serve.server import Server, app_service, make_app
-from mmkeras.serve.serving_error import ServingError
+from mmkeras._lazy import attach
 
-__all__ = ["Batcher", "ServedModel", "Server", "ServingError", "app_service", "make_app"]
+_EXPORTS = {
+    "Batcher": "mmkeras.serve.batcher",
+    "ServedModel": "mmkeras.serve.served_model",
+    "Server": "mmkeras.serve.server",
+    "ServingError": "mmkeras.serve.serving_error",
+    "app_service": "mmkeras.serve.server",
+    "make_app": "mmkeras.serve.server",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

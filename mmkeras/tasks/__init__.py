@@ -1,8 +1,12 @@
 """Task heads: the output layer, loss and default metrics of a prediction target."""
 
-from mmkeras.tasks.classification import Classification
-from mmkeras.tasks.multi_label import MultiLabel
-from mmkeras.tasks.regression import Regression
-from mmkeras.tasks.task import Task
+from mmkeras._lazy import attach
 
-__all__ = ["Task", "Classification", "MultiLabel", "Regression"]
+_EXPORTS = {
+    "Classification": "mmkeras.tasks.classification",
+    "MultiLabel": "mmkeras.tasks.multi_label",
+    "Regression": "mmkeras.tasks.regression",
+    "Task": "mmkeras.tasks.task",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.names import CLASSIFICATION
 from mmkeras.tasks.task import Task
 
 
@@ -23,6 +24,8 @@ class Classification(Task):
     Example:
     >>> task = mmkeras.tasks.Classification(num_classes=10)
     """
+
+    kind = CLASSIFICATION
 
     def __init__(self, num_classes, binary=False, label_smoothing=0.0, class_names=None, **kwargs):
         super().__init__(**kwargs)

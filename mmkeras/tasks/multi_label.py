@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.names import MULTILABEL
 from mmkeras.tasks.task import Task
 
 
@@ -20,6 +21,8 @@ class MultiLabel(Task):
     Example:
     >>> task = mmkeras.tasks.MultiLabel(num_labels=5)
     """
+
+    kind = MULTILABEL
 
     def __init__(self, num_labels, threshold=0.5, label_names=None, **kwargs):
         super().__init__(**kwargs)

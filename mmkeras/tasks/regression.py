@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.names import REGRESSION
 from mmkeras.tasks.task import Task
 
 _LOSSES = ("mse", "mae", "huber")
@@ -19,6 +20,8 @@ class Regression(Task):
     Example:
     >>> task = mmkeras.tasks.Regression(num_outputs=1)
     """
+
+    kind = REGRESSION
 
     def __init__(self, num_outputs=1, loss="mse", **kwargs):
         super().__init__(**kwargs)

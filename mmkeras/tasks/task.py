@@ -16,7 +16,14 @@ class Task:
             output layer of this head.
         dropout: float in [0, 1), dropout before the output layer.
         loss_weight: float, weight of this task's loss in a multi-task model.
+
+    Attributes:
+        kind: str, the task kind (`"classification"`, `"multilabel"`, `"regression"`; names in
+            `mmkeras.names`), also its `kind` in a config and its section in an evaluation
+            report. None on a task class that defines no kind of its own.
     """
+
+    kind = None
 
     def __init__(self, name="label", hidden_units=(), dropout=0.0, loss_weight=1.0):
         if not isinstance(name, str) or not name.isidentifier():

@@ -6,7 +6,7 @@ import os
 import keras
 import numpy as np
 
-from mmkeras.train.atomic import atomic_path, write_text
+from mmkeras.atomic_files import atomic_path, write_text
 
 
 class AtomicModelCheckpoint(keras.callbacks.Callback):

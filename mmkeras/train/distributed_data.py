@@ -1,11 +1,10 @@
 """Input of a run under a distribution strategy: TFRecord shards, file sharding, batch sizes."""
 
-import contextlib
 import os
 import sys
 
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.config import ConfigError
-from mmkeras.train.atomic import replace_dir
 
 RECORDS = os.path.join("tfrecords", "train")
 
@@ -38,7 +37,7 @@ def prepare_records(config, pipe, write_dir, verbose):
     The folder is built under a temporary name and renamed, so a crash while writing leaves no
     half-written shards; a resumed run reuses the finished folder.
     """
-    from mmkeras.train.builders import resolve_path
+    from mmkeras.train.config_resolution import resolve_path
 
     folder = os.path.join(write_dir, RECORDS)
     if os.path.isfile(os.path.join(folder, "tfrecords.json")):
@@ -51,7 +50,7 @@ def prepare_records(config, pipe, write_dir, verbose):
     def build(tmp):
         pipe.write_tfrecords(manifest, tmp, shards=config.data.shards, errors=config.data.errors)
 
-    replace_dir(build, folder)
+    write_directory_atomically(build, folder, what="TFRecord folder")
     return folder
 
 
@@ -110,49 +109,3 @@ def no_auto_sharding():
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return options
-
-
-@contextlib.contextmanager
-def multi_worker_keras(model, strategy, element_spec):
-    """Runs Keras's `fit` / `evaluate` of `model` under a multi-worker strategy.
-
-    Keras 3.15's TensorFlow trainer has two gaps with `MultiWorkerMirroredStrategy`, both in
-    private code this block steps around (and undoes on exit):
-
-    - before `fit` / `evaluate` it builds the model by averaging the first distributed batch
-      with `strategy.reduce`, which cannot reduce a nested batch (a dict of inputs and the
-      targets). Here the model, optimizer, loss and metrics are built from the dataset's
-      `element_spec` first, and Keras finds the strategy through its scope, so it skips that.
-    - it averages each step's logs across workers with `strategy.reduce("MEAN", v, axis=0)`,
-      which fails on the scalar losses and metrics. Here scalars are averaged over replicas.
-    """
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    original = tf_trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction="auto"):
-        if reduction not in ("auto", "mean") or not tf_trainer._collective_all_reduce_multi_worker(
-            strategy
-        ):
-            return original(values, strategy, reduction)
-
-        def mean(value):
-            local = strategy.experimental_local_results(value)[0]
-            axis = 0 if getattr(local.shape, "rank", 0) else None
-            return strategy.reduce("MEAN", value, axis=axis)
-
-        import keras
-
-        return keras.tree.map_structure(mean, values)
-
-    with strategy.scope():
-        if element_spec is not None:
-            model._symbolic_build(data_batch=element_spec)
-        saved = model._distribute_strategy
-        model._distribute_strategy = None
-        tf_trainer.reduce_per_replica = reduce_per_replica
-        try:
-            yield
-        finally:
-            tf_trainer.reduce_per_replica = original
-            model._distribute_strategy = saved

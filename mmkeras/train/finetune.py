@@ -107,30 +107,33 @@ class DiscriminativeAdamW(keras.optimizers.AdamW):
 
 
 def _bert_layers(branch):
-    """Returns (embeddings, [encoder layers], pooler or None) of a `text_bert` branch."""
-    embeddings, encoder, pooler = None, {}, None
-    for layer in getattr(branch, "layers", []):
-        match = re.fullmatch(r"bert_layer_(\d+)", layer.name)
-        if match:
-            encoder[int(match.group(1))] = layer
-        elif layer.name == "bert_embeddings":
-            embeddings = layer
-        elif layer.name.startswith("bert_") and layer.name.endswith("_pooling"):
-            pooler = layer
+    """Returns (embeddings, [encoder layers], pooler or None) of a `text_bert` branch.
+
+    The layers are found by their classes, and the pooler is the top of the branch's top block
+    (see `mmkeras.branches.trainable_blocks`), so nothing depends on how layers are named.
+    """
+    from mmkeras.branches.freezing import trainable_blocks
+    from mmkeras.layers.bert import BERTEmbeddings, BERTEncoderLayer
+
+    layers = getattr(branch, "layers", [])
+    embeddings = next((layer for layer in layers if isinstance(layer, BERTEmbeddings)), None)
+    encoder = [layer for layer in layers if isinstance(layer, BERTEncoderLayer)]
     if embeddings is None or not encoder:
         raise ValueError(
-            f"Expected a branch built by `text_bert` (layers bert_embeddings, bert_layer_0, ...); "
-            f"received {type(branch).__name__} {branch.name!r} with layers "
-            f"{[layer.name for layer in getattr(branch, 'layers', [])]}."
+            "Expected a branch built by `text_bert` (with a BERTEmbeddings layer and "
+            f"BERTEncoderLayer layers); received {type(branch).__name__} {branch.name!r} with "
+            f"layers {[layer.name for layer in layers]}."
         )
-    return embeddings, [encoder[i] for i in sorted(encoder)], pooler
+    top = trainable_blocks(branch)[-1][-1]
+    pooler = None if isinstance(top, BERTEmbeddings | BERTEncoderLayer) else top
+    return embeddings, encoder, pooler
 
 
 def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     """Learning-rate multipliers for the pretrained weights of a `text_bert` branch.
 
     Args:
-        branch: the model returned by `mmkeras.branches.text_bert.text_bert`.
+        branch: the model returned by `mmkeras.branches.text_bert_branch.text_bert`.
         multiplier: float > 0, multiplier of the top encoder layer (and the pooler).
         layer_decay: float in (0, 1], layer-wise decay: encoder layer `i` of `n` gets
             `multiplier * layer_decay ** (n - 1 - i)` and the embeddings
@@ -163,22 +166,21 @@ def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
 def unfreeze_top_layers(branch, k):
     """Makes the top `k` encoder layers of a `text_bert` branch trainable, and freezes the rest.
 
-    For gradual unfreezing between `fit` calls; recompile the model after calling it.
+    For gradual unfreezing between `fit` calls; recompile the model after calling it. It is
+    `mmkeras.branches.set_trainable(branch, k)` with `k` checked against the encoder's depth.
 
     Args:
-        branch: the model returned by `mmkeras.branches.text_bert.text_bert`.
+        branch: the model returned by `mmkeras.branches.text_bert_branch.text_bert`.
         k: int in [0, number of layers]; `k` equal to the number of layers also unfreezes the
             embeddings.
     """
-    embeddings, encoder, pooler = _bert_layers(branch)
+    from mmkeras.branches.freezing import set_trainable
+
+    _, encoder, _ = _bert_layers(branch)
     n = len(encoder)
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= n:
         raise ValueError(f"`k` must be an int in [0, {n}]; received k={k!r}.")
-    for i, layer in enumerate(encoder):
-        layer.trainable = i >= n - k
-    embeddings.trainable = k == n
-    if pooler is not None:
-        pooler.trainable = k > 0
+    set_trainable(branch, k)
 
 
 __all__ = ["DiscriminativeAdamW", "bert_lr_multipliers", "unfreeze_top_layers"]

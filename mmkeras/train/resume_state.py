@@ -5,21 +5,10 @@ import os
 
 import keras
 
-from mmkeras.train.atomic import atomic_path, write_text
+from mmkeras import compat
+from mmkeras.atomic_files import atomic_path, write_text
 
 STATE_FILE = "state.json"
-
-# Attributes that make up the state of Keras's stateful callbacks (reset in on_train_begin).
-_CALLBACK_FIELDS = {
-    "EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
-    "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
-}
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def read_state(backup_dir):
@@ -82,8 +71,7 @@ class ResumeState(keras.callbacks.Callback):
             if hasattr(cb, "get_state"):
                 states[key] = cb.get_state()
             else:
-                fields = _CALLBACK_FIELDS.get(type(cb).__name__, ())
-                states[key] = {f: _plain(getattr(cb, f, None)) for f in fields}
+                states[key] = compat.callback_state(cb)
         return states
 
     def save(self, epoch, batch, stage_done=False):
@@ -134,8 +122,7 @@ class ResumeState(keras.callbacks.Callback):
             if hasattr(cb, "set_state"):
                 cb.set_state(state)
             else:
-                for field, value in state.items():
-                    setattr(cb, field, value)
+                compat.restore_callback_state(cb, state)
 
     # --- callback hooks ------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):

@@ -3,7 +3,7 @@
 import glob
 import os
 
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+from mmkeras.names import STRATEGIES
 
 # Signs of an attached TPU that can be read without network access (creating a TPU cluster
 # resolver without them may query a cloud metadata server).
@@ -107,3 +107,34 @@ def _multi_worker_strategy():
         ) from e
     _MULTI_WORKER.append(strategy)
     return strategy
+
+
+def strategy_kind(strategy):
+    """The name in `STRATEGIES` of a `tf.distribute.Strategy` instance."""
+    import tensorflow as tf
+
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "multi_worker"
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "tpu"
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return "mirrored"
+    return "default"
+
+
+def synchronize_batch_norm(model):
+    """Makes every batch-norm layer use batch statistics all-reduced over the replicas.
+
+    Each replica sees its own batches; with local statistics the moving mean and variance (weights
+    that no gradient all-reduce touches) would drift apart between replicas and workers.
+    """
+    import keras
+
+    def walk(layer):
+        yield layer
+        for sub in getattr(layer, "layers", []):
+            yield from walk(sub)
+
+    for layer in walk(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True

@@ -1,489 +1,399 @@
-"""`fit`: a whole training run from a `RunConfig`, resumable at any step."""
+"""`Trainer`: a whole training run from a `RunConfig`, read top to bottom, resumable at any step.
+
+The path of a configuration through a run, in the order `Trainer.run` takes it:
+
+0. `Trainer(config)`: the stage plan (`mmkeras.train.stage`), known before any data is read;
+1. `check_versions`, the strategy (first: a multi-worker strategy must exist before any other
+   TensorFlow operation), the run lock, and the resume state in `backup/`;
+2. `prepare_pipeline`: the data pipeline, adapted to the training manifest (or loaded back);
+3. `resolve_config`: every `auto` size filled in from the pipeline, checked against a resumed
+   run's configuration, and saved as `config.yaml`;
+4. `build`: the model (a `Distiller` around it with `distill`), the training stream, the
+   validation data and the callbacks;
+5. `train`, then `train_stage` once per stage: set what trains, compile (the model class's
+   `compile_defaults`, with the stage's optimizer), restore a backup, `model.fit`;
+6. `finish`: the model to keep (`model.keras`), the final metrics (`metrics.json`).
+"""
 
 import contextlib
-import csv
-import json
 import os
 import shutil
 
-from mmkeras.config import ConfigError, dump, to_dict
-from mmkeras.train import builders, determinism
-from mmkeras.train.atomic import atomic_path, replace_dir, write_text
+from mmkeras.atomic_files import write_directory_atomically
+from mmkeras.config import ConfigError, dump
+from mmkeras.train import builders, determinism, run_finish
+from mmkeras.train.config_resolution import resolve_config, resolve_path
+from mmkeras.train.resume_check import CONFIG, check_same_config
 from mmkeras.train.resume_state import ResumeState, read_state
-from mmkeras.train.run import Run, parse_history
+from mmkeras.train.run import Run
+from mmkeras.train.run_callbacks import (
+    METRICS_CSV,
+    fit_verbosity,
+    make_callbacks,
+    tensorboard_enabled,
+    trim_csv,
+)
 from mmkeras.train.run_lock import RunLock
+from mmkeras.train.run_output import disk_errors, print_data_summary, say, say_skipped
+from mmkeras.train.stage import stage_plan
 
-BACKUP = "backup"
+BACKUP = run_finish.BACKUP
 PIPELINE = "pipeline"
-CONFIG = "config.yaml"
-METRICS_CSV = "metrics.csv"
 
 
-def _say(verbose, message):
-    if verbose:
-        print(message, flush=True)
+class Trainer:
+    """Trains the model a `RunConfig` describes, into the run directory `output_dir/name`.
 
-
-def _epoch_seed(seed, epoch):
-    return (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
-
-
-class _Stream:
-    """Training batches for epochs `first..last-1`, as one dataset that `fit` reads in order.
-
-    Each epoch's order and augmentation depend only on `(seed, epoch)`, not on how many epochs
-    this process has run, so a resumed run sees the very batches an uninterrupted run would.
+    `mmkeras.train.fit(config)` is `Trainer(config).run()`; see `fit` for the files of a run,
+    resuming and multi-worker training. The `Trainer` holds the objects of the run as it
+    builds them (`pipeline`, `model`, `student`, `stages`, ...), so a reader can follow a
+    configuration from `run` down, one method after the other.
 
     Args:
-        pipe, config, select: the adapted pipeline, the resolved config, the input selector.
-        source: manifest or TFRecord folder (default: `config.data.train`).
-        drop_remainder: drop the last incomplete batch (static shapes, equal steps per worker).
-        shard: optional `(num_shards, index)`: this worker's TFRecord files.
-        batches: optional number of batches per epoch (every worker of a job takes as many).
-        steps_per_batch: training steps one batch makes. A worker reading its own shard
-            splits each global batch into one piece per replica of the job and feeds its own
-            replicas a piece per step, so a batch lasts `num_workers` steps.
-        options: optional `tf.data.Options` for the dataset handed to `fit`.
+        config: a `RunConfig` (from `mmkeras.config.load`) or a path to a YAML file.
+        restart: delete an existing run directory of the same name and start afresh.
+        verbose: print progress (per-epoch lines of `model.fit` follow `train.verbose`).
+        strategy: optional strategy name overriding `train.strategy`, or a
+            `tf.distribute.Strategy` to use.
+
+    Attributes:
+        config: the configuration; after `prepare_pipeline`, the resolved one.
+        stages: the stage plan, a list of `mmkeras.train.stage.Stage`.
+        model: the model `fit` trains (a `Distiller` with `distill`); `student`: the model kept.
+
+    Example:
+    >>> trainer = mmkeras.train.Trainer("config.yaml")
+    >>> print(trainer.describe_plan())
+    stage 1: epochs 1-2, learning rate 0.001, branches image: frozen
+    stage 2: epochs 3-5, learning rate 0.0001, branches image: trainable
+    >>> run = trainer.run()
     """
 
-    def __init__(
-        self,
-        pipe,
-        config,
-        select,
-        source=None,
-        drop_remainder=False,
-        shard=None,
-        batches=None,
-        steps_per_batch=1,
-        options=None,
-    ):
-        self.pipe = pipe
+    def __init__(self, config, restart=False, verbose=True, strategy=None):
+        from mmkeras.config import load
+        from mmkeras.train.strategies import STRATEGIES
+
+        if isinstance(config, str | os.PathLike):
+            config = load(config)
+        if isinstance(strategy, str):
+            if strategy not in STRATEGIES:
+                raise ValueError(
+                    f"fit: `strategy` must be one of {', '.join(STRATEGIES)} or a "
+                    f"tf.distribute.Strategy, received {strategy!r}."
+                )
+            config = config.model_copy(deep=True)
+            config.train.strategy = strategy
+            strategy = None
         self.config = config
-        self.select = select
-        self.source = source or config.data.train
-        self.drop_remainder = drop_remainder
-        self.shard = shard
-        self.batches = batches
-        self.steps_per_batch = steps_per_batch
-        self.options = options
-        self.skips = None  # the `SkipReport` of the dataset read last
+        self.restart = restart
+        self.verbose = verbose
+        self.strategy = strategy
+        self.run_dir = os.path.abspath(os.path.join(config.output_dir, config.name))
+        self.backup_dir = os.path.join(self.run_dir, BACKUP)
+        self.write_dir = self.run_dir
+        self.strategy_name = self.chief = None
+        # The plan is known before any data is read (`describe_plan`).
+        self.stages = stage_plan(config)
+        # Built by `prepare_pipeline` and `build`:
+        self.pipeline = self.model = self.student = self.policy = None
+        self.stream = self.steps = self.validation = self.eval_options = None
+        self.class_weights = None
+        self.stateful, self.plain = [], []
 
-    def _read(self, seed):
-        data = self.config.data
-        ds, self.skips = self.pipe.dataset(
-            self.source,
-            training=True,
-            batch_size=data.batch_size,
-            shuffle=data.shuffle,
-            seed=seed,
-            errors=data.errors,
-            drop_remainder=self.drop_remainder,
-            verbose=False,
-            shard=self.shard,
-            return_report=True,
-        )
-        return ds
+    def describe_plan(self):
+        """The stage plan as text, one line per stage (which branches train, at which rate)."""
+        from mmkeras.train.stage import describe_plan
 
-    def epoch_dataset(self, epoch):
-        import tensorflow as tf
+        return describe_plan(self.stages)
 
-        ds = self._read(self.config.seed)
-        counter = getattr(ds, "_mmkeras_epoch", None)
-        if isinstance(counter, tf.Variable):
-            # The pipeline numbers epochs by counting iterations; start it at this epoch.
-            counter.assign(epoch)
+    # === The run ===
+    def run(self):
+        """Trains (or resumes, or finds finished) the run; returns its `mmkeras.train.Run`.
+
+        Raises:
+            ConfigError: the configuration does not fit the data, or differs from the one of
+                the run being resumed.
+        """
+        from mmkeras import compat
+
+        compat.check_versions()
+        self._start_strategy()
+        # Seeding and determinism settings that must precede every other TensorFlow operation
+        # of the run belong here, right after the strategy exists.
+        if self.config.deterministic:
+            determinism.enable(self.config.seed)
+        tensorboard_enabled(self.config.callbacks.tensorboard)  # fail now, not in epoch 1
+        # Only the chief locks: the workers of one job train the same run together.
+        lock = RunLock(self.run_dir) if self.chief else contextlib.nullcontext()
+        with lock:
+            return self._run_locked()
+
+    def _start_strategy(self):
+        from mmkeras.train import cluster
+        from mmkeras.train.strategies import get_strategy, resolve_strategy_name, strategy_kind
+
+        # A multi-worker strategy must exist before any other TensorFlow operation of the process.
+        if self.strategy is None:
+            self.strategy_name = resolve_strategy_name(self.config.train.strategy)
+            self.strategy = get_strategy(self.strategy_name)
         else:
-            ds = self._read(_epoch_seed(self.config.seed, epoch))
-        if self.batches is not None:
-            # Shards may hold a few more rows than others: every worker takes as many steps.
-            ds = ds.take(self.batches)
-        return ds.map(self.select)
+            self.strategy_name = strategy_kind(self.strategy)
+        self.chief = cluster.is_chief() if self.multi_worker else True
 
-    def steps_per_epoch(self):
-        import tensorflow as tf
+    @property
+    def multi_worker(self):
+        """Whether this process is one worker of a multi-worker job."""
+        return self.strategy_name == "multi_worker"
 
-        if self.batches is not None:
-            return self.batches * self.steps_per_batch
-        ds = self.epoch_dataset(0)
-        steps = int(ds.cardinality())
-        if steps >= 0:
-            return steps
-        if steps == tf.data.INFINITE_CARDINALITY:
-            raise ValueError("The training dataset is infinite; it must hold one epoch.")
-        return sum(1 for _ in ds)
+    def _run_locked(self):
+        from mmkeras.train import cluster
 
-    def dataset(self, first, last, skip=0):
-        """Epochs `first..last-1`, without the first `skip` steps of epoch `first`."""
-        import tensorflow as tf
+        if self.restart and self.chief and os.path.isdir(self.run_dir):
+            shutil.rmtree(self.run_dir)
+        # Every worker resumes from the chief's backup; a restarted job's workers all read the
+        # same state, since the chief cannot save a newer one before every worker trains with it.
+        state = None if self.restart and not self.chief else read_state(self.backup_dir)
+        model_file = os.path.join(self.run_dir, "model.keras")
+        if state and state.get("complete") and os.path.isfile(model_file):
+            say(
+                self.verbose,
+                f"{self.run_dir}: the run is complete; nothing to do (`mmkeras train --restart` "
+                "or `fit(..., restart=True)` trains it afresh)",
+            )
+            return Run.load(self.run_dir)
+        os.makedirs(self.run_dir, exist_ok=True)
+        self.write_dir = cluster.worker_dir(self.run_dir) if self.multi_worker else self.run_dir
+        try:
+            self.prepare_pipeline(resuming=state is not None)
+            self.build()
+            metrics = self.train(state)
+        finally:
+            cluster.cleanup_worker_dir(self.write_dir, self.run_dir)
+        if not self.chief:
+            # Its own files are gone; the run directory is the chief's (it may still be writing).
+            return Run(self.run_dir, self.config, self.student, self.pipeline, [], metrics)
+        return Run.load(self.run_dir, model=self.student, pipeline=self.pipeline)
 
-        ds = self.epoch_dataset(first)
-        if skip:
-            ds = ds.skip(skip // self.steps_per_batch)
-        if self.steps_per_batch > 1 and skip % self.steps_per_batch:
-            # A resumed epoch that starts inside a batch leaves part of that batch over; one
-            # more epoch at the end keeps the last epoch whole.
-            last += 1
-        if last - first > 1:
-            rest = self.epoch_dataset(first + 1)
-            # One dataset object iterated again per epoch: its epoch counter advances each time.
-            ds = ds.concatenate(tf.data.Dataset.range(last - first - 1).flat_map(lambda _: rest))
-        if self.options is not None:
-            ds = ds.with_options(self.options)
-        return ds
+    # === Data and configuration ===
+    def prepare_pipeline(self, resuming):
+        """Builds and adapts the pipeline (or loads a resumed run's), then resolves the config.
 
+        Writes `pipeline/` and `config.yaml`; a resumed run must have the configuration it
+        started with.
+        """
+        from mmkeras.data import Pipeline
 
-def _selector(model_inputs, pipe_inputs, with_present):
-    """A tf.data map keeping the inputs the model takes (the teacher may need more)."""
-    import tensorflow as tf
-
-    keep = [k for k in model_inputs if k != "present"]
-    order = [k for k in pipe_inputs if k != "present"]
-
-    def select(inputs, *rest):
-        out = {k: inputs[k] for k in keep}
-        if with_present and "present" in inputs:
-            if keep == order:
-                out["present"] = inputs["present"]
-            else:
-                columns = [order.index(k) for k in keep]
-                out["present"] = tf.gather(inputs["present"], columns, axis=1)
-        return (out, *rest)
-
-    return select
-
-
-def _make_selector(config, model, pipe):
-    if config.model.model_task:
-        return builders.task_selector(config)
-    return _selector(_input_names(model), pipe.input_names, pipe.allow_missing)
-
-
-def _input_names(model):
-    structure = model.input
-    return list(structure) if isinstance(structure, dict) else [t.name for t in model.inputs]
-
-
-# === Fine-tuning stages ===
-def _pretrained_branches(config):
-    if config.finetune and config.finetune.pretrained is not None:
-        return list(config.finetune.pretrained)
-    out = []
-    for key, branch in config.model.branches.items():
-        weights = branch.builder_kwargs().get("weights")
-        if branch.kind == "text_bert" or (branch.kind == "image_backbone" and weights):
-            out.append(key)
-    return out
-
-
-def _stages(config):
-    """[(epochs, learning_rate, trainable)] of the run (one stage without fine-tuning)."""
-    if not config.finetune:
-        return [(config.train.epochs, config.optimizer.learning_rate, None)]
-    return [
-        (s.epochs, s.learning_rate or config.optimizer.learning_rate, s.trainable)
-        for s in config.finetune.stages
-    ]
-
-
-def _set_all(layer, value):
-    # Freezing a functional model leaves its layers' own flags as they were, and a later
-    # unfreeze would keep a top-k split: set every nested layer explicitly.
-    layer.trainable = value
-    for inner in getattr(layer, "layers", ()):
-        _set_all(inner, value)
-
-
-def _set_trainable(model, config, trainable):
-    if trainable is None:
-        return
-    for key in _pretrained_branches(config):
-        branch = _branch_model(model, config, key)
-        kind = config.model.branches[key].kind
-        if trainable in ("none", "all"):
-            _set_all(branch, trainable == "all")
-        elif kind == "text_bert":
-            from mmkeras.train.finetune import unfreeze_top_layers
-
-            _set_all(branch, True)
-            unfreeze_top_layers(branch, min(trainable, _num_bert_layers(branch)))
+        saved = os.path.join(self.run_dir, PIPELINE)
+        if resuming and os.path.isdir(saved):
+            pipe = Pipeline.load(saved)
+            if self.write_dir != self.run_dir:
+                write_directory_atomically(
+                    pipe.save, os.path.join(self.write_dir, PIPELINE), what="pipeline"
+                )
         else:
-            _set_all(branch, True)
-            weighted = [layer for layer in branch.layers if layer.weights]
-            for i, layer in enumerate(weighted):
-                _set_all(layer, i >= len(weighted) - trainable)
-
-
-def _branch_model(model, config, key):
-    mapping = builders.model_inputs(config)
-    if mapping is None:
-        return model.branches[key]
-    # DualEncoder and Captioner hold their branches as attributes named after the modality.
-    modality = next(name for name, k in mapping.items() if k == key)
-    return getattr(model, f"{modality}_branch")
-
-
-def _num_bert_layers(branch):
-    return sum(1 for layer in branch.layers if layer.name.startswith("bert_layer_"))
-
-
-# === Callbacks ===
-def _trim_csv(path, first_epoch):
-    """Drops CSV rows of epochs at or after `first_epoch` (they are trained again).
-
-    Damaged lines are dropped too, so the log the resumed run appends to is clean.
-    """
-    if not os.path.isfile(path):
-        return
-    header, rows, _ = parse_history(path)
-    if not header:
-        return
-    kept = [header] + [values for _, epoch, values in rows if epoch < first_epoch]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(kept)
-
-
-def _monitor(name, has_validation):
-    if name.startswith("val_") and not has_validation:
-        return name[len("val_") :]
-    return name
-
-
-def _callbacks(config, run_dir, has_validation, model_to_save):
-    import keras
-
-    from mmkeras.train.atomic_model_checkpoint import AtomicModelCheckpoint
-
-    cbs = config.callbacks
-    stateful = [
-        AtomicModelCheckpoint(
-            os.path.join(run_dir, "checkpoints"),
-            monitor=_monitor(cbs.checkpoint.monitor, has_validation),
-            mode=cbs.checkpoint.mode,
-            model_to_save=model_to_save,
-        )
-    ]
-    if cbs.early_stopping is not None:
-        es = cbs.early_stopping
-        stateful.append(
-            keras.callbacks.EarlyStopping(
-                monitor=_monitor(es.monitor, has_validation),
-                patience=es.patience,
-                min_delta=es.min_delta,
-                mode=es.mode,
-                restore_best_weights=es.restore_best_weights,
+            pipe = builders.build_pipeline(self.config)
+            report = pipe.adapt(resolve_path(self.config, self.config.data.train))
+            if self.verbose:
+                print_data_summary(self.config, pipe, report)
+            write_directory_atomically(
+                pipe.save, os.path.join(self.write_dir, PIPELINE), what="pipeline"
             )
-        )
-    if config.schedule.name == "plateau":
-        sc = config.schedule
-        stateful.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=_monitor(sc.monitor, has_validation),
-                factor=sc.factor,
-                patience=sc.patience,
-                min_lr=sc.min_learning_rate,
-                verbose=1 if fit_verbosity(config.train.verbose) else 0,
+        self.pipeline = pipe
+        self.config = resolve_config(self.config, pipe)
+        if resuming:
+            check_same_config(self.run_dir, self.config)
+        dump(self.config, os.path.join(self.write_dir, CONFIG))
+
+    def _class_weights(self):
+        """`model.fit`'s `class_weight` of `train.class_weight` (None without one).
+
+        Raises:
+            ConfigError: a class the weights name is not a class of the data.
+        """
+        cw = self.config.train.class_weight
+        if cw is None:
+            return None
+        if cw == "balanced":
+            return self.pipeline.class_weights(self.config.data.train)
+        labels = [str(c) for c in self.pipeline.labels]
+        unknown = [k for k in cw if k not in labels]
+        if unknown:
+            raise ConfigError(
+                [f"train.class_weight: {unknown} are not classes; classes: {', '.join(labels)}"]
             )
+        return {labels.index(k): float(w) for k, w in cw.items()}
+
+    # === Model, inputs, callbacks, stages ===
+    def build(self):
+        """Builds the model, the training stream, the validation data and the callbacks."""
+        import keras
+
+        from mmkeras.train.precision import dtype_policy, resolve_precision
+        from mmkeras.train.strategies import synchronize_batch_norm
+        from mmkeras.train.training_stream import make_selector, selector, training_stream
+
+        config, pipe, strategy = self.config, self.pipeline, self.strategy
+        keras.utils.set_random_seed(config.seed)
+        self.policy = resolve_precision(config.train.mixed_precision, self.strategy_name)
+        say(
+            self.verbose,
+            f"run {config.name}: {self.run_dir}\n  strategy {self.strategy_name} "
+            f"({strategy.num_replicas_in_sync} replica(s)), precision {self.policy}, "
+            f"XLA {'on' if config.train.xla else 'off'}",
         )
-    plain = []
-    if cbs.csv_log:
-        plain.append(keras.callbacks.CSVLogger(os.path.join(run_dir, METRICS_CSV), append=True))
-    if tensorboard_enabled(cbs.tensorboard):
-        plain.append(keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "logs")))
-    return stateful, plain
-
-
-def tensorboard_enabled(setting):
-    """Whether `callbacks.tensorboard` (true, false or `auto`) writes TensorBoard logs here.
-
-    Raises:
-        ConfigError: `true` where the optional `tensorboard` package is not installed.
-    """
-    import importlib.util
-
-    installed = importlib.util.find_spec("tensorboard") is not None
-    if setting == "auto":
-        return installed
-    if setting and not installed:
-        raise ConfigError(
-            [
-                "callbacks.tensorboard: true, but the tensorboard package is not installed; "
-                "install it (pip install tensorboard), or set callbacks.tensorboard: auto "
-                "(logs when it is installed) or false"
-            ]
+        with dtype_policy(self.policy), strategy.scope():
+            self.model, self.student = builders.make_model(config, pipe)
+        if strategy.num_replicas_in_sync > 1:
+            synchronize_batch_norm(self.model)
+        if config.distill:
+            # The teacher may read inputs the student does not: the Distiller gets them all.
+            select = selector(pipe.input_names, pipe.input_names, pipe.allow_missing)
+        else:
+            select = make_selector(config, self.student, pipe)
+        self.class_weights = self._class_weights()
+        self.stream, self.eval_options = training_stream(
+            config, pipe, self.write_dir, strategy, self.strategy_name, select, self.verbose
         )
-    return bool(setting)
-
-
-def fit_verbosity(setting):
-    """`model.fit`'s `verbose` for `train.verbose`: `auto` is a progress bar on a terminal only.
-
-    A progress bar redraws itself many times a second: fine on a terminal, a flood of lines in a
-    log file or a CI job, which get one line per epoch instead.
-    """
-    import sys
-
-    if setting != "auto":
-        return setting
-    in_ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-    return 1 if sys.stdout.isatty() and not in_ci else 2
-
-
-# === The run ===
-def _prepare_pipeline(config, read_dir, write_dir, resuming, verbose):
-    from mmkeras.data import Pipeline
-
-    saved = os.path.join(read_dir, PIPELINE)
-    if resuming and os.path.isdir(saved):
-        pipe = Pipeline.load(saved)
-        if write_dir != read_dir:
-            replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
-        return pipe
-    pipe = builders.build_pipeline(config)
-    report = pipe.adapt(builders.resolve_path(config, config.data.train))
-    if verbose:
-        _print_data_summary(config, pipe, report)
-    replace_dir(pipe.save, os.path.join(write_dir, PIPELINE))
-    return pipe
-
-
-def _print_data_summary(config, pipe, report):
-    """What training learned from the training manifest, once, as `mmkeras validate` shows it."""
-    from mmkeras.data.data_summary import input_lines, target_lines
-
-    lines = []
-    if report is not None:
-        lines.append(report.summary())
-        if not report.ok:
-            action = (
-                "they are skipped (data.errors: skip)"
-                if config.data.errors == "skip"
-                else "training stops on them (data.errors: raise); `mmkeras validate` lists them"
-            )
-            lines.append(f"  {action}")
-    lines += input_lines(pipe) + target_lines(pipe)
-    print("data:\n" + "\n".join("  " + line for line in lines), flush=True)
-
-
-def _say_skipped(verbose, stream):
-    """The rows training skipped, said once at the end of the run (not once per epoch)."""
-    skips = stream.skips
-    if skips is None or not skips.num_skipped:
-        return
-    _say(verbose, f"  skipped in the last epoch (data.errors: skip): {skips.summary()}")
-
-
-# Settings a resumed run may change: they neither shape the model nor change what it learns.
-RESUMABLE_CHANGES = (
-    "callbacks.tensorboard",
-    "callbacks.csv_log",
-    "callbacks.backup.every_steps",
-    "train.verbose",
-)
-_MISSING = object()
-
-
-def _differences(saved, now, prefix=""):
-    """Dotted paths where two configuration dicts differ."""
-    if isinstance(saved, dict) and isinstance(now, dict):
-        out = []
-        for key in list(saved) + [k for k in now if k not in saved]:
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out += _differences(saved.get(key, _MISSING), now.get(key, _MISSING), path)
-        return out
-    return [] if saved == now else [(prefix, saved, now)]
-
-
-def _shown(value):
-    return "(not set)" if value is _MISSING else repr(value)
-
-
-def _check_same_config(run_dir, resolved):
-    path = os.path.join(run_dir, CONFIG)
-    if not os.path.isfile(path):
-        return
-    import yaml
-
-    with open(path, encoding="utf-8") as f:
-        saved = yaml.safe_load(f)
-    changed = {}
-    for key, before, after in _differences(saved, to_dict(resolved)):
-        if not any(key == ok or key.startswith(ok + ".") for ok in RESUMABLE_CHANGES):
-            section = key.split(".")[0]
-            changed.setdefault(section, []).append(
-                f"{key} {_shown(before)} in the run, {_shown(after)} now"
-            )
-    if changed:
-        raise ConfigError(
-            [
-                f"{section}: differs from the configuration of the unfinished run in {run_dir} "
-                f"({'; '.join(details)}); resume with the same settings, or start afresh "
-                "(`mmkeras train --restart`, `fit(..., restart=True)`) or under another name "
-                "(`--name`)"
-                for section, details in changed.items()
-            ]
+        self.steps = self.stream.steps_per_epoch()
+        self.validation = self._evaluation_data(config.data.validation, select)
+        to_save = (lambda m: m.student) if config.distill else None
+        self.stateful, self.plain = make_callbacks(
+            config, self.write_dir, self.validation is not None, to_save
         )
 
-
-def _compile(model, config, stage_rate, stage_steps, steps_per_epoch):
-    learning_rate = builders.make_learning_rate(config, stage_rate, stage_steps, steps_per_epoch)
-    optimizer = builders.make_optimizer(config, learning_rate)
-    kwargs = {
-        "jit_compile": bool(config.train.xla),
-        "steps_per_execution": config.train.steps_per_execution,
-    }
-    if hasattr(model, "compile_defaults"):
-        model.compile_defaults(optimizer=optimizer, **kwargs)
-        return
-    tasks = model.student.tasks
-    if model.student.single_task:
-        (task,) = tasks.values()
-        model.compile(optimizer=optimizer, loss=task.loss, metrics=task.metrics(), **kwargs)
-        return
-    model.compile(
-        optimizer=optimizer,
-        loss={name: t.loss for name, t in tasks.items()},
-        metrics={name: t.metrics() for name, t in tasks.items()},
-        loss_weights={name: t.loss_weight for name, t in tasks.items()},
-        **kwargs,
-    )
-
-
-def _class_weight(config, pipe):
-    cw = config.train.class_weight
-    if cw is None:
-        return None
-    if cw == "balanced":
-        return pipe.class_weights(config.data.train)
-    labels = [str(c) for c in pipe.labels]
-    unknown = [k for k in cw if k not in labels]
-    if unknown:
-        raise ConfigError(
-            [f"train.class_weight: {unknown} are not classes; classes: {', '.join(labels)}"]
-        )
-    return {labels.index(k): float(w) for k, w in cw.items()}
-
-
-def _final_metrics(model, pipe, config, select, drop_remainder=False, options=None):
-    out = {}
-    for split in ("validation", "test"):
-        manifest = getattr(config.data, split)
-        if manifest is None:
-            continue
-        ds = pipe.dataset(
+    def _evaluation_data(self, manifest, select):
+        if not manifest:
+            return None
+        ds = self.pipeline.dataset(
             manifest,
             training=False,
-            batch_size=config.data.batch_size,
-            errors=config.data.errors,
-            drop_remainder=drop_remainder,
+            batch_size=self.config.data.batch_size,
+            errors=self.config.data.errors,
+            drop_remainder=self.strategy_name == "tpu",
             verbose=False,
         ).map(select)
-        if options is not None:
-            ds = ds.with_options(options)
-        values = model.evaluate(ds, verbose=0, return_dict=True)
-        out[split] = {k: float(v) for k, v in values.items()}
-    return out
+        if self.eval_options is not None:
+            ds = ds.with_options(self.eval_options)
+        return ds
+
+    def _keras_context(self, model, element_spec):
+        if not self.multi_worker:
+            return contextlib.nullcontext()
+        from mmkeras.compat import multi_worker_keras
+
+        return multi_worker_keras(model, self.strategy, element_spec)
+
+    # === Training ===
+    def train(self, state=None):
+        """Trains every stage of the plan from `state` (a resume state, or None), then finishes.
+
+        Returns:
+            The final metrics, `{split: {metric: value}}`.
+        """
+        if state:
+            say(
+                self.verbose,
+                f"  resuming: stage {state['stage'] + 1}, epoch {state['epoch'] + 1}, "
+                f"batch {state['batch']}",
+            )
+            trim_csv(os.path.join(self.write_dir, METRICS_CSV), state["epoch"])
+        start = state["stage"] if state else 0
+        for stage in self.stages[start:]:
+            self.train_stage(stage, state if state and state["stage"] == stage.index else None)
+        say_skipped(self.verbose, self.stream)
+        with self._keras_context(self.student, None), disk_errors(self.run_dir):
+            return self.finish()
+
+    def train_stage(self, stage, restore=None):
+        """Sets what trains, compiles, restores a backup of this stage if any, and fits."""
+        from mmkeras.train.epoch_ender import EpochEnder
+        from mmkeras.train.learning_rate_logger import LearningRateLogger
+        from mmkeras.train.precision import dtype_policy
+        from mmkeras.train.stage import branch_models
+
+        model, strategy = self.model, self.strategy
+        with dtype_policy(self.policy), strategy.scope():
+            stage.apply(branch_models(self.student, self.config))
+            self.compile_stage(stage)
+        epoch, skip = stage.first_epoch, 0
+        if restore is not None:
+            # The optimizer's variables are created here: in the strategy's scope.
+            with strategy.scope():
+                ResumeState.load_weights(model, self.backup_dir, restore)
+            epoch, skip = restore["epoch"], restore["batch"]
+            if restore.get("stage_done"):
+                epoch = stage.last_epoch
+        resume = ResumeState(
+            os.path.join(self.write_dir, BACKUP),
+            stage=stage.index,
+            every_steps=self.config.callbacks.backup.every_steps,
+            callbacks=self.stateful,
+            restore=restore,
+        )
+        if restore is None:
+            resume.set_model(model)
+            resume.save(stage.first_epoch, 0)
+        if epoch >= stage.last_epoch:
+            return
+        if len(self.stages) > 1:
+            say(
+                self.verbose,
+                f"  stage {stage.index + 1}/{len(self.stages)}: epochs {stage.first_epoch + 1}-"
+                f"{stage.last_epoch}, learning rate {stage.learning_rate:g}, pretrained branches "
+                f"trainable: {stage.trainable}",
+            )
+        callbacks = [EpochEnder(self.steps - skip)] if skip else []
+        callbacks += [LearningRateLogger(), *self.stateful, *self.plain, resume]
+        data = self.stream.dataset(epoch, stage.last_epoch, skip)
+        with self._keras_context(model, data.element_spec), disk_errors(self.run_dir):
+            model.fit(
+                data,
+                validation_data=self.validation,
+                epochs=stage.last_epoch,
+                initial_epoch=epoch,
+                steps_per_epoch=self.steps,
+                class_weight=self.class_weights,
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=fit_verbosity(self.config.train.verbose) if self.verbose else 0,
+            )
+
+    def compile_stage(self, stage):
+        """Compiles the model for `stage`: its own `compile_defaults`, the stage's optimizer."""
+        from mmkeras.train.optimizer_builder import make_learning_rate, make_optimizer
+
+        config = self.config
+        learning_rate = make_learning_rate(
+            config, stage.learning_rate, stage.epochs * self.steps, self.steps
+        )
+        self.model.compile_defaults(
+            optimizer=make_optimizer(config, learning_rate),
+            jit_compile=bool(config.train.xla),
+            steps_per_execution=config.train.steps_per_execution,
+        )
+
+    # === The end ===
+    def finish(self):
+        """Saves the model to keep and the final metrics; marks the run complete."""
+        from mmkeras.train.training_stream import make_selector
+
+        config, student = self.config, self.student
+        if not student.compiled:
+            # A distilled student was trained inside the Distiller; compile it for its own use.
+            student.compile_defaults(learning_rate=config.optimizer.learning_rate)
+        run_finish.keep_best(config, self.write_dir, student, self.verbose)
+        run_finish.save_model(self.write_dir, student)
+        select = make_selector(config, student, self.pipeline)
+        metrics = run_finish.final_metrics(
+            student,
+            self.pipeline,
+            config,
+            select,
+            drop_remainder=self.strategy_name == "tpu",
+            options=self.eval_options,
+        )
+        run_finish.write_results(self.write_dir, metrics, self.verbose)
+        return metrics
 
 
 def fit(config, restart=False, verbose=True, strategy=None):
@@ -524,339 +434,4 @@ def fit(config, restart=False, verbose=True, strategy=None):
     >>> run = mmkeras.train.fit(mmkeras.config.load("config.yaml"))
     >>> run.model.predict(...)
     """
-    from mmkeras.config import load
-    from mmkeras.train import cluster
-    from mmkeras.train.strategies import STRATEGIES, get_strategy, resolve_strategy_name
-
-    if isinstance(config, str | os.PathLike):
-        config = load(config)
-    if isinstance(strategy, str):
-        if strategy not in STRATEGIES:
-            raise ValueError(
-                f"fit: `strategy` must be one of {', '.join(STRATEGIES)} or a "
-                f"tf.distribute.Strategy, received {strategy!r}."
-            )
-        config = config.model_copy(deep=True)
-        config.train.strategy = strategy
-    # A multi-worker strategy must exist before any other TensorFlow operation of the process.
-    if strategy is None or isinstance(strategy, str):
-        strategy_name = resolve_strategy_name(config.train.strategy)
-        strategy = get_strategy(strategy_name)
-    else:
-        strategy_name = _strategy_kind(strategy)
-    chief = cluster.is_chief() if strategy_name == "multi_worker" else True
-    if config.deterministic:
-        determinism.enable(config.seed)
-
-    run_dir = os.path.abspath(os.path.join(config.output_dir, config.name))
-    tensorboard_enabled(config.callbacks.tensorboard)  # fail before any work, not in epoch 1
-    # Only the chief locks: the workers of one job train the same run together.
-    lock = RunLock(run_dir) if chief else contextlib.nullcontext()
-    with lock:
-        return _fit_locked(config, run_dir, restart, verbose, strategy, strategy_name, chief)
-
-
-def _fit_locked(config, run_dir, restart, verbose, strategy, strategy_name, chief):
-    from mmkeras.train import cluster
-
-    multi_worker = strategy_name == "multi_worker"
-    if restart and chief and os.path.isdir(run_dir):
-        shutil.rmtree(run_dir)
-    backup_dir = os.path.join(run_dir, BACKUP)
-    # Every worker resumes from the chief's backup; a restarted job's workers all read the
-    # same state, since the chief cannot save a newer one before every worker trains with it.
-    state = None if restart and not chief else read_state(backup_dir)
-    if state and state.get("complete") and os.path.isfile(os.path.join(run_dir, "model.keras")):
-        _say(
-            verbose,
-            f"{run_dir}: the run is complete; nothing to do (`mmkeras train --restart` or "
-            "`fit(..., restart=True)` trains it afresh)",
-        )
-        return Run.load(run_dir)
-    os.makedirs(run_dir, exist_ok=True)
-    write_dir = cluster.worker_dir(run_dir) if multi_worker else run_dir
-    try:
-        resuming = state is not None
-        pipe = _prepare_pipeline(config, run_dir, write_dir, resuming, verbose)
-        resolved = builders.resolve_config(config, pipe)
-        if resuming:
-            _check_same_config(run_dir, resolved)
-        dump(resolved, os.path.join(write_dir, CONFIG))
-        dirs = {"run": run_dir, "write": write_dir, "backup": backup_dir}
-        model, metrics = _train(resolved, pipe, dirs, state, strategy, strategy_name, verbose)
-    finally:
-        cluster.cleanup_worker_dir(write_dir, run_dir)
-    if not chief:
-        # Its own files are gone; the run directory is the chief's (it may still be writing).
-        return Run(run_dir, resolved, model, pipe, [], metrics)
-    return Run.load(run_dir, model=model, pipeline=pipe)
-
-
-def _strategy_kind(strategy):
-    import tensorflow as tf
-
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return "multi_worker"
-    if isinstance(strategy, tf.distribute.TPUStrategy):
-        return "tpu"
-    if isinstance(strategy, tf.distribute.MirroredStrategy):
-        return "mirrored"
-    return "default"
-
-
-def _inputs(config, pipe, dirs, strategy, strategy_name, select, verbose):
-    """The training stream (steps per epoch, dataset of epochs) and evaluation dataset options."""
-    from mmkeras.train import cluster
-    from mmkeras.train import distributed_data as dd
-
-    replicas = strategy.num_replicas_in_sync
-    dd.check_batch_size(config, strategy_name, replicas)
-    static = dd.needs_static_shapes(strategy_name)
-    source = None
-    if config.data.shards:
-        source = dd.prepare_records(config, pipe, dirs["write"], verbose)
-    if strategy_name != "multi_worker":
-        stream = _Stream(pipe, config, select, source=source, drop_remainder=static)
-        return stream, None
-    workers = cluster.num_workers()
-    if source is None:
-        stream = _Stream(
-            pipe, config, select, drop_remainder=True, options=dd.data_sharding_options(verbose)
-        )
-        return stream, dd.element_sharding()
-    _, index = cluster.task()
-    stream = _Stream(
-        pipe,
-        config,
-        select,
-        source=source,
-        drop_remainder=True,
-        shard=(workers, index),
-        batches=dd.sharded_batches(source, workers, config.data.batch_size),
-        steps_per_batch=workers,
-        options=dd.no_auto_sharding(),
-    )
-    _say(verbose, f"  input: {source} sharded by file over {workers} workers")
-    return stream, dd.element_sharding()
-
-
-def _train(config, pipe, dirs, state, strategy, strategy_name, verbose):
-    import keras
-
-    from mmkeras.train.epoch_ender import EpochEnder
-    from mmkeras.train.learning_rate_logger import LearningRateLogger
-    from mmkeras.train.precision import dtype_policy, resolve_precision
-
-    run_dir, backup_dir = dirs["write"], dirs["backup"]
-    keras.utils.set_random_seed(config.seed)
-    policy = resolve_precision(config.train.mixed_precision, strategy_name)
-    _say(
-        verbose,
-        f"run {config.name}: {dirs['run']}\n  strategy {strategy_name} "
-        f"({strategy.num_replicas_in_sync} replica(s)), precision {policy}, "
-        f"XLA {'on' if config.train.xla else 'off'}",
-    )
-    with dtype_policy(policy), strategy.scope():
-        model, student = _make_model(config, pipe)
-    if strategy.num_replicas_in_sync > 1:
-        _synchronize_batch_norm(model)
-    with_present = pipe.allow_missing
-    select = _make_selector(config, student, pipe)
-    if config.distill:
-        select = _selector(pipe.input_names, pipe.input_names, with_present)
-    static = strategy_name == "tpu"
-    class_weight = _class_weight(config, pipe)
-    stream, eval_options = _inputs(config, pipe, dirs, strategy, strategy_name, select, verbose)
-    steps = stream.steps_per_epoch()
-    validation = None
-    if config.data.validation:
-        validation = pipe.dataset(
-            config.data.validation,
-            training=False,
-            batch_size=config.data.batch_size,
-            errors=config.data.errors,
-            drop_remainder=static,
-            verbose=False,
-        ).map(select)
-        if eval_options is not None:
-            validation = validation.with_options(eval_options)
-    to_save = (lambda m: m.student) if config.distill else None
-    stateful, plain = _callbacks(config, run_dir, validation is not None, to_save)
-    stages = _stages(config)
-    bounds = [sum(s[0] for s in stages[:i]) for i in range(len(stages) + 1)]
-    write_backup = os.path.join(run_dir, BACKUP)
-
-    start_stage = state["stage"] if state else 0
-    if state:
-        _say(
-            verbose,
-            f"  resuming: stage {state['stage'] + 1}, epoch {state['epoch'] + 1}, "
-            f"batch {state['batch']}",
-        )
-        _trim_csv(os.path.join(run_dir, METRICS_CSV), state["epoch"])
-    for index in range(start_stage, len(stages)):
-        epochs, rate, trainable = stages[index]
-        first, last = bounds[index], bounds[index + 1]
-        with dtype_policy(policy), strategy.scope():
-            _set_trainable(student, config, trainable)
-            _compile(model, config, rate, epochs * steps, steps)
-        restore = state if state and state["stage"] == index else None
-        epoch, skip = first, 0
-        if restore is not None:
-            # The optimizer's variables are created here: in the strategy's scope.
-            with strategy.scope():
-                ResumeState.load_weights(model, backup_dir, restore)
-            epoch, skip = restore["epoch"], restore["batch"]
-            if restore.get("stage_done"):
-                epoch = last
-        resume = ResumeState(
-            write_backup,
-            stage=index,
-            every_steps=config.callbacks.backup.every_steps,
-            callbacks=stateful,
-            restore=restore,
-        )
-        if restore is None:
-            resume.set_model(model)
-            resume.save(first, 0)
-        if epoch >= last:
-            state = None
-            continue
-        if len(stages) > 1:
-            _say(
-                verbose,
-                f"  stage {index + 1}/{len(stages)}: epochs {first + 1}-{last}, learning rate "
-                f"{rate:g}, pretrained branches trainable: {trainable}",
-            )
-        callbacks = [EpochEnder(steps - skip)] if skip else []
-        callbacks += [LearningRateLogger(), *stateful, *plain, resume]
-        train_data = stream.dataset(epoch, last, skip)
-        with _keras_context(model, strategy, strategy_name, train_data.element_spec), _disk(dirs):
-            model.fit(
-                train_data,
-                validation_data=validation,
-                epochs=last,
-                initial_epoch=epoch,
-                steps_per_epoch=steps,
-                class_weight=class_weight,
-                shuffle=False,
-                callbacks=callbacks,
-                verbose=fit_verbosity(config.train.verbose) if verbose else 0,
-            )
-        state = None
-    _say_skipped(verbose, stream)
-    with _keras_context(student, strategy, strategy_name, None), _disk(dirs):
-        metrics = _finish(config, pipe, run_dir, student, verbose, static, eval_options)
-    return student, metrics
-
-
-@contextlib.contextmanager
-def _disk(dirs):
-    """Turns a full disk met anywhere in training (a log, a checkpoint) into one clear error."""
-    from mmkeras.errors import DiskFullError, disk_full_error, is_disk_full
-
-    try:
-        yield
-    except DiskFullError:
-        raise
-    except Exception as e:
-        if not is_disk_full(e):
-            raise
-        raise disk_full_error(
-            dirs["run"],
-            doing="while training the run in",
-            hint="its last checkpoint and backup are kept, and the same command resumes it",
-        ) from None
-
-
-def _keras_context(model, strategy, strategy_name, element_spec):
-    import contextlib
-
-    if strategy_name != "multi_worker":
-        return contextlib.nullcontext()
-    from mmkeras.train.distributed_data import multi_worker_keras
-
-    return multi_worker_keras(model, strategy, element_spec)
-
-
-def _make_model(config, pipe):
-    import keras
-
-    student = builders.build_model(config)
-    if not config.distill:
-        return student, student
-    from mmkeras.models.distiller import Distiller
-
-    path = config.distill.teacher
-    if os.path.isdir(path):
-        path = os.path.join(path, "model.keras")
-    if not os.path.isfile(path):
-        raise ConfigError([f"distill.teacher: {path!r} is not a .keras file or a run directory"])
-    from mmkeras.models.keras_file import check_keras_file
-
-    teacher = keras.saving.load_model(check_keras_file(path), safe_mode=True)
-    distiller = Distiller(
-        student,
-        teacher,
-        temperature=config.distill.temperature,
-        alpha=config.distill.alpha,
-        modalities=list(pipe.input_names),
-    )
-    return distiller, student
-
-
-def _keep_best(config, run_dir, student, verbose):
-    """Loads the best checkpoint's weights into `student` when the config keeps the best."""
-    from mmkeras.train.atomic_model_checkpoint import read_best_info
-
-    folder = os.path.join(run_dir, "checkpoints")
-    info = read_best_info(folder)
-    if config.callbacks.checkpoint.keep == "final" or info is None:
-        _say(verbose, "  model.keras: the weights of the last epoch")
-        return
-    student.load_weights(os.path.join(folder, "best.keras"))
-    _say(
-        verbose,
-        f"  model.keras: the weights of epoch {info['epoch']} (best {info['monitor']} "
-        f"{info['value']:.4f}; the last epoch's are in checkpoints/last.keras)",
-    )
-
-
-def _finish(config, pipe, run_dir, student, verbose, drop_remainder=False, options=None):
-    if not student.compiled:
-        # A distilled student was trained inside the Distiller; compile it for its own use.
-        student.compile_defaults(learning_rate=config.optimizer.learning_rate)
-    _keep_best(config, run_dir, student, verbose)
-    with atomic_path(os.path.join(run_dir, "model.keras")) as tmp:
-        student.save(tmp)
-    select = _make_selector(config, student, pipe)
-    metrics = _final_metrics(student, pipe, config, select, drop_remainder, options)
-    write_text(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2))
-    backup_dir = os.path.join(run_dir, BACKUP)
-    for name in os.listdir(backup_dir):
-        if name.endswith(".h5"):
-            os.remove(os.path.join(backup_dir, name))
-    write_text(os.path.join(backup_dir, "state.json"), json.dumps({"complete": True}))
-    for split, values in metrics.items():
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-        _say(verbose, f"  {split}: {shown}")
-    _say(verbose, f"  saved {os.path.join(run_dir, 'model.keras')}")
-    return metrics
-
-
-def _synchronize_batch_norm(model):
-    """Makes every batch-norm layer use batch statistics all-reduced over the replicas.
-
-    Each replica sees its own batches; with local statistics the moving mean and variance (weights
-    that no gradient all-reduce touches) would drift apart between replicas and workers.
-    """
-    import keras
-
-    def walk(layer):
-        yield layer
-        for sub in getattr(layer, "layers", []):
-            yield from walk(sub)
-
-    for layer in walk(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
+    return Trainer(config, restart=restart, verbose=verbose, strategy=strategy).run()

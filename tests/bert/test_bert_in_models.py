@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mmkeras.branches.text_bert import text_bert
+from mmkeras.branches.text_bert_branch import text_bert
 from mmkeras.data.wordpiece import WordPieceTokenizer
 
 TEXTS = ["the red cat sat", "a blue dog", "the cat sat on the mat", "dogs playing!"]

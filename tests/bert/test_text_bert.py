@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from bert_helpers import write_safetensors, write_tiny_bert
 
-from mmkeras.branches.text_bert import read_safetensors, text_bert
+from mmkeras.branches.text_bert_branch import read_safetensors, text_bert
 
 
 def _padded(rows, length):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mmkeras import branches
-from mmkeras.branches.image_backbone import BACKBONES
+from mmkeras.branches.image_backbone_branch import BACKBONES
 
 IMAGES = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
 

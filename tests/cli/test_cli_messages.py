@@ -33,7 +33,7 @@ def test_a_changed_configuration_on_resume_names_restart_as_a_flag(tmp_path, cap
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer, "_finish", crash)
+    monkeypatch.setattr(trainer.Trainer, "finish", crash)
     assert main(["train", str(path), "--quiet"]) == 130
     monkeypatch.undo()
     capsys.readouterr()

@@ -1,5 +1,3 @@
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -112,6 +110,24 @@ def test_same_seed_same_batches_different_seed_different(av_folder):
     # Training augmentation changes pixels, and every epoch still covers every row once.
     labels = np.sort(np.concatenate([y for _, y in first[1]]))
     np.testing.assert_array_equal(labels, np.sort([0, 1, 2] * 4))
+
+
+def test_initial_epoch_starts_the_epoch_numbering(av_folder):
+    folder, _ = av_folder
+    pipe = make_pipe()
+    manifest = str(folder / "train.csv")
+    pipe.adapt(manifest)
+    ds = pipe.dataset(manifest, training=True, batch_size=12, seed=5)
+    _, second = batches(ds), batches(ds)
+    (resumed,) = [
+        batches(pipe.dataset(manifest, training=True, batch_size=12, seed=5, initial_epoch=1))
+    ]
+    for (xa, ya), (xb, yb) in zip(second, resumed, strict=True):
+        np.testing.assert_array_equal(ya, yb)
+        for name in xa:
+            np.testing.assert_array_equal(xa[name], xb[name])
+    with pytest.raises(ValueError, match="initial_epoch"):
+        pipe.dataset(manifest, initial_epoch=-1)
 
 
 @pytest.mark.slow
@@ -304,4 +320,5 @@ def test_input_and_raw_specs(av_folder):
     assert specs["present"]["shape"] == (3,)
     raw = pipe.raw_input_specs()
     assert all(s.dtype == tf.string and s.shape.as_list() == [None] for s in raw.values())
-    assert os.path.isdir(folder)
+    assert list(raw) == ["image", "text", "audio"]  # the raw inputs: no presence mask
+    assert [s.name for s in raw.values()] == ["image", "text", "audio"]

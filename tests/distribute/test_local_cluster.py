@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import sys
 
 import pytest
@@ -115,7 +116,11 @@ def test_only_the_chief_writes_into_the_run_directory(monkeypatch, tmp_path):
     monkeypatch.setenv("TF_CONFIG", tf_config_for(addresses, 1))
     other = cluster.worker_dir(str(tmp_path))
     assert other != str(tmp_path) and "worker1" in other
+    assert os.path.isdir(other)
+    with open(os.path.join(other, "metrics.csv"), "w") as f:  # the worker's own copy of a file
+        f.write("epoch\n0\n")
     cluster.cleanup_worker_dir(other, str(tmp_path))
+    assert not os.path.exists(other)  # the worker's temporary folder is gone, files and all
     cluster.cleanup_worker_dir(str(tmp_path), str(tmp_path))
     assert tmp_path.exists()
 

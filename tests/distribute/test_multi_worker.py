@@ -27,12 +27,14 @@ def test_two_workers_train_on_tfrecord_shards_and_end_with_equal_weights(
 ):
     config = multi_worker_config(epochs=2, shards=4)
     out = multi_worker_config.dir
+    temp = out / "temp"  # the workers' temporary folder (TMPDIR)
+    temp.mkdir()
     log = io.StringIO()
     cluster = LocalCluster(
         [sys.executable, worker_script, config, str(out)],
         num_workers=2,
         max_restarts=0,
-        env=worker_env,
+        env={**worker_env, "TMPDIR": str(temp)},
         output=log,
     )
     assert cluster.run() == 0, log.getvalue()[-4000:]
@@ -46,6 +48,8 @@ def test_two_workers_train_on_tfrecord_shards_and_end_with_equal_weights(
     assert len((run_dir / "metrics.csv").read_text().strip().splitlines()) == 1 + 2
     # Only the chief wrote into the run directory.
     assert not [n for n in os.listdir(run_dir) if n.startswith(("mmkeras-", ".tmp"))]
+    # Worker 1 wrote its copies into a temporary folder of its own, and removed it at the end.
+    assert not [n for n in os.listdir(temp) if n.startswith("mmkeras-")]
 
     chief, other = _weights(out / "weights-0.npz"), _weights(out / "weights-1.npz")
     assert len(chief) == len(other) > 0

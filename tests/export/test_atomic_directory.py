@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
+from mmkeras import atomic_files
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.errors import DiskFullError
-from mmkeras.export import atomic_directory, write_directory_atomically
 
 
 def _build(files):
@@ -135,7 +136,7 @@ def _dead_pid():
 
 
 def _side_folder(parent, target, kind, pid, host=None):
-    host = atomic_directory._host() if host is None else host
+    host = atomic_files._host() if host is None else host
     folder = parent / f".{target}.{kind}-{host}-{pid}-0123abcd"
     folder.mkdir()
     (folder / "saved_model.pb").write_bytes(b"half")
@@ -192,7 +193,7 @@ def test_kill_9_during_an_export_then_the_next_export_cleans_up(tmp_path):
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     left = [name for name in os.listdir(tmp_path) if name != "export"]
     assert len(left) == 1
-    assert left[0].startswith(f".export.tmp-{atomic_directory._host()}-{pid}-")
+    assert left[0].startswith(f".export.tmp-{atomic_files._host()}-{pid}-")
     assert (out / "a.txt").read_text() == "old"
     write_directory_atomically(_build({"a.txt": "new"}), out)
     assert sorted(os.listdir(tmp_path)) == ["export"]

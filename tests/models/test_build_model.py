@@ -25,7 +25,11 @@ def _xor_data(n, seed):
 def _branches(keys, sequence=False):
     return {
         k: mk.branches.tabular_mlp(
-            num_features=4, hidden_units=(16,), output_dim=16, return_sequence=sequence, name=f"mlp_{k}"
+            num_features=4,
+            hidden_units=(16,),
+            output_dim=16,
+            return_sequence=sequence,
+            name=f"mlp_{k}",
         )
         for k in keys
     }
@@ -127,7 +131,11 @@ def _branch_cases():
         ),
         "image_backbone": (
             lambda: mk.branches.image_backbone(
-                "mobilenetv3small", input_shape=(32, 32, 3), weights=None, trainable=False, output_dim=8
+                "mobilenetv3small",
+                input_shape=(32, 32, 3),
+                weights=None,
+                trainable=False,
+                output_dim=8,
             ),
             lambda rng: rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32"),
         ),
@@ -173,6 +181,26 @@ def test_every_branch_kind_round_trips_inside_a_model(tmp_path, rng):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
+def test_build_model_keeps_the_names_of_the_callers_branches(tmp_path):
+    # Two branches from one builder share a name, and a third is named like an input: the model
+    # needs unique names, but the caller's objects keep theirs and still hold the weights.
+    shared = {k: mk.branches.tabular_mlp(num_features=4, output_dim=8) for k in "ab"}
+    shared["c"] = mk.branches.tabular_mlp(num_features=4, output_dim=8, name="a")
+    names = {k: b.name for k, b in shared.items()}
+    assert names["a"] == names["b"]
+    model = mk.build_model(branches=shared, fusion="concat", task=mk.tasks.Regression())
+    assert {k: b.name for k, b in shared.items()} == names
+    assert all(model.branches[k] is shared[k] for k in shared)
+    x, _ = _xor_data(8, seed=3)
+    before = shared["b"].predict(x["b"], verbose=0)
+    model.fit(x, x["a"][:, :1], epochs=1, verbose=0)
+    assert not np.allclose(shared["b"].predict(x["b"], verbose=0), before)
+    path = tmp_path / "same_names.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), loaded.predict(x, verbose=0), atol=1e-6)
+
+
 def test_multi_task_model_has_named_outputs_and_trains():
     x, y = _xor_data(64, seed=5)
     model = mk.build_model(
@@ -192,7 +220,11 @@ def test_multi_task_model_has_named_outputs_and_trains():
     history = model.fit({k: x[k] for k in "ab"}, targets, epochs=8, verbose=0)
     assert set(model.output_names) == {"xor", "tags", "score"}
     out = model.predict({k: x[k] for k in "ab"}, verbose=0)
-    assert out["xor"].shape == (64, 2) and out["tags"].shape == (64, 3) and out["score"].shape == (64, 1)
+    assert (
+        out["xor"].shape == (64, 2)
+        and out["tags"].shape == (64, 3)
+        and out["score"].shape == (64, 1)
+    )
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
@@ -231,13 +263,21 @@ def test_branch_given_as_kind_dict():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"fusion": "averaging"}, ValueError, "Unknown fusion 'averaging'. Allowed: 'concat', 'sum'"),
+        (
+            {"fusion": "averaging"},
+            ValueError,
+            "Unknown fusion 'averaging'. Allowed: 'concat', 'sum'",
+        ),
         ({"fusion": 3}, ValueError, "Unknown fusion 3"),
         ({"task": "classification"}, TypeError, "`task` must be a mmkeras.tasks.Task"),
         ({"task": None}, ValueError, "`task` is required"),
         ({"task": {"x": "y"}}, TypeError, "Task 'x' must be a mmkeras.tasks.Task"),
         ({"branches": {}}, ValueError, "`branches` must be a non-empty dict"),
-        ({"branches": {"a": {"kind": "image_vit"}}}, ValueError, "Unknown branch kind 'image_vit'. Allowed kinds: image_cnn"),
+        (
+            {"branches": {"a": {"kind": "image_vit"}}},
+            ValueError,
+            "Unknown branch kind 'image_vit'. Allowed kinds: image_cnn",
+        ),
         ({"branches": {"a": {"input_shape": 3}}}, ValueError, "dict without 'kind'"),
         ({"branches": {"a": keras.layers.Dense(3)}}, TypeError, "Branch 'a' must be a keras.Model"),
         ({"branches": {"present": None}}, ValueError, "'present' is reserved"),
@@ -262,7 +302,9 @@ def test_build_errors_say_what_was_received_and_what_is_allowed(kwargs, error, m
 def test_branch_that_does_not_output_a_feature_is_rejected():
     inp = keras.Input((8, 8, 3))
     grid = keras.Model(inp, keras.layers.Conv2D(4, 3)(inp), name="grid")
-    with pytest.raises(ValueError, match=r"outputs \(None, 6, 6, 4\); a branch must output a feature"):
+    with pytest.raises(
+        ValueError, match=r"outputs \(None, 6, 6, 4\); a branch must output a feature"
+    ):
         mk.build_model(branches={"image": grid}, task=mk.tasks.Classification(num_classes=2))
 
 
@@ -294,7 +336,9 @@ def test_load_model_in_a_fresh_process(tmp_path):
         f"np.testing.assert_array_equal(m.predict(x, verbose=0), np.load({str(tmp_path / 'expected.npy')!r}))\n"
         "print(type(m).__name__)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "MultimodalModel"
 

@@ -6,7 +6,6 @@ import mmkeras as mk
 from mmkeras.config import from_dict
 from mmkeras.models.distiller import Distiller
 
-
 NOISE = 0.42  # share of wrong labels in the student's small training set
 
 
@@ -103,3 +102,25 @@ def test_distill_run_from_a_config(tabular_config):
     assert run.model.branches["x"].get_layer("hidden0").units == 4
     assert len(run.history) == 2 and np.isfinite(run.history[-1]["loss"])
     assert 0.0 <= run.metrics["validation"]["accuracy"] <= 1.0
+
+
+def test_a_distiller_compiles_with_its_students_task_losses():
+    import keras
+    import pytest
+
+    student = _model({"a": 2}, seed=5)
+    teacher = _model({"a": 2, "b": 1}, seed=0)
+    distiller = Distiller(student, teacher).compile_defaults(learning_rate=0.02)
+    assert distiller.compiled
+    assert isinstance(distiller.optimizer, keras.optimizers.Adam)
+    assert float(distiller.optimizer.learning_rate) == pytest.approx(0.02)
+    expected = student.task_compile_arguments()["loss"]
+    assert keras.losses.serialize(distiller.loss) == keras.losses.serialize(expected)
+    x, y, _ = _data(32, 3, 0.0)
+    logs = distiller.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert np.isfinite(logs.history["loss"][0]) and "accuracy" in logs.history
+
+    inputs = keras.Input((2,), name="a")
+    plain = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    with pytest.raises(ValueError, match="has no task losses to compile with"):
+        Distiller(plain, teacher).compile_defaults()

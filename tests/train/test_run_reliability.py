@@ -30,7 +30,7 @@ def _unfinished_run(make, monkeypatch, **sections):
         raise RuntimeError("killed")
 
     with monkeypatch.context() as m:
-        m.setattr(trainer, "_finish", crash)
+        m.setattr(trainer.Trainer, "finish", crash)
         with pytest.raises(RuntimeError, match="killed"):
             mk.train.fit(_config(make, **sections), verbose=False)
     run_dir = make.dir / "runs" / "run"
@@ -152,9 +152,9 @@ def test_resume_trims_a_damaged_metrics_log(tabular_config, monkeypatch):
         f.write("epoch,accuracy\nx,y,z\n")
     import warnings
 
-    from mmkeras.train.trainer import _trim_csv
+    from mmkeras.train.run_callbacks import trim_csv
 
-    _trim_csv(path, 1)  # a run resumed at epoch 2 rewrites its log without the damage
+    trim_csv(path, 1)  # a run resumed at epoch 2 rewrites its log without the damage
     with warnings.catch_warnings():
         warnings.simplefilter("error", mk.train.run.HistoryWarning)
         assert [r["epoch"] for r in mk.train.read_history(path)] == [0]

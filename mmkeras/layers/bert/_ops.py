@@ -2,6 +2,8 @@
 
 from keras import ops
 
+from mmkeras.argument_checks import check_choice, check_positive_number
+
 # `hidden_act` values of Hugging Face configs, mapped to Keras activations. "gelu" is the exact
 # erf form; the tanh approximation is a different function and changes the outputs by ~1e-4.
 ACTIVATIONS = (
@@ -16,28 +18,14 @@ ACTIVATIONS = (
 )
 
 
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; received {name}={value!r}.")
-
-
-def check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"`{name}` must be a float in [0, 1); received {name}={value!r}.")
-
-
 def check_epsilon(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(
-            f"`layer_norm_epsilon` must be a float > 0; received layer_norm_epsilon={value!r}."
-        )
+    """Checks the `layer_norm_epsilon` argument (a number > 0)."""
+    return check_positive_number("layer_norm_epsilon", value)
 
 
 def check_activation(value):
-    if value not in ACTIVATIONS:
-        raise ValueError(
-            f"`activation` must be one of {ACTIVATIONS}; received activation={value!r}."
-        )
+    """Checks the `activation` argument (a Hugging Face `hidden_act` in `ACTIVATIONS`)."""
+    return check_choice("activation", value, ACTIVATIONS)
 
 
 def activate(x, name):

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from mmkeras.layers.bert._ops import check_epsilon, check_positive_int, check_rate, layer_norm
+from mmkeras.argument_checks import check_positive_int, check_rate
+from mmkeras.layers.bert._ops import check_epsilon, layer_norm
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

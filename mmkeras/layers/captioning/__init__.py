@@ -1,13 +1,12 @@
 """Layers of the captioning and retrieval models: caption decoders and contrastive logits."""
 
-from mmkeras.layers.captioning.contrastive_logits import ContrastiveLogits
-from mmkeras.layers.captioning.lstm_caption_decoder import LSTMCaptionDecoder
-from mmkeras.layers.captioning.transformer_caption_decoder import TransformerCaptionDecoder
-from mmkeras.layers.captioning.transformer_decoder_block import TransformerDecoderBlock
+from mmkeras._lazy import attach
 
-__all__ = [
-    "ContrastiveLogits",
-    "LSTMCaptionDecoder",
-    "TransformerCaptionDecoder",
-    "TransformerDecoderBlock",
-]
+_EXPORTS = {
+    "ContrastiveLogits": "mmkeras.layers.captioning.contrastive_logits",
+    "LSTMCaptionDecoder": "mmkeras.layers.captioning.lstm_caption_decoder",
+    "TransformerCaptionDecoder": "mmkeras.layers.captioning.transformer_caption_decoder",
+    "TransformerDecoderBlock": "mmkeras.layers.captioning.transformer_decoder_block",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

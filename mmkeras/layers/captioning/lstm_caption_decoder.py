@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
+from mmkeras.argument_checks import check_positive_int, check_rate
 from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
-from mmkeras.layers.modeling._validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
+from mmkeras.argument_checks import check_positive_int, check_rate
 from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
 from mmkeras.layers.captioning.transformer_decoder_block import TransformerDecoderBlock
-from mmkeras.layers.modeling._validation import check_positive_int, check_rate
 from mmkeras.layers.modeling.token_and_position_embedding import TokenAndPositionEmbedding
 
 

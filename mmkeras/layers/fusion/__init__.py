@@ -5,26 +5,20 @@ and `present` an optional `(batch, M)` presence mask; absent modalities are left
 result, not treated as zeros. See `docs/conventions.md`.
 """
 
-from mmkeras.layers.fusion.attention_fusion import AttentionFusion
-from mmkeras.layers.fusion.concat_fusion import ConcatFusion
-from mmkeras.layers.fusion.cross_modal_attention import CrossModalAttention
-from mmkeras.layers.fusion.gated_fusion import GatedFusion
-from mmkeras.layers.fusion.low_rank_fusion import LowRankFusion
-from mmkeras.layers.fusion.mlp_fusion import MLPFusion
-from mmkeras.layers.fusion.modality_dropout import ModalityDropout
-from mmkeras.layers.fusion.product_fusion import ProductFusion
-from mmkeras.layers.fusion.sum_fusion import SumFusion
-from mmkeras.layers.fusion.tensor_fusion import TensorFusion
+from mmkeras._lazy import attach
 
-__all__ = [
-    "AttentionFusion",
-    "ConcatFusion",
-    "CrossModalAttention",
-    "GatedFusion",
-    "LowRankFusion",
-    "MLPFusion",
-    "ModalityDropout",
-    "ProductFusion",
-    "SumFusion",
-    "TensorFusion",
-]
+_EXPORTS = {
+    "AttentionFusion": "mmkeras.layers.fusion.attention_fusion",
+    "ConcatFusion": "mmkeras.layers.fusion.concat_fusion",
+    "CrossModalAttention": "mmkeras.layers.fusion.cross_modal_attention",
+    "Fusion": "mmkeras.layers.fusion.base_fusion",
+    "GatedFusion": "mmkeras.layers.fusion.gated_fusion",
+    "LowRankFusion": "mmkeras.layers.fusion.low_rank_fusion",
+    "MLPFusion": "mmkeras.layers.fusion.mlp_fusion",
+    "ModalityDropout": "mmkeras.layers.fusion.modality_dropout",
+    "ProductFusion": "mmkeras.layers.fusion.product_fusion",
+    "SumFusion": "mmkeras.layers.fusion.sum_fusion",
+    "TensorFusion": "mmkeras.layers.fusion.tensor_fusion",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

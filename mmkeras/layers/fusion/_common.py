@@ -73,7 +73,8 @@ def feature_shapes(layer_name, input_shape, rank, min_modalities=1):
     Args:
         layer_name: class name used in error messages.
         input_shape: the shapes Keras passes to `build` / `compute_output_shape`.
-        rank: the rank every feature must have (2 for `(batch, dim)`, 3 for sequences).
+        rank: the rank every feature must have (2 for `(batch, dim)`, 3 for sequences), or
+            None for any rank.
         min_modalities: the least number of inputs accepted.
     """
     is_single_shape = isinstance(input_shape, (list, tuple)) and (
@@ -90,6 +91,8 @@ def feature_shapes(layer_name, input_shape, rank, min_modalities=1):
             f"{layer_name} expects at least {min_modalities} feature tensors. Received {len(shapes)} "
             f"with shapes {shapes}"
         )
+    if rank is None:
+        return shapes
     expected = "(batch, dim)" if rank == 2 else "(batch, steps, dim)"
     for index, shape in enumerate(shapes):
         if len(shape) != rank or shape[-1] is None:

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class AttentionFusion(keras.layers.Layer):
+class AttentionFusion(Fusion):
     """Fuses modality features with learned attention weights over the modalities.
 
     Each modality `i` is projected to `units` (`h_i`); a small scoring network shared by all
@@ -24,8 +25,7 @@ class AttentionFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
         return_attention_scores: bool, also return the attention weights.
         training: bool, whether dropout is active.
 
@@ -37,6 +37,8 @@ class AttentionFusion(keras.layers.Layer):
     >>> fusion = mmkeras.layers.AttentionFusion(units=64)
     >>> fused, weights = fusion([image_feat, text_feat], mask=present, return_attention_scores=True)
     """
+
+    returns_attention_scores = True
 
     def __init__(self, units, attention_units=None, activation=None, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -56,7 +58,7 @@ class AttentionFusion(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("AttentionFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         self.projections = _common.build_projections(self, shapes, self.units, self.activation)
         hidden = self.attention_units or self.units
         self.score_hidden = keras.layers.Dense(
@@ -70,7 +72,7 @@ class AttentionFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None, return_attention_scores=False, training=None):
         features = list(inputs)
-        present = _common.presence_or_ones("AttentionFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         projected = ops.stack(
             [
                 projection(_common.zero_absent(feature, present[:, index]))
@@ -88,20 +90,8 @@ class AttentionFusion(keras.layers.Layer):
             return fused, weights
         return fused
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("AttentionFusion", input_shape, rank=2)
-        return (shapes[0][0], self.units)
-
-    def compute_output_spec(self, inputs, mask=None, return_attention_scores=False, training=None):
-        shapes = [tuple(feature.shape) for feature in inputs]
-        fused = keras.KerasTensor(self.compute_output_shape(shapes), dtype=self.compute_dtype)
-        if return_attention_scores:
-            weights = keras.KerasTensor((shapes[0][0], len(shapes)), dtype=self.compute_dtype)
-            return fused, weights
-        return fused
+    def attention_scores_spec(self, shapes):
+        return keras.KerasTensor((shapes[0][0], len(shapes)), dtype=self.compute_dtype)
 
     def get_config(self):
         return {

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class ConcatFusion(keras.layers.Layer):
+class ConcatFusion(Fusion):
     """Concatenates modality features, with absent modalities set to zero.
 
     Concatenation keeps a fixed layout, so an absent modality cannot be left out: its slot is
@@ -20,8 +21,7 @@ class ConcatFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
 
     Returns:
         Tensor `(batch, sum(dim_i))`, or `(batch, sum(dim_i) + M)` with `append_mask=True`.
@@ -40,10 +40,8 @@ class ConcatFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None):
         features = list(inputs)
-        if self.append_mask:
-            present = _common.presence_or_ones("ConcatFusion", mask, features, features[0].dtype)
-        else:
-            present = _common.presence_mask("ConcatFusion", mask, features, features[0].dtype)
+        # Without `append_mask` and without a mask, nothing needs zeroing: skip the mask entirely.
+        present = self.presence(mask, features, features[0].dtype, fill=self.append_mask)
         columns = (
             [None] * len(features)
             if present is None
@@ -57,15 +55,9 @@ class ConcatFusion(keras.layers.Layer):
             parts.append(present)
         return ops.concatenate(parts, axis=-1)
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("ConcatFusion", input_shape, rank=2)
+    def fused_size(self, shapes):
         width = sum(shape[-1] for shape in shapes)
-        if self.append_mask:
-            width += len(shapes)
-        return (shapes[0][0], width)
+        return width + len(shapes) if self.append_mask else width
 
     def get_config(self):
         return {**super().get_config(), "append_mask": self.append_mask}

@@ -6,10 +6,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class CrossModalAttention(keras.layers.Layer):
+class CrossModalAttention(Fusion):
     """Multi-head cross-modal attention over sequences, pooled into one fused feature.
 
     Every sequence is projected to `units`. A *query modality* `i` attends, with multi-head
@@ -56,6 +57,10 @@ class CrossModalAttention(keras.layers.Layer):
     >>> fused = attend([question_seq, region_seq], sequence_masks=[question_mask, None])
     """
 
+    consumes_sequences = True
+    returns_attention_scores = True
+    min_modalities = 2
+
     def __init__(self, units, num_heads=4, query=None, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         _common.check_positive_int("CrossModalAttention", "units", units)
@@ -91,9 +96,7 @@ class CrossModalAttention(keras.layers.Layer):
         return [self.query]
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes(
-            "CrossModalAttention", input_shape, rank=3, min_modalities=2
-        )
+        shapes = self.feature_shapes(input_shape)
         if self.query is not None and self.query >= len(shapes):
             raise ValueError(
                 f"CrossModalAttention: `query` must index one of the {len(shapes)} inputs. "
@@ -146,7 +149,7 @@ class CrossModalAttention(keras.layers.Layer):
                 f"CrossModalAttention: `sequence_masks` must be a list of {num_modalities} entries "
                 f"(None or (batch, steps) bool tensors). Received: {sequence_masks!r}"
             )
-        present = _common.presence_or_ones("CrossModalAttention", mask, features, "float32")
+        present = self.presence(mask, features, "float32")
         validity = []
         for index, (feature, sequence_mask) in enumerate(
             zip(features, sequence_masks, strict=True)
@@ -214,22 +217,7 @@ class CrossModalAttention(keras.layers.Layer):
             return fused, (all_scores[0] if self.query is not None else all_scores)
         return fused
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes(
-            "CrossModalAttention", input_shape, rank=3, min_modalities=2
-        )
-        return (shapes[0][0], self.units)
-
-    def compute_output_spec(
-        self, inputs, mask=None, sequence_masks=None, return_attention_scores=False, training=None
-    ):
-        shapes = [tuple(feature.shape) for feature in inputs]
-        fused = keras.KerasTensor(self.compute_output_shape(shapes), dtype=self.compute_dtype)
-        if not return_attention_scores:
-            return fused
+    def attention_scores_spec(self, shapes):
         scores = []
         for index in self._query_indices(len(shapes)):
             other_steps = [shapes[j][1] for j in range(len(shapes)) if j != index]
@@ -240,7 +228,7 @@ class CrossModalAttention(keras.layers.Layer):
                     dtype=self.compute_dtype,
                 )
             )
-        return fused, (scores[0] if self.query is not None else scores)
+        return scores[0] if self.query is not None else scores
 
     def get_config(self):
         return {

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class GatedFusion(keras.layers.Layer):
+class GatedFusion(Fusion):
     """Fuses modality features with learned sigmoid gates.
 
     Each feature is projected to `units` with a `tanh`; a gate computed from all features (absent
@@ -22,12 +23,11 @@ class GatedFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
-        training: bool, whether dropout is active.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
+        training: bool, whether the gate dropout is active.
 
     Returns:
-        Tensor `(batch, units)`.
+        The fused feature `(batch, units)`: the gated sum of the present modalities.
 
     Example:
     >>> fused = mmkeras.layers.GatedFusion(units=64)([image_feat, text_feat], mask=present)
@@ -44,7 +44,7 @@ class GatedFusion(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("GatedFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         self.projections = _common.build_projections(self, shapes, self.units, "tanh")
         gate_width = sum(shape[-1] for shape in shapes) + len(shapes)
         self.gate = keras.layers.Dense(
@@ -55,7 +55,7 @@ class GatedFusion(keras.layers.Layer):
     def call(self, inputs, mask=None, training=None):
         features = list(inputs)
         num_modalities = len(features)
-        present = _common.presence_or_ones("GatedFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         cleaned = [
             _common.zero_absent(feature, present[:, index])
             for index, feature in enumerate(features)
@@ -72,13 +72,6 @@ class GatedFusion(keras.layers.Layer):
         gates = self.dropout_layer(gates, training=training)
         gated = _common.zero_absent(gates * projected, present)
         return ops.sum(gated, axis=1)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("GatedFusion", input_shape, rank=2)
-        return (shapes[0][0], self.units)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "dropout": self.dropout}

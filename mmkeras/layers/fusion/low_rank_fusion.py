@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LowRankFusion(keras.layers.Layer):
+class LowRankFusion(Fusion):
     """Low-rank multimodal fusion: tensor fusion with a rank-`rank` factorised weight tensor.
 
     Tensor fusion projects the outer product `z_1 x ... x z_M` (with `z_i = [x_i, 1]`) by a weight
@@ -24,8 +25,7 @@ class LowRankFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
 
     Returns:
         Tensor `(batch, units)`.
@@ -46,7 +46,7 @@ class LowRankFusion(keras.layers.Layer):
         self.factors = []
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("LowRankFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         self.factors = [
             self.add_weight(
                 name=f"factor_{index}",
@@ -62,7 +62,7 @@ class LowRankFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None):
         features = list(inputs)
-        present = _common.presence_or_ones("LowRankFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         product = None
         for index, feature in enumerate(features):
             feature = _common.zero_absent(feature, present[:, index])
@@ -76,13 +76,6 @@ class LowRankFusion(keras.layers.Layer):
             self.bias, self.compute_dtype
         )
         return self._activation_fn(fused)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("LowRankFusion", input_shape, rank=2)
-        return (shapes[0][0], self.units)
 
     def get_config(self):
         return {

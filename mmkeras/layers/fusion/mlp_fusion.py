@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class MLPFusion(keras.layers.Layer):
+class MLPFusion(Fusion):
     """Fuses modality features with an MLP over their concatenation and the presence mask.
 
     Absent modalities are zeroed and the `(batch, M)` presence mask is appended to the
@@ -22,12 +23,11 @@ class MLPFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
-        training: bool, whether dropout is active.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
+        training: bool, whether dropout after the hidden layers is active.
 
     Returns:
-        Tensor `(batch, units)`.
+        The fused feature `(batch, units)`, the output of the MLP's last layer.
 
     Example:
     >>> fusion = mmkeras.layers.MLPFusion(units=64, hidden_units=[128], dropout=0.1)
@@ -58,7 +58,7 @@ class MLPFusion(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("MLPFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         width = sum(shape[-1] for shape in shapes) + len(shapes)
         self.dense_layers = []
         for index, size in enumerate([*self.hidden_units, self.units]):
@@ -71,7 +71,7 @@ class MLPFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None, training=None):
         features = list(inputs)
-        present = _common.presence_or_ones("MLPFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         parts = [
             _common.zero_absent(feature, present[:, index])
             for index, feature in enumerate(features)
@@ -80,13 +80,6 @@ class MLPFusion(keras.layers.Layer):
         for dense in self.dense_layers[:-1]:
             hidden = self.dropout_layer(dense(hidden), training=training)
         return self.dense_layers[-1](hidden)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("MLPFusion", input_shape, rank=2)
-        return (shapes[0][0], self.units)
 
     def get_config(self):
         return {

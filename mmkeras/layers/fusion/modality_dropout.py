@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import ModalityLayer
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class ModalityDropout(keras.layers.Layer):
+class ModalityDropout(ModalityLayer):
     """Drops whole modalities at random during training by editing the presence mask.
 
     The layer returns a new presence mask; give it to a fusion layer as its `mask`, so a model
@@ -67,7 +68,7 @@ class ModalityDropout(keras.layers.Layer):
         features = list(inputs)
         num_modalities = len(features)
         rates = self._rates(num_modalities)
-        present = _common.presence_or_ones("ModalityDropout", mask, features, "float32")
+        present = self.presence(mask, features, "float32")
         if not training:
             return present
         shape = ops.shape(present)
@@ -84,18 +85,9 @@ class ModalityDropout(keras.layers.Layer):
         )
         return ops.where(needs_rescue, rescue, kept)
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
     def compute_output_shape(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or not isinstance(
-            input_shape[0], (list, tuple)
-        ):
-            raise ValueError(
-                "ModalityDropout expects a list of feature tensors, one per modality. "
-                f"Received a single input of shape {input_shape!r}"
-            )
-        return (input_shape[0][0], len(input_shape))
+        shapes = self.feature_shapes(input_shape)
+        return (shapes[0][0], len(shapes))
 
     def compute_output_spec(self, inputs, mask=None, training=None):
         shapes = [tuple(feature.shape) for feature in inputs]

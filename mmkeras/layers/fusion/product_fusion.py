@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class ProductFusion(keras.layers.Layer):
+class ProductFusion(Fusion):
     """Multiplies the modality features element-wise after projecting them to a common size.
 
     Each modality is projected to `units` by its own `Dense` layer; the fused feature is the
@@ -23,8 +24,7 @@ class ProductFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
 
     Returns:
         Tensor `(batch, units)`.
@@ -42,12 +42,12 @@ class ProductFusion(keras.layers.Layer):
         self.projections = []
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("ProductFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         self.projections = _common.build_projections(self, shapes, self.units, self.activation)
 
     def call(self, inputs, mask=None):
         features = list(inputs)
-        present = _common.presence_or_ones("ProductFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         fused = None
         for index, feature in enumerate(features):
             column = present[:, index]
@@ -57,13 +57,6 @@ class ProductFusion(keras.layers.Layer):
             fused = factor if fused is None else fused * factor
         any_present = ops.greater(ops.sum(present, axis=-1, keepdims=True), 0)
         return ops.where(any_present, fused, ops.zeros_like(fused))
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("ProductFusion", input_shape, rank=2)
-        return (shapes[0][0], self.units)
 
     def get_config(self):
         return {

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SumFusion(keras.layers.Layer):
+class SumFusion(Fusion):
     """Adds (or averages) the features of the present modalities.
 
     With `units` set, each modality is first projected to `units` by its own `Dense` layer, so
@@ -23,8 +24,7 @@ class SumFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
 
     Returns:
         Tensor `(batch, units)` (or `(batch, dim)` without `units`).
@@ -44,7 +44,7 @@ class SumFusion(keras.layers.Layer):
         self.projections = []
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("SumFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         if self.units is None:
             sizes = sorted({shape[-1] for shape in shapes})
             if len(sizes) > 1:
@@ -57,7 +57,7 @@ class SumFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None):
         features = list(inputs)
-        present = _common.presence_or_ones("SumFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         projected = []
         for index, feature in enumerate(features):
             feature = _common.zero_absent(feature, present[:, index])
@@ -70,13 +70,8 @@ class SumFusion(keras.layers.Layer):
         stacked = _common.zero_absent(stacked, present)
         return ops.sum(stacked, axis=1)
 
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("SumFusion", input_shape, rank=2)
-        width = self.units if self.units is not None else shapes[0][-1]
-        return (shapes[0][0], width)
+    def fused_size(self, shapes):
+        return self.units if self.units is not None else shapes[0][-1]
 
     def get_config(self):
         return {

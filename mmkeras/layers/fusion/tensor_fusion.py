@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from mmkeras.layers.fusion import _common
+from mmkeras.layers.fusion.base_fusion import Fusion
 
 # Beyond this many entries the outer product stops being a sensible layer input; LowRankFusion
 # computes the same kind of interactions without materialising it.
@@ -13,7 +14,7 @@ _MAX_FUSED_SIZE = 2**20
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TensorFusion(keras.layers.Layer):
+class TensorFusion(Fusion):
     """Fuses modalities through the outer product of their features (Tensor Fusion Networks).
 
     Each modality is projected to `input_units` (`h_i`) and extended with a constant 1,
@@ -33,12 +34,11 @@ class TensorFusion(keras.layers.Layer):
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: list of `M` tensors `(batch, dim_i)`, one per modality.
-        mask: optional `(batch, M)` bool or 0/1 float tensor, True where present.
-        training: bool, whether dropout is active.
+        inputs, mask: the features and the presence mask, as for every `Fusion`.
+        training: bool, whether dropout on the outer product is active.
 
     Returns:
-        Tensor `(batch, units)`.
+        The fused feature `(batch, units)`, a projection of the outer product.
 
     Example:
     >>> fusion = mmkeras.layers.TensorFusion(units=64, input_units=8)
@@ -64,7 +64,7 @@ class TensorFusion(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
-        shapes = _common.feature_shapes("TensorFusion", input_shape, rank=2)
+        shapes = self.feature_shapes(input_shape)
         sizes = [self.input_units or shape[-1] for shape in shapes]
         fused_size = math.prod(size + 1 for size in sizes)
         if fused_size > _MAX_FUSED_SIZE:
@@ -88,7 +88,7 @@ class TensorFusion(keras.layers.Layer):
 
     def call(self, inputs, mask=None, training=None):
         features = list(inputs)
-        present = _common.presence_or_ones("TensorFusion", mask, features, self.compute_dtype)
+        present = self.presence(mask, features)
         product = None
         for index, feature in enumerate(features):
             column = present[:, index]
@@ -105,13 +105,6 @@ class TensorFusion(keras.layers.Layer):
                 product = ops.reshape(outer, (-1, outer.shape[1] * outer.shape[2]))
         product = self.dropout_layer(product, training=training)
         return self.output_projection(product)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        shapes = _common.feature_shapes("TensorFusion", input_shape, rank=2)
-        return (shapes[0][0], self.units)
 
     def get_config(self):
         return {

@@ -1,21 +1,16 @@
 """Small modeling layers used by the branch builders of `mmkeras.branches`."""
 
-from mmkeras.layers.modeling.caffe_preprocessing import CaffePreprocessing
-from mmkeras.layers.modeling.feature_tokenizer import FeatureTokenizer
-from mmkeras.layers.modeling.log_mel_spectrogram import LogMelSpectrogram
-from mmkeras.layers.modeling.masked_mean_pooling import MaskedMeanPooling
-from mmkeras.layers.modeling.sequence_mask import SequenceMask
-from mmkeras.layers.modeling.spatial_attention_pooling import SpatialAttentionPooling
-from mmkeras.layers.modeling.token_and_position_embedding import TokenAndPositionEmbedding
-from mmkeras.layers.modeling.transformer_encoder_block import TransformerEncoderBlock
+from mmkeras._lazy import attach
 
-__all__ = [
-    "CaffePreprocessing",
-    "FeatureTokenizer",
-    "LogMelSpectrogram",
-    "MaskedMeanPooling",
-    "SequenceMask",
-    "SpatialAttentionPooling",
-    "TokenAndPositionEmbedding",
-    "TransformerEncoderBlock",
-]
+_EXPORTS = {
+    "CaffePreprocessing": "mmkeras.layers.modeling.caffe_preprocessing",
+    "FeatureTokenizer": "mmkeras.layers.modeling.feature_tokenizer",
+    "LogMelSpectrogram": "mmkeras.layers.modeling.log_mel_spectrogram",
+    "MaskedMeanPooling": "mmkeras.layers.modeling.masked_mean_pooling",
+    "SequenceMask": "mmkeras.layers.modeling.sequence_mask",
+    "SpatialAttentionPooling": "mmkeras.layers.modeling.spatial_attention_pooling",
+    "TokenAndPositionEmbedding": "mmkeras.layers.modeling.token_and_position_embedding",
+    "TransformerEncoderBlock": "mmkeras.layers.modeling.transformer_encoder_block",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from mmkeras.layers.modeling._validation import check_positive_int
+from mmkeras.argument_checks import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

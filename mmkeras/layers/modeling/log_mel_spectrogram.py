@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mmkeras.layers.modeling._validation import check_positive_int
+from mmkeras.argument_checks import check_positive_int
 
 
 def _hz_to_mel(hz):

@@ -9,7 +9,7 @@ never (or always) positive, and such NaNs are skipped in the averages.
 
 import numpy as np
 
-from mmkeras.evaluate.classification_metrics import (
+from mmkeras.evaluate.classification import (
     _nan_mean,
     _weighted_mean,
     precision_recall_f1,

@@ -4,23 +4,21 @@ import os
 
 import tensorflow as tf
 
-from mmkeras.export.atomic_directory import write_directory_atomically
+from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.export.metadata import build_metadata, write_metadata
 from mmkeras.export.request_checks import check_raw_request
 from mmkeras.export.serving_head import ServingHead
+from mmkeras.names import CLASSIFICATION, HEAD_TASK_KINDS
 
 PRESENT = "present"
 
 
 def _task_kind(task):
-    from mmkeras.tasks import Classification, MultiLabel, Regression
-
-    if isinstance(task, Classification):
-        return "binary" if task.binary else "classification"
-    if isinstance(task, MultiLabel):
-        return "multilabel"
-    if isinstance(task, Regression):
-        return "regression"
+    kind = getattr(task, "kind", None)
+    if kind == CLASSIFICATION:
+        return "binary" if task.binary else kind
+    if kind in HEAD_TASK_KINDS:
+        return kind
     raise TypeError(
         f"export: task {task.name!r} is a {type(task).__name__}; exports know Classification, "
         "MultiLabel and Regression."

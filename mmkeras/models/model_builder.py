@@ -2,32 +2,12 @@
 
 import keras
 
-from mmkeras.models.multimodal_model import PRESENT, MultimodalModel, _accepts
+from mmkeras.models.multimodal_model import PRESENT, MultimodalModel, consumes_sequences
+from mmkeras.names import BRANCH_KINDS, FUSION_LAYERS
 from mmkeras.tasks.task import Task
 
-BRANCH_KINDS = (
-    "image_cnn",
-    "image_backbone",
-    "text_rnn",
-    "text_transformer",
-    "text_bert",
-    "audio_cnn",
-    "audio_rnn",
-    "tabular_mlp",
-)
-
 # fusion name -> layer class name in mmkeras.layers
-FUSIONS = {
-    "concat": "ConcatFusion",
-    "sum": "SumFusion",
-    "product": "ProductFusion",
-    "mlp": "MLPFusion",
-    "gated": "GatedFusion",
-    "attention": "AttentionFusion",
-    "cross_attention": "CrossModalAttention",
-    "low_rank": "LowRankFusion",
-    "tensor": "TensorFusion",
-}
+FUSIONS = FUSION_LAYERS
 
 
 def make_branch(kind, **kwargs):
@@ -194,13 +174,6 @@ def build_model(
                 f"identifiers, and {PRESENT!r} is reserved for the presence mask."
             )
         checked[key] = _check_branch(key, branch)
-    taken = set(checked) | {PRESENT}
-    for key, branch in checked.items():
-        if branch.name in taken:
-            # Names must be unique inside a model: two branches from one builder, or a branch named
-            # like an input, would clash.
-            branch.name = f"{key}_branch"
-        taken.add(branch.name)
     tasks = _check_tasks(task)
     if not 0.0 <= float(modality_dropout) < 1.0:
         raise ValueError(f"`modality_dropout` must be in [0, 1), received {modality_dropout!r}.")
@@ -214,7 +187,7 @@ def build_model(
         for b in checked.values()
     )
     fusion_layer = make_fusion(fusion, default_units=widest, **(fusion_kwargs or {}))
-    if _accepts(fusion_layer, "sequence_masks"):
+    if consumes_sequences(fusion_layer):
         missing = [
             k
             for k, b in checked.items()

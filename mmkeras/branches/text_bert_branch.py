@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 
+from mmkeras.branches.freezing import record_blocks, set_trainable
 from mmkeras.layers.bert import BERTEmbeddings, BERTEncoderLayer, BERTPooler
 from mmkeras.layers.bert._ops import ACTIVATIONS
 from mmkeras.layers.modeling.masked_mean_pooling import MaskedMeanPooling
@@ -306,11 +307,13 @@ def text_bert(
         )
 
     # === Fine-tuning ===
-    embeddings.trainable = num_trainable == num_layers
-    for i, layer in enumerate(encoder_layers):
-        layer.trainable = i >= num_layers - num_trainable
-    pooler.trainable = num_trainable > 0
-    return model
+    # One block per encoder layer: the embeddings train only with the lowest, the pooler
+    # with the top one.
+    blocks = [[layer] for layer in encoder_layers]
+    blocks[0].insert(0, embeddings)
+    blocks[-1].append(pooler)
+    record_blocks(model, blocks)
+    return set_trainable(model, num_trainable)
 
 
 __all__ = ["text_bert", "read_safetensors", "read_bert_config", "read_bert_weights"]

@@ -2,17 +2,16 @@
 
 import keras
 
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
 from mmkeras.branches._common import (
     RNN_CELLS,
     RNN_POOLINGS,
     audio_frontend,
     branch_outputs,
-    check_choice,
-    check_positive_int,
-    check_rate,
     dense_head,
     rnn_stack,
 )
+from mmkeras.branches.freezing import record_blocks
 
 
 def audio_rnn(
@@ -91,4 +90,4 @@ def audio_rnn(
     sequence, pooled = rnn_stack(x, cell, units, bidirectional, num_layers, dropout, pooling)
     feature = dense_head(pooled, output_dim, activation, dropout)
     outputs = branch_outputs(feature, sequence, None, return_sequence)
-    return keras.Model(waveform, outputs, name=name)
+    return record_blocks(keras.Model(waveform, outputs, name=name))

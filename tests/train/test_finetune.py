@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mmkeras.branches.text_bert import text_bert
+from mmkeras.branches.text_bert_branch import text_bert
 from mmkeras.train.finetune import DiscriminativeAdamW, bert_lr_multipliers, unfreeze_top_layers
 
 
@@ -117,3 +117,25 @@ def test_partially_trainable_branch_fits_and_optimizer_survives_save(tiny_bert, 
     assert loaded.optimizer.lr_multipliers == opt.lr_multipliers
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     loaded.fit(x, y, epochs=1, batch_size=8, verbose=0)
+
+
+def test_bert_blocks_are_its_encoder_layers(tiny_bert):
+    from mmkeras.branches import set_trainable, trainable_blocks
+
+    branch = text_bert(tiny_bert, pooling="pooler", max_length=6)
+    blocks = [[layer.name for layer in block] for block in trainable_blocks(branch)]
+    assert blocks == [["bert_embeddings", "bert_layer_0"], ["bert_layer_1", "bert_pooler_pooling"]]
+    set_trainable(branch, 1)
+    assert {v.path.split("/")[0] for v in branch.trainable_variables} == {
+        "bert_layer_1",
+        "bert_pooler_pooling",
+    }
+    set_trainable(branch, 2)
+    assert {v.path.split("/")[0] for v in branch.trainable_variables} == {
+        "bert_embeddings",
+        "bert_layer_0",
+        "bert_layer_1",
+        "bert_pooler_pooling",
+    }
+    set_trainable(branch, False)
+    assert not branch.trainable_variables

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from mmkeras.atomic_files import write_text
 from mmkeras.export.predictor import load
 
 
@@ -105,7 +106,7 @@ def predict_export_dir(export_dir, data, out=None, batch_size=None):
     if out is None:
         sys.stdout.write(buffer.getvalue())
     else:
-        _write_text(out, buffer.getvalue())
+        write_text(out, buffer.getvalue())
     total = result["num_rows"]
     bad = total - len(result["rows"])
     print(
@@ -118,19 +119,3 @@ def predict_export_dir(export_dir, data, out=None, batch_size=None):
         print("no row could be read; nothing to predict", file=sys.stderr)
         return 1
     return 0
-
-
-def _write_text(path, text):
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -3,12 +3,9 @@
 import keras
 import numpy as np
 
-from mmkeras.branches._common import (
-    branch_outputs,
-    check_positive_int,
-    check_positive_ints,
-    check_rate,
-)
+from mmkeras.argument_checks import check_positive_int, check_positive_ints, check_rate
+from mmkeras.branches._common import branch_outputs
+from mmkeras.branches.freezing import record_blocks
 from mmkeras.layers.modeling import FeatureTokenizer
 
 
@@ -112,4 +109,4 @@ def tabular_mlp(
     if return_sequence:
         sequence = FeatureTokenizer(output_dim, name="sequence")(normalized)
     outputs = branch_outputs(feature, sequence, None, return_sequence)
-    return keras.Model(features, outputs, name=name)
+    return record_blocks(keras.Model(features, outputs, name=name))

@@ -2,15 +2,14 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    audio_frontend,
-    branch_outputs,
+from mmkeras.argument_checks import (
     check_choice,
     check_positive_int,
     check_positive_ints,
     check_rate,
-    dense_head,
 )
+from mmkeras.branches._common import audio_frontend, branch_outputs, dense_head
+from mmkeras.branches.freezing import record_blocks
 
 POOLINGS = ("avg", "max", "time_avg", "time_max")
 
@@ -113,7 +112,7 @@ def audio_cnn(
         sequence = keras.layers.AveragePooling2D((1, bands), name="frequency_pool")(x)
         sequence = keras.layers.Reshape((-1, filters[-1]), name="sequence")(sequence)
     outputs = branch_outputs(feature, sequence, None, return_sequence)
-    return keras.Model(waveform, outputs, name=name)
+    return record_blocks(keras.Model(waveform, outputs, name=name))
 
 
 def _pool(feature_map, pooling):

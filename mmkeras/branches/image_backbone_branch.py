@@ -5,13 +5,9 @@ import os
 import keras
 import numpy as np
 
-from mmkeras.branches._common import (
-    branch_outputs,
-    check_choice,
-    check_input_shape,
-    check_positive_int,
-    check_rate,
-)
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
+from mmkeras.branches._common import branch_outputs, check_input_shape
+from mmkeras.branches.freezing import record_blocks
 from mmkeras.layers.modeling import CaffePreprocessing
 
 # name -> (keras.applications constructor, how raw 0..255 RGB pixels are prepared for it)
@@ -192,4 +188,7 @@ def image_backbone(
     if return_sequence:
         sequence = keras.layers.Reshape((-1, feature_map.shape[-1]), name="sequence")(feature_map)
     outputs = branch_outputs(feature, sequence, None, return_sequence)
-    return keras.Model(images, outputs, name=name)
+    model = keras.Model(images, outputs, name=name)
+    # The backbone trains or freezes as one block, below the projection.
+    blocks = [network] + ([model.get_layer("feature")] if output_dim is not None else [])
+    return record_blocks(model, blocks)

@@ -2,12 +2,9 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    branch_outputs,
-    check_positive_int,
-    check_rate,
-    dense_head,
-)
+from mmkeras.argument_checks import check_positive_int, check_rate
+from mmkeras.branches._common import branch_outputs, dense_head
+from mmkeras.branches.freezing import record_blocks
 from mmkeras.layers.modeling import (
     MaskedMeanPooling,
     SequenceMask,
@@ -93,4 +90,4 @@ def text_transformer(
     pooled = MaskedMeanPooling(name="pool")(sequence, mask=mask)
     feature = dense_head(pooled, output_dim, activation, dropout)
     outputs = branch_outputs(feature, sequence, mask, return_sequence)
-    return keras.Model(token_ids, outputs, name=name)
+    return record_blocks(keras.Model(token_ids, outputs, name=name))

@@ -2,16 +2,9 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    RNN_CELLS,
-    RNN_POOLINGS,
-    branch_outputs,
-    check_choice,
-    check_positive_int,
-    check_rate,
-    dense_head,
-    rnn_stack,
-)
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
+from mmkeras.branches._common import RNN_CELLS, RNN_POOLINGS, branch_outputs, dense_head, rnn_stack
+from mmkeras.branches.freezing import record_blocks
 from mmkeras.layers.modeling import SequenceMask
 
 
@@ -84,4 +77,4 @@ def text_rnn(
     )
     feature = dense_head(pooled, output_dim, activation, dropout)
     outputs = branch_outputs(feature, sequence, mask, return_sequence)
-    return keras.Model(token_ids, outputs, name=name)
+    return record_blocks(keras.Model(token_ids, outputs, name=name))

@@ -18,8 +18,9 @@ import weakref
 import keras
 import numpy as np
 
+from mmkeras.atomic_files import write_text
 from mmkeras.evaluate import task_kinds
-from mmkeras.evaluate.atomic_write import atomic_write_text
+from mmkeras.evaluate.metrics_report import Report
 from mmkeras.evaluate.predictions import (
     iterate_batches,
     model_input_names,
@@ -28,7 +29,6 @@ from mmkeras.evaluate.predictions import (
     prediction_step,
     select_model_inputs,
 )
-from mmkeras.evaluate.report import Report
 
 PRESENT = "present"
 FUSION_LAYER = "fusion"
@@ -106,7 +106,7 @@ class AblationReport:
     def to_json(self, path):
         """Writes `to_dict()` as JSON to `path` (temporary file, then rename) and returns `path`."""
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        return atomic_write_text(path, text + "\n")
+        return write_text(path, text + "\n")
 
     def table(self):
         """The result as a readable text table."""

@@ -5,12 +5,12 @@ import math
 
 import numpy as np
 
+from mmkeras.atomic_files import write_text
 from mmkeras.evaluate import task_kinds
-from mmkeras.evaluate.atomic_write import atomic_write_text
-from mmkeras.evaluate.classification_metrics import classification_metrics
-from mmkeras.evaluate.multilabel_metrics import multilabel_metrics
+from mmkeras.evaluate.classification import classification_metrics
+from mmkeras.evaluate.multilabel import multilabel_metrics
 from mmkeras.evaluate.predictions import collect_predictions
-from mmkeras.evaluate.regression_metrics import regression_metrics
+from mmkeras.evaluate.regression import regression_metrics
 
 # A confusion matrix wider than this is left out of the text table (it stays in `to_dict`).
 _MAX_TABLE_CLASSES = 20
@@ -108,7 +108,7 @@ class Report:
     def to_json(self, path):
         """Writes `to_dict()` as JSON to `path` (temporary file, then rename) and returns `path`."""
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        return atomic_write_text(path, text + "\n")
+        return write_text(path, text + "\n")
 
     def table(self):
         """The report as a readable text table, one block per output."""

@@ -2,15 +2,14 @@
 
 import keras
 
-from mmkeras.branches._common import (
-    branch_outputs,
+from mmkeras.argument_checks import (
     check_choice,
-    check_input_shape,
     check_positive_int,
     check_positive_ints,
     check_rate,
-    dense_head,
 )
+from mmkeras.branches._common import branch_outputs, check_input_shape, dense_head
+from mmkeras.branches.freezing import record_blocks
 
 POOLINGS = ("flatten", "avg", "max", "attention")
 
@@ -117,7 +116,7 @@ def image_cnn(
     feature = dense_head(pooled, output_dim, activation, dropout)
     sequence = keras.layers.Reshape((-1, filters[-1]), name="sequence")(x)
     outputs = branch_outputs(feature, sequence, None, return_sequence)
-    return keras.Model(images, outputs, name=name)
+    return record_blocks(keras.Model(images, outputs, name=name))
 
 
 def _pool(feature_map, pooling, attention_heads, spatial_known):

@@ -1,0 +1,96 @@
+"""How a branch freezes and unfreezes itself: `set_trainable(branch, False | True | k)`.
+
+Each builder in `mmkeras.branches` records on the model it returns which of its sub-layers are
+its *blocks*, bottom (nearest the input) to top, as `branch.trainable_blocks`: a tuple of blocks,
+each a tuple of layer names that train or freeze together. `set_trainable(branch, k)` then
+trains the top `k` blocks and freezes the rest, whatever the branch's layers are called. A
+`text_bert` branch's blocks are its encoder layers (the embeddings go with the lowest, the
+pooler with the top one); other builders make one block of each layer holding weights.
+"""
+
+BLOCKS_ATTRIBUTE = "trainable_blocks"
+
+
+def _layers_with_weights(branch):
+    return tuple((layer.name,) for layer in branch.layers if layer.weights)
+
+
+def record_blocks(branch, blocks=None):
+    """Records the blocks of a branch, bottom to top, and returns the branch.
+
+    Args:
+        branch: a functional `keras.Model`.
+        blocks: optional list of blocks, each a layer or layer name, or a list of them;
+            default: one block per layer holding weights, in the model's layer order.
+
+    Returns:
+        `branch`, with `branch.trainable_blocks` set to a tuple of tuples of layer names.
+    """
+    if blocks is None:
+        names = _layers_with_weights(branch)
+    else:
+        names = []
+        for block in blocks:
+            members = block if isinstance(block, list | tuple) else (block,)
+            names.append(tuple(m if isinstance(m, str) else m.name for m in members))
+        names = tuple(names)
+    for block in names:
+        for name in block:
+            branch.get_layer(name)  # fails here, at build time, for a misspelt name
+    setattr(branch, BLOCKS_ATTRIBUTE, names)
+    return branch
+
+
+def trainable_blocks(branch):
+    """The blocks of a branch, bottom to top: a list of lists of its layers.
+
+    A model without recorded blocks (a custom branch, or one loaded from a file) has one
+    block per layer holding weights.
+    """
+    names = getattr(branch, BLOCKS_ATTRIBUTE, None)
+    if names is None:
+        names = _layers_with_weights(branch)
+    return [[branch.get_layer(name) for name in block] for block in names]
+
+
+def _set_all(layer, value):
+    # Freezing a functional model leaves its layers' own flags as they were, and a later
+    # unfreeze would keep a top-k split: set every nested layer explicitly.
+    layer.trainable = value
+    for inner in getattr(layer, "layers", ()):
+        _set_all(inner, value)
+
+
+def set_trainable(branch, trainable):
+    """Freezes a branch, unfreezes it, or trains only its top `k` blocks.
+
+    Args:
+        branch: a branch model (from `mmkeras.branches`, or any functional `keras.Model`).
+        trainable: `False` freezes every layer, `True` trains every layer, an int `k >= 0`
+            trains the top `k` blocks (see `trainable_blocks`) and freezes the lower ones; a
+            `k` above the number of blocks trains them all.
+
+    Returns:
+        `branch`.
+
+    Example:
+    >>> bert = mmkeras.branches.text_bert("bert_dir")
+    >>> set_trainable(bert, 2)              # the top two encoder layers train
+    """
+    if isinstance(trainable, bool):
+        _set_all(branch, trainable)
+        return branch
+    if not isinstance(trainable, int) or trainable < 0:
+        raise ValueError(
+            "set_trainable: `trainable` must be False, True or an int >= 0 (the number of top "
+            f"blocks to train); received trainable={trainable!r}."
+        )
+    blocks = trainable_blocks(branch)
+    _set_all(branch, True)
+    for block in blocks[: max(len(blocks) - trainable, 0)]:
+        for layer in block:
+            _set_all(layer, False)
+    return branch
+
+
+__all__ = ["record_blocks", "set_trainable", "trainable_blocks"]
