@@ -3,7 +3,7 @@
 import json
 import os
 
-from mmkeras.data.spec import SPEC_CLASSES
+from mmkeras.data.spec import spec_class
 
 CONFIG_FILE = "pipeline.json"
 
@@ -43,7 +43,7 @@ def load_pipeline(cls, path):
     if config.get("root_abspath") and os.path.isdir(config["root_abspath"]):
         root = config["root_abspath"]
     specs = {
-        name: SPEC_CLASSES[entry["class_name"]].from_saved_config(entry["config"], path)
+        name: spec_class(entry["class_name"]).from_saved_config(entry["config"], path)
         for name, entry in config["specs"].items()
     }
     pipe = cls(

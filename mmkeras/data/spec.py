@@ -11,6 +11,27 @@ from mmkeras.data.manifest import is_empty
 
 # Every `Spec` subclass by class name: how a saved pipeline finds the class of each spec.
 SPEC_CLASSES = {}
+_BUILT_IN = ("audio_spec", "image_spec", "label_spec", "tabular_spec", "text_spec")
+
+
+def spec_classes():
+    """Every `Spec` subclass by class name, the built-in ones imported first."""
+    import importlib
+
+    for module in _BUILT_IN:
+        importlib.import_module(f"mmkeras.data.{module}")
+    return SPEC_CLASSES
+
+
+def spec_class(name):
+    """The `Spec` subclass called `name`; a `ValueError` lists the known ones otherwise."""
+    classes = spec_classes()
+    if name not in classes:
+        raise ValueError(
+            f"unknown spec class {name!r}; known: {sorted(classes)} (a spec class of your own "
+            "must be imported before a pipeline that uses it is loaded)"
+        )
+    return classes[name]
 
 
 def input_seeds(seeds, index, offset=0):

@@ -1,6 +1,6 @@
 """Checking a pipeline's schema and attaching a spec to each of its names."""
 
-from mmkeras.data.spec import SPEC_CLASSES, Spec
+from mmkeras.data.spec import Spec, spec_class, spec_classes
 
 
 def check_schema(schema):
@@ -62,7 +62,7 @@ def attach_specs(schema, shorthands, specs=None, targets=None):
                 )
             attached[key] = spec
     if "label" in schema and "label" not in attached:
-        attached["label"] = SPEC_CLASSES["LabelSpec"]()
+        attached["label"] = spec_class("LabelSpec")()
     for name in schema:
         spec = attached.get(name)
         if spec is None:
@@ -72,7 +72,7 @@ def attach_specs(schema, shorthands, specs=None, targets=None):
             )
         if not isinstance(spec, Spec):
             raise ValueError(
-                f"Pipeline: the spec for {name!r} must be one of {sorted(SPEC_CLASSES)}, "
+                f"Pipeline: the spec for {name!r} must be one of {sorted(spec_classes())}, "
                 f"received {type(spec).__name__}."
             )
         is_list = not isinstance(schema[name], str)
