@@ -28,6 +28,7 @@ parameters and training seconds (seconds drift on a shared machine: compare with
 
 import argparse
 import os
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -36,6 +37,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import mmkeras as mk  # noqa: E402
+from mmkeras.train.atomic_model_checkpoint import (  # noqa: E402
+    AtomicModelCheckpoint,
+    read_best_info,
+)
 
 LEARNING_RATE = 2e-3  # mmkeras demo
 BATCH_SIZE = 32
@@ -110,24 +115,6 @@ def _call(name):
     return f"{builder}({args or 'defaults'})"
 
 
-class BestWeights(keras.callbacks.Callback):
-    """Keeps the weights of the best validation-accuracy epoch and restores them at the end."""
-
-    def __init__(self):
-        super().__init__()
-        self.best, self.best_epoch, self.weights = -1.0, 0, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get("val_accuracy", -1.0)
-        if value > self.best:
-            self.best, self.best_epoch = value, epoch + 1
-            self.weights = self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.weights is not None:
-            self.model.set_weights(self.weights)
-
-
 def _arrays(data, rows):
     splits = {}
     for split in ("train", "validation", "test"):
@@ -152,26 +139,29 @@ def _run(name, seed, data, splits, epochs):
         name="single_" + modality,
     )
     train, validation, test = (splits[s] for s in ("train", "validation", "test"))
-    keeper = BestWeights()
     start = time.perf_counter()
-    model.fit(
-        {modality: train[modality]},
-        train["label"],
-        validation_data=({modality: validation[modality]}, validation["label"]),
-        epochs=epochs,
-        batch_size=BATCH_SIZE,
-        shuffle=True,
-        verbose=0,
-        callbacks=[keeper],
-    )
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        # The best-checkpoint path of `mmkeras train` (`callbacks.checkpoint.keep: best`).
+        model.fit(
+            {modality: train[modality]},
+            train["label"],
+            validation_data=({modality: validation[modality]}, validation["label"]),
+            epochs=epochs,
+            batch_size=BATCH_SIZE,
+            shuffle=True,
+            verbose=0,
+            callbacks=[AtomicModelCheckpoint(folder, monitor="val_accuracy")],
+        )
+        seconds = time.perf_counter() - start
+        best = read_best_info(folder)
+        model.load_weights(os.path.join(folder, "best.keras"))
     scores = model.evaluate(
         {modality: test[modality]}, test["label"], batch_size=256, verbose=0, return_dict=True
     )
     return {
         "params": int(model.count_params()),
-        "best_epoch": keeper.best_epoch,
-        "val": keeper.best,
+        "best_epoch": best["epoch"],
+        "val": best["value"],
         "test": float(scores["accuracy"]),
         "seconds": seconds,
     }

@@ -157,3 +157,14 @@ def multi_worker_keras(model, strategy, element_spec):
         finally:
             tf_trainer.reduce_per_replica = original
             model._distribute_strategy = saved
+
+
+def disable_op_determinism():
+    """Turns TensorFlow op determinism off (`tf.config.experimental.enable_op_determinism`).
+
+    Private: `tensorflow.python.framework.config.disable_op_determinism`; TensorFlow exports
+    only the switch that turns it on.
+    """
+    from tensorflow.python.framework import config
+
+    config.disable_op_determinism()

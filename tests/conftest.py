@@ -68,3 +68,37 @@ def tiny_bert(tmp_path):
     directory = str(tmp_path / "tiny_bert")
     write_tiny_bert(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory):
+    """One `mmkeras demo --quick --seed 3` run, shared by the suite (it takes half a minute).
+
+    It runs as a user runs it: `python -m mmkeras` in a fresh folder, this checkout first on
+    `PYTHONPATH`, as the README command test runs every command (that test takes this run as its
+    `mmkeras demo`; tests/cli/test_demo.py checks what it printed and wrote). Returns the
+    `subprocess.CompletedProcess` with `run_dir` (the one `runs/demo-*` folder, or None) added.
+    """
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cwd = tmp_path_factory.mktemp("quick_demo")
+    env = {
+        **os.environ,
+        "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "CI": "true",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "mmkeras", "demo", "--quick", "--seed", "3"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
+    run_dirs = sorted((cwd / "runs").glob("demo-*"))
+    result.run_dir = run_dirs[0] if len(run_dirs) == 1 else None
+    return result

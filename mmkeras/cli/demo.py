@@ -1,15 +1,16 @@
 """`mmkeras demo`: single-modality against fused models on the bundled AV-Digits data, on a CPU.
 
-The demo trains one model per modality (image, audio, text) and several fused models on
-AV-Digits with the same branches, epochs and optimizer, so the comparison is fair; prints a table
-of their accuracy; writes the learning curves, the evaluation report and plots of the best fused
-model, the modality ablation of the best attention model and a SavedModel export into a run
-directory; and says whether fusion helped.
-
-Every file is decoded once: the decoded samples are cached in memory and shared by all models.
-Models are picked on validation accuracy; the test set is only reported.
+Every model of the demo is a run configuration: the shipped `av_digits/demo.yaml` (the concat
+model) with other branches or another fusion. Each is trained by `mk.train.fit`, the path of
+`mmkeras train`, with the same data, optimizer, epochs and seed, and `deterministic: true`, so
+the same command prints the same table. Each model keeps its best validation epoch
+(`callbacks.checkpoint.keep: best`) and is scored on the test split with `mk.evaluate.report`.
+The demo prints the table and says whether fusion helped (`demo_comparison`), and writes the
+report, plots, modality ablation and a SavedModel export of the best fused model.
 """
 
+import copy
+import csv
 import importlib.util
 import json
 import os
@@ -23,14 +24,8 @@ HELP = (
 
 DEFAULT_EPOCHS = 15
 QUICK_EPOCHS = 2
-BATCH_SIZE = 32
-LEARNING_RATE = 2e-3
-# Fused models drop whole modalities now and then in training, so that they use all three
-# rather than lean on the one that is learned first.
-MODALITY_DROPOUT = 0.2
 MODALITIES = ("image", "audio", "text")
-
-# (name, modalities, fusion): single-modality models use the same `build_model` with one branch.
+# (name, modalities, fusion): a single-modality model is the same config with one branch.
 MODELS = (
     ("image", ("image",), "concat"),
     ("audio", ("audio",), "concat"),
@@ -40,15 +35,9 @@ MODELS = (
     ("gated", MODALITIES, "gated"),
     ("low_rank", MODALITIES, "low_rank"),
 )
-QUICK_MODELS = (
-    ("text", ("text",), "concat"),
-    ("attention", MODALITIES, "attention"),
-)
+QUICK_MODELS = (MODELS[2], MODELS[4])
 # --quick reads only the first rows of each split, so a test runs in well under a minute.
 QUICK_ROWS = {"train": 192, "validation": 96, "test": 96}
-
-TEXT_MAX_LENGTH = 8  # clues are one to five words
-TEXT_VOCAB_SIZE = 400  # the training clues hold fewer words than this
 
 
 def add_arguments(parser):
@@ -80,267 +69,93 @@ def _check_args(args):
         raise UsageError(f"--out {args.out!r} exists and is not a directory")
 
 
-def _run_dir(out):
-    if out:
-        path = out
-    else:
-        path = os.path.join("runs", "demo-" + time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(path, exist_ok=True)
-    return os.path.abspath(path)
-
-
 def _say(message=""):
     print(message, flush=True)
 
 
-# === Data ===
+def _sources(data, run_dir, quick):
+    """`{split: manifest path}`; with `quick`, the first rows of each split, written to run_dir."""
+    if not quick:
+        return {split: str(data.manifest(split)) for split in QUICK_ROWS}
+    folder = os.path.join(run_dir, "data")
+    os.makedirs(folder, exist_ok=True)
+    sources = {}
+    for split, count in QUICK_ROWS.items():
+        rows = data.rows(split)[:count]
+        sources[split] = os.path.join(folder, f"{split}.csv")
+        with open(sources[split], "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return sources
 
 
-def _pipeline(data):
+def model_configs(specs, epochs, seed, sources, root, out_dir):
+    """`{name: config dict}`: `av_digits/demo.yaml` with each model's branches and fusion."""
+    import yaml
+
+    with open(os.path.join(root, "demo.yaml"), encoding="utf-8") as f:
+        base = yaml.safe_load(f)
+    base.update(output_dir=out_dir, seed=seed, deterministic=True)
+    base["data"].update(train=sources["train"], validation=sources["validation"], root=root)
+    base["train"]["epochs"] = epochs
+    configs = {}
+    for name, modalities, fusion in specs:
+        config = copy.deepcopy(base)
+        config["name"] = name
+        data, model = config["data"], config["model"]
+        data["schema"] = {m: data["schema"][m] for m in modalities} | {"label": "label"}
+        for m in set(MODALITIES) - set(modalities):
+            del data[m]
+        model["branches"] = {m: model["branches"][m] for m in modalities}
+        model["fusion"] = fusion
+        if len(modalities) == 1:
+            model["modality_dropout"] = 0.0  # one modality: nothing to drop
+        configs[name] = config
+    return configs
+
+
+def _train(name, config, index, total, sources):
+    """Trains one model with `mk.train.fit`; returns its run and its row of the table."""
     import mmkeras as mk
+    from mmkeras.config import from_dict
+    from mmkeras.train.atomic_model_checkpoint import read_best_info
 
-    height, width = data.image_size
-    return mk.data.Pipeline(
-        schema=data.schema,
-        image=mk.data.ImageSpec(size=(height, width), channels=data.channels),
-        text=mk.data.TextSpec(
-            tokenizer="word", max_length=TEXT_MAX_LENGTH, vocab_size=TEXT_VOCAB_SIZE
-        ),
-        audio=mk.data.AudioSpec(sample_rate=data.sample_rate, duration=data.duration),
-        root=data.root,
-    )
-
-
-def _decoded_splits(pipe, data, quick):
-    """Decodes every split once with the evaluation preprocessing and caches it in memory.
-
-    Augmentation is off (the data set is already noisy and occluded), so the training batches
-    are the evaluation batches reshuffled: decoding once serves every epoch of every model.
-    """
-    import tensorflow as tf
-
-    splits = {}
-    for split in ("train", "validation", "test"):
-        source = data.rows(split)[: QUICK_ROWS[split]] if quick else data.manifest(split)
-        ds = pipe.dataset(source, training=False, batch_size=256, verbose=False)
-        ds = ds.unbatch().cache()
-        count = 0
-        for _ in ds:  # fills the cache
-            count += 1
-        # Unbatching loses the length; Keras needs it to end epochs without a warning.
-        splits[split] = (ds.apply(tf.data.experimental.assert_cardinality(count)), count)
-    return splits
-
-
-def _batches(splits, split, modalities, seed=None):
-    """Batches of `split` holding only the inputs of `modalities`; shuffled when `seed` is set."""
-    import tensorflow as tf
-
-    ds, count = splits[split]
-    ds = ds.map(lambda inputs, label: ({m: inputs[m] for m in modalities}, label))
-    if seed is not None:
-        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
-
-
-# === Models ===
-
-
-def _branches(modalities, pipe, data):
-    """Branch sizes chosen to train in seconds per epoch on two CPU cores."""
-    import mmkeras as mk
-
-    height, width = data.image_size
-    builders = {
-        "image": lambda: mk.branches.image_cnn(
-            input_shape=(height, width, data.channels),
-            filters=(16, 32, 64),
-            output_dim=64,
-            dropout=0.0,
-        ),
-        # A CNN over log-mel frames pooled over time only (each mel band kept): 81.5% audio-only
-        # test accuracy over two seeds, against 66.1% for a GRU of similar cost and 35.0% when
-        # pooled over frequency too (benchmarks/branch_choices.py, docs/demo.md).
-        "audio": lambda: mk.branches.audio_cnn(
-            sample_rate=data.sample_rate,
-            duration=data.duration,
-            n_mels=40,
-            frame_step_ms=20.0,
-            filters=(16, 32, 64),
-            pooling="time_max",
-            output_dim=64,
-            dropout=0.0,
-        ),
-        "text": lambda: mk.branches.text_rnn(
-            vocab_size=pipe.vocab_size("text"),
-            cell="gru",
-            embedding_dim=32,
-            units=32,
-            output_dim=64,
-            max_length=TEXT_MAX_LENGTH,
-            dropout=0.0,
-        ),
-    }
-    return {m: builders[m]() for m in modalities}
-
-
-def _epoch_printer(prefix, epochs):
-    import keras
-
-    class EpochSummary(keras.callbacks.Callback):
-        """Prints one line per epoch: losses, accuracies and seconds."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            _say(
-                f"  {prefix} epoch {epoch + 1:>2}/{epochs}  loss {logs.get('loss', 0):.3f}  "
-                f"acc {logs.get('accuracy', 0):.3f}  val_loss {logs.get('val_loss', 0):.3f}  "
-                f"val_acc {logs.get('val_accuracy', 0):.3f}  "
-                f"({time.perf_counter() - self.start:.1f} s)"
-            )
-
-    return EpochSummary()
-
-
-def _best_weights_keeper():
-    import keras
-
-    class BestWeights(keras.callbacks.Callback):
-        """Keeps the weights of the epoch with the best validation accuracy, restored at the end.
-
-        Every model is judged at its own best epoch, picked on validation data, so a model whose
-        last epoch happens to dip is not penalised against the others.
-        """
-
-        def __init__(self):
-            super().__init__()
-            self.best, self.best_epoch, self.weights = -1.0, 0, None
-
-        def on_epoch_end(self, epoch, logs=None):
-            value = (logs or {}).get("val_accuracy", -1.0)
-            if value > self.best:
-                self.best, self.best_epoch = value, epoch + 1
-                self.weights = self.model.get_weights()
-
-        def on_train_end(self, logs=None):
-            if self.weights is not None:
-                self.model.set_weights(self.weights)
-
-    return BestWeights()
-
-
-def _train(spec, index, total, splits, pipe, data, epochs, seed, model_dir):
-    import keras
-
-    import mmkeras as mk
-
-    name, modalities, fusion = spec
-    keras.utils.set_random_seed(seed)
-    model = mk.build_model(
-        branches=_branches(modalities, pipe, data),
-        fusion=fusion,
-        task=mk.tasks.Classification(num_classes=len(data.labels)),
-        modality_dropout=MODALITY_DROPOUT if len(modalities) > 1 else 0.0,
-        learning_rate=LEARNING_RATE,
-        name=f"demo_{name}",
-    )
-    os.makedirs(model_dir, exist_ok=True)
-    log_path = os.path.join(model_dir, "log.csv")
-    keeper = _best_weights_keeper()
+    modalities = list(config["model"]["branches"])
     kind = "fused" if len(modalities) > 1 else "single"
-    _say(f"[{index}/{total}] {name} ({kind}: {' + '.join(modalities)}, fusion {fusion})")
+    fusion = config["model"]["fusion"]
+    prefix = f"[{index}/{total}] {name}"
+    _say(f"{prefix} ({kind}: {' + '.join(modalities)}, fusion {fusion})")
     start = time.perf_counter()
-    model.fit(
-        _batches(splits, "train", modalities, seed=seed),
-        validation_data=_batches(splits, "validation", modalities),
-        epochs=epochs,
-        shuffle=False,  # the dataset reshuffles itself, seeded
-        verbose=0,
-        callbacks=[
-            keras.callbacks.CSVLogger(log_path),
-            _epoch_printer(f"[{index}/{total}] {name}", epochs),
-            keeper,
-        ],
-    )
+    run = mk.train.fit(from_dict(config), restart=True, verbose=False)
     seconds = time.perf_counter() - start
-    test = model.evaluate(_batches(splits, "test", modalities), verbose=0, return_dict=True)
-    validation = model.evaluate(
-        _batches(splits, "validation", modalities), verbose=0, return_dict=True
-    )
+    epochs = len(run.history)
+    for row in run.history:
+        _say(
+            f"  {prefix} epoch {row['epoch'] + 1:>2}/{epochs}  loss {row['loss']:.3f}  "
+            f"acc {row['accuracy']:.3f}  val_loss {row['val_loss']:.3f}  "
+            f"val_acc {row['val_accuracy']:.3f}"
+        )
+    test = run.pipeline.dataset(sources["test"], batch_size=256, verbose=False)
+    report = mk.evaluate.report(run.model, test, labels=run.pipeline.labels)
+    report.to_json(os.path.join(run.run_dir, "report.json"))
+    best = read_best_info(os.path.join(run.run_dir, "checkpoints"))
     row = {
         "name": name,
         "kind": kind,
-        "modalities": list(modalities),
+        "modalities": modalities,
         "fusion": fusion if kind == "fused" else None,
-        "params": int(model.count_params()),
-        "best_epoch": keeper.best_epoch,
-        "val_accuracy": float(validation["accuracy"]),
-        "test_accuracy": float(test["accuracy"]),
+        "params": int(run.model.count_params()),
+        "best_epoch": best["epoch"] if best else epochs,
+        "val_accuracy": float(run.metrics["validation"]["accuracy"]),
+        "test_accuracy": float(report["label"]["metrics"]["accuracy"]),
         "train_seconds": round(seconds, 1),
     }
     _say(
-        f"[{index}/{total}] {name}: best epoch {row['best_epoch']}, "
-        f"val_acc {row['val_accuracy']:.3f}, test_acc {row['test_accuracy']:.3f} "
-        f"({seconds:.0f} s)"
+        f"{prefix}: best epoch {row['best_epoch']}, val_acc {row['val_accuracy']:.3f}, "
+        f"test_acc {row['test_accuracy']:.3f} ({seconds:.0f} s)"
     )
-    return model, row
-
-
-# === Results ===
-
-
-def _table(rows):
-    header = ("model", "modalities", "fusion", "params", "best epoch", "val acc", "test acc")
-    lines = [
-        (
-            r["name"],
-            " + ".join(r["modalities"]),
-            r["fusion"] or "-",
-            f"{r['params']:,}",
-            str(r["best_epoch"]),
-            f"{100 * r['val_accuracy']:.1f}%",
-            f"{100 * r['test_accuracy']:.1f}%",
-        )
-        for r in rows
-    ]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    left = (True, True, True, False, False, False, False)
-
-    def fmt(cells):
-        return "  ".join(
-            c.ljust(w) if is_left else c.rjust(w)
-            for c, w, is_left in zip(cells, widths, left, strict=True)
-        ).rstrip()
-
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, lines)])
-
-
-def _best(rows, kind, fusion=None):
-    """The row of `kind` with the best validation accuracy (ties: the earlier one)."""
-    candidates = [
-        r for r in rows if r["kind"] == kind and (fusion is None or r["fusion"] == fusion)
-    ]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda r: r["val_accuracy"])
-
-
-def _verdict(best_fused, best_single):
-    margin = 100 * (best_fused["test_accuracy"] - best_single["test_accuracy"])
-    fused = f"{best_fused['name']} fusion ({100 * best_fused['test_accuracy']:.1f}%)"
-    single = f"{best_single['name']} only ({100 * best_single['test_accuracy']:.1f}%)"
-    if margin > 0:
-        text = f"The best fused model, {fused}, beats the best single modality, {single}, "
-        text += f"by {margin:.1f} points of test accuracy."
-    elif margin == 0:
-        text = f"The best fused model, {fused}, only ties the best single modality, {single}."
-    else:
-        text = f"The best fused model, {fused}, does NOT beat the best single modality, {single}: "
-        text += f"it is {-margin:.1f} points below on test accuracy."
-    return margin, text + " (Both picked on validation accuracy.)"
+    return run, report, row
 
 
 def _write_text(path, text):
@@ -349,24 +164,40 @@ def _write_text(path, text):
     write_text(path, text if text.endswith("\n") else text + "\n")
 
 
-def _export(model, pipe, path):
-    """Exports `model` with its preprocessing; returns the path, or None when export is absent."""
+def _write_best_fused(run, report, run_dir, plots, written):
+    """The report, plots and SavedModel of the best fused model; returns an export error."""
+    import mmkeras as mk
+
+    report.to_json(os.path.join(run_dir, "report.json"))
+    _write_text(os.path.join(run_dir, "report.txt"), report.table())
+    written["evaluation report (best fused, test)"] = os.path.join(run_dir, "report.json")
+    if plots:
+        plots_dir = os.path.join(run_dir, "plots")
+        report.save_plots(plots_dir)
+        mk.evaluate.plot_learning_curves(
+            os.path.join(run.run_dir, "metrics.csv"),
+            os.path.join(plots_dir, "learning_curves.png"),
+            title=f"Learning curves: {os.path.basename(run.run_dir)} fusion",
+        )
+        written["plots (best fused)"] = plots_dir
     try:
-        from mmkeras.export import saved_model
-    except ImportError as e:
-        _say(f"export skipped: mmkeras.export.saved_model is not available ({e})")
-        return None
-    return saved_model(model, pipe, path)
+        exported = mk.export.saved_model(run.model, run.pipeline, os.path.join(run_dir, "export"))
+    except Exception as e:  # noqa: BLE001 - keep the results already written; report below
+        return f"{type(e).__name__}: {e}"
+    written[f"SavedModel ({os.path.basename(run.run_dir)}, raw bytes in)"] = exported
+    return None
 
 
 def run(args):
     _check_args(args)
+    from mmkeras.cli import demo_comparison as compare
     from mmkeras.cli.quiet import import_tensorflow
 
     wall_start, cpu_start = time.perf_counter(), time.process_time()
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS)
     specs = QUICK_MODELS if args.quick else MODELS
-    run_dir = _run_dir(args.out)
+    run_dir = os.path.abspath(args.out or os.path.join("runs", time.strftime("demo-%Y%m%d-%H%M%S")))
+    os.makedirs(run_dir, exist_ok=True)
     import_tensorflow()
     import mmkeras as mk
 
@@ -379,96 +210,63 @@ def run(args):
         _say("matplotlib is not installed: no plots (pip install matplotlib adds them)")
 
     data = mk.datasets.load_av_digits()
-    pipe = _pipeline(data)
-    train_source = data.rows("train")[: QUICK_ROWS["train"]] if args.quick else data.train
-    pipe.adapt(train_source)
-    decode_start = time.perf_counter()
-    splits = _decoded_splits(pipe, data, args.quick)
-    counts = ", ".join(f"{split} {count}" for split, (_, count) in splits.items())
-    _say(
-        f"AV-Digits decoded once and cached: {counts} ({time.perf_counter() - decode_start:.0f} s)"
-    )
-
-    models, rows = {}, []
-    for index, spec in enumerate(specs, start=1):
-        model_dir = os.path.join(run_dir, "models", spec[0])
-        model, row = _train(
-            spec, index, len(specs), splits, pipe, data, epochs, args.seed, model_dir
-        )
-        models[spec[0]] = model
+    sources = _sources(data, run_dir, args.quick)
+    out_dir = os.path.join(run_dir, "models")
+    configs = model_configs(specs, epochs, args.seed, sources, str(data.root), out_dir)
+    runs, reports, rows = {}, {}, []
+    for index, (name, config) in enumerate(configs.items(), start=1):
+        runs[name], reports[name], row = _train(name, config, index, len(configs), sources)
         rows.append(row)
 
-    table = _table(rows)
-    best_fused, best_single = _best(rows, "fused"), _best(rows, "single")
-    best_attention = _best(rows, "fused", fusion="attention")
+    table = compare.table(rows)
+    best_fused, best_single = compare.best(rows, "fused"), compare.best(rows, "single")
+    best_attention = compare.best(rows, "fused", fusion="attention")
     _say("")
     _say("Accuracy on AV-Digits (each model at its best validation epoch):")
     _say(table)
-    verdict = None
-    margin = None
+    verdict = margin = None
     if best_fused is not None and best_single is not None:
-        margin, verdict = _verdict(best_fused, best_single)
+        margin, verdict = compare.verdict(best_fused, best_single)
         _say("")
         _say(verdict)
 
-    written = {}
     _say("")
     _say("writing results ...")
-    for row in rows if plots else ():
-        log = os.path.join(run_dir, "models", row["name"], "log.csv")
+    for name in runs if plots else ():
+        log = os.path.join(runs[name].run_dir, "metrics.csv")
         mk.evaluate.plot_learning_curves(
-            log, title=f"Learning curves: {row['name']}", metrics=["loss", "accuracy"]
+            log, title=f"Learning curves: {name}", metrics=["loss", "accuracy"]
         )
     _write_text(os.path.join(run_dir, "results.txt"), table + ("\n\n" + verdict if verdict else ""))
-    written["results table"] = os.path.join(run_dir, "results.txt")
-
+    written = {"results table": os.path.join(run_dir, "results.txt")}
+    export_error = None
     if best_fused is not None:
-        model = models[best_fused["name"]]
-        test_ds = _batches(splits, "test", MODALITIES)
-        report = mk.evaluate.report(model, test_ds, labels=data.labels)
-        report.to_json(os.path.join(run_dir, "report.json"))
-        _write_text(os.path.join(run_dir, "report.txt"), report.table())
-        written["evaluation report (best fused, test)"] = os.path.join(run_dir, "report.json")
-        if plots:
-            plots_dir = os.path.join(run_dir, "plots")
-            report.save_plots(plots_dir)
-            mk.evaluate.plot_learning_curves(
-                os.path.join(run_dir, "models", best_fused["name"], "log.csv"),
-                os.path.join(plots_dir, "learning_curves.png"),
-                title=f"Learning curves: {best_fused['name']} fusion",
-            )
-            written["plots (best fused)"] = plots_dir
+        name = best_fused["name"]
+        export_error = _write_best_fused(runs[name], reports[name], run_dir, plots, written)
     if best_attention is not None:
-        result = mk.evaluate.ablation(
-            models[best_attention["name"]], _batches(splits, "test", MODALITIES)
-        )
+        name = best_attention["name"]
+        test = runs[name].pipeline.dataset(sources["test"], batch_size=256, verbose=False)
+        result = mk.evaluate.ablation(runs[name].model, test)
         result.to_json(os.path.join(run_dir, "ablation.json"))
         _write_text(os.path.join(run_dir, "ablation.txt"), result.table())
         _say("")
-        _say(f"Modality ablation of the {best_attention['name']} model on the test set:")
+        _say(f"Modality ablation of the {name} model on the test set:")
         _say(result.table())
         written["modality ablation"] = os.path.join(run_dir, "ablation.json")
 
-    export_error = None
-    if best_fused is not None:
-        try:
-            exported = _export(models[best_fused["name"]], pipe, os.path.join(run_dir, "export"))
-        except Exception as e:  # noqa: BLE001 - keep the results already written; report below
-            exported, export_error = None, f"{type(e).__name__}: {e}"
-        if exported:
-            written[f"SavedModel ({best_fused['name']}, raw bytes in)"] = exported
-
     wall = time.perf_counter() - wall_start
     cpu = time.process_time() - cpu_start
+    base = next(iter(configs.values()))  # every model shares these settings
     summary = {
         "dataset": "AV-Digits",
         "quick": bool(args.quick),
         "seed": args.seed,
+        "deterministic": True,
         "epochs": epochs,
-        "batch_size": BATCH_SIZE,
-        "learning_rate": LEARNING_RATE,
-        "modality_dropout": MODALITY_DROPOUT,
-        "samples": {split: count for split, (_, count) in splits.items()},
+        "batch_size": base["data"]["batch_size"],
+        "learning_rate": base["optimizer"]["learning_rate"],
+        "modality_dropout": max(c["model"]["modality_dropout"] for c in configs.values()),
+        "samples": {split: _count_rows(path) for split, path in sources.items()},
         "models": rows,
         "best_fused": best_fused and best_fused["name"],
         "best_single": best_single and best_single["name"],
@@ -486,12 +284,17 @@ def run(args):
     width = max(len(k) for k in written)
     for what, path in written.items():
         _say(f"  {what.ljust(width)}  {path}")
-    what = "training logs and curves" if plots else "training logs"
-    _say(f"  {what.ljust(width)}  {os.path.join(run_dir, 'models')}")
+    what = "runs (config, logs, curves, model)" if plots else "runs (config, logs, model)"
+    _say(f"  {what.ljust(width)}  {out_dir}")
     if export_error:
         print(f"mmkeras demo: the export failed: {export_error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _count_rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.DictReader(f))
 
 
 if __name__ == "__main__":

@@ -135,6 +135,8 @@ class RunConfig(Section):
     name: str = Field("run", min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     output_dir: str = "runs"
     seed: int = Field(0, ge=0)
+    # Same seed, same numbers on the same machine (mmkeras.train.determinism); can be slower.
+    deterministic: bool = False
     data: DataConfig
     model: ModelConfig
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)

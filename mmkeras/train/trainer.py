@@ -21,7 +21,7 @@ import shutil
 
 from mmkeras.atomic_files import write_directory_atomically
 from mmkeras.config import ConfigError, dump
-from mmkeras.train import builders, run_finish
+from mmkeras.train import builders, determinism, run_finish
 from mmkeras.train.config_resolution import resolve_config, resolve_path
 from mmkeras.train.resume_check import CONFIG, check_same_config
 from mmkeras.train.resume_state import ResumeState, read_state
@@ -120,6 +120,8 @@ class Trainer:
         self._start_strategy()
         # Seeding and determinism settings that must precede every other TensorFlow operation
         # of the run belong here, right after the strategy exists.
+        if self.config.deterministic:
+            determinism.enable(self.config.seed)
         tensorboard_enabled(self.config.callbacks.tensorboard)  # fail now, not in epoch 1
         # Only the chief locks: the workers of one job train the same run together.
         lock = RunLock(self.run_dir) if self.chief else contextlib.nullcontext()

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from mmkeras.cli import UsageError, demo
+from mmkeras.cli import UsageError, demo, demo_comparison
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -27,10 +27,13 @@ def _assert_png(path):
 
 
 @pytest.mark.slow
-def test_quick_demo_writes_a_complete_run_directory(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert demo.run(_args("--quick", "--out", str(out), "--seed", "3")) == 0
-    printed = capsys.readouterr().out
+def test_quick_demo_writes_a_complete_run_directory(quick_demo):
+    # `mmkeras demo --quick --seed 3`, run once for the suite (conftest.py).
+    assert quick_demo.returncode == 0, quick_demo.stderr[-3000:]
+    assert "Traceback" not in quick_demo.stderr, quick_demo.stderr[-3000:]
+    out = quick_demo.run_dir
+    assert out is not None and out.parent.name == "runs"
+    printed = quick_demo.stdout
 
     results = json.loads((out / "results.json").read_text())
     assert results["quick"] and results["seed"] == 3 and results["epochs"] == demo.QUICK_EPOCHS
@@ -75,6 +78,7 @@ def test_quick_demo_writes_a_complete_run_directory(tmp_path, capsys):
     except ImportError:
         pytest.skip("mmkeras.export.saved_model is not available")
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the tokenizer ops the SavedModel uses)
 
     from mmkeras.datasets import load_av_digits
 
@@ -107,9 +111,30 @@ def _row(name, test_accuracy, kind="fused"):
 
 
 def test_verdict_says_plainly_whether_fusion_helped():
-    margin, text = demo._verdict(_row("gated", 0.9), _row("image", 0.7, "single"))
+    margin, text = demo_comparison.verdict(_row("gated", 0.9), _row("image", 0.7, "single"))
     assert margin == pytest.approx(20.0)
     assert "beats" in text and "20.0 points" in text and "NOT" not in text
-    margin, text = demo._verdict(_row("gated", 0.6), _row("image", 0.7, "single"))
+    margin, text = demo_comparison.verdict(_row("gated", 0.6), _row("image", 0.7, "single"))
     assert margin == pytest.approx(-10.0)
     assert "does NOT beat" in text and "10.0 points below" in text
+
+
+def test_every_model_is_the_shipped_demo_config_with_its_branches_and_fusion(tmp_path):
+    from mmkeras.config import from_dict
+    from mmkeras.datasets import load_av_digits
+
+    data = load_av_digits()
+    sources = {split: str(data.manifest(split)) for split in ("train", "validation", "test")}
+    configs = demo.model_configs(demo.MODELS, 4, 7, sources, str(data.root), str(tmp_path))
+    assert list(configs) == ["image", "audio", "text", "concat", "attention", "gated", "low_rank"]
+    for name, modalities, fusion in demo.MODELS:
+        config = from_dict(configs[name])
+        assert config.name == name and config.seed == 7 and config.deterministic
+        assert config.train.epochs == 4 and config.output_dir == str(tmp_path)
+        assert list(config.model.branches) == list(modalities)
+        assert config.model.fusion == fusion
+        assert config.model.modality_dropout == (0.2 if len(modalities) > 1 else 0.0)
+        assert config.callbacks.checkpoint.keep == "best"
+        assert config.callbacks.checkpoint.monitor == "val_accuracy"
+        assert config.data.train == sources["train"] and config.data.test is None
+        assert sorted(k for k in config.data.schema_ if k != "label") == sorted(modalities)

@@ -4,7 +4,9 @@ Commands are read from the ```bash blocks of README.md and docs/*.md, not copied
 README that drifts from the code fails this test. They run in order in one fresh folder that
 sees the repository's `examples/` and `mmkeras/` (so relative paths resolve as from a checkout),
 with two changes that keep CI short: `mmkeras train` gets `--epochs 1`, `mmkeras demo` gets
-`--quick`. Skipped: lines with a `<placeholder>`, lines naming a file that is not in the
+`--quick`. `mmkeras demo --quick` runs once for the whole suite, the same way in a fresh folder
+(the `quick_demo` fixture in conftest.py, with `--seed 3`, which tests/cli/test_demo.py checks
+is honoured); this test checks that run as it checks its own. Skipped: lines with a `<placeholder>`, lines naming a file that is not in the
 repository (`config.yaml`, `captions.yaml`: the user's own), and `mmkeras serve`, which runs
 until stopped (tests/serve starts it and stops it).
 """
@@ -86,7 +88,7 @@ def test_the_readme_shows_the_commands_this_test_runs():
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_every_pasteable_command_runs_as_written(tmp_path):
+def test_every_pasteable_command_runs_as_written(tmp_path, quick_demo):
     for name in ("examples", "mmkeras"):
         os.symlink(os.path.join(REPO, name), tmp_path / name)
     env = {
@@ -101,15 +103,18 @@ def test_every_pasteable_command_runs_as_written(tmp_path):
             if command in ran and shlex.split(command)[1] != "train":
                 continue  # the same command again (a second train is the resume check)
             words = _shortened(command)
-            result = subprocess.run(
-                [sys.executable, "-m", "mmkeras", *words[1:]],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-                stdin=subprocess.DEVNULL,
-            )
+            if words[1:] == ["demo", "--quick"]:
+                result = quick_demo
+            else:
+                result = subprocess.run(
+                    [sys.executable, "-m", "mmkeras", *words[1:]],
+                    cwd=tmp_path,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    stdin=subprocess.DEVNULL,
+                )
             where = f"{doc}: `{command}`"
             assert result.returncode == 0, (
                 f"{where} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
@@ -118,3 +123,13 @@ def test_every_pasteable_command_runs_as_written(tmp_path):
             ran.append(command)
     assert any(c.startswith("mmkeras train examples/configs/") for c in ran), ran
     assert any(c.startswith("mmkeras export") for c in ran), ran
+    assert "mmkeras demo" in ran, ran
+
+
+def test_ci_runs_the_readme_test_command_with_durations():
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        readme = [line for line in f.read().splitlines() if "python -m pytest" in line]
+    with open(os.path.join(REPO, ".ci", "run"), encoding="utf-8") as f:
+        ci = [line for line in f.read().splitlines() if "python -m pytest" in line]
+    assert len(readme) == 1 and ci == readme
+    assert "--durations=" in readme[0]
