@@ -43,9 +43,6 @@ from bert_helpers import write_tiny_bert
 import mmkeras
 
 PACKAGE_DIR = Path(mmkeras.__file__).resolve().parent
-# Packages whose docstrings are being rewritten with their code; their examples join this test
-# once that work has landed.
-NOT_YET_CONVERTED = ("mmkeras.cli",)
 # `python -m mmkeras` runs the command line when imported.
 NOT_IMPORTED = ("mmkeras.__main__",)
 # Every skipped example (`# doctest: +SKIP`), by docstring, with the reason a test cannot run it.
@@ -73,16 +70,10 @@ def _module_names():
     return sorted(n for n in names if n not in NOT_IMPORTED)
 
 
-def _converted(name):
-    return not any(name == p or name.startswith(p + ".") for p in NOT_YET_CONVERTED)
-
-
 def _doctests():
     finder = doctest.DocTestFinder(exclude_empty=True)
     found = {}
     for name in _module_names():
-        if not _converted(name):
-            continue
         module = importlib.import_module(name)
         for test in finder.find(module, name, globs={}):
             if test.examples and test.filename and Path(test.filename).suffix == ".py":
@@ -234,9 +225,6 @@ def test_every_example_is_collected():
         collected[path] = collected.get(path, 0) + len(test.examples)
     missing = {}
     for path in PACKAGE_DIR.rglob("*.py"):
-        module = ".".join(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
-        if not _converted(module.removesuffix(".__init__")):
-            continue
         prompts = len(_PROMPT.findall(path.read_text(encoding="utf-8")))
         if prompts != collected.get(path.resolve(), 0):
             found = collected.get(path.resolve(), 0)

@@ -75,7 +75,9 @@ def main(argv=None):
         argv: list of arguments (default: `sys.argv[1:]`).
 
     Example:
-    >>> main(["doctor"])
+    >>> main(["doctor"])  # what `mmkeras doctor` prints, then its exit code
+    mmkeras doctor (Python ...)
+    ...
     0
     """
     commands = {name: importlib.import_module(path) for name, path in COMMANDS.items()}
