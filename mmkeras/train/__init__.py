@@ -1,14 +1,17 @@
 """Training runs from a configuration: callbacks, resume, strategies, fine-tuning stages.
 
+`fit` trains the run a configuration describes into `output_dir/name` and returns it; a run
+that is complete already (as `runs/pets` is here) is read back, not trained again:
+
 >>> import mmkeras as mk
->>> run = mk.train.fit(mk.config.load("run.yaml"))  # trains into runs/<name>/, once
+>>> run = mk.train.fit(mk.config.load("run.yaml"))
 /.../runs/pets: the run is complete; nothing to do (...)
 >>> run.run_dir
 '.../runs/pets'
 >>> type(run.model).__name__, type(run.pipeline).__name__, len(run.history)
 ('MultimodalModel', 'Pipeline', 1)
 >>> trainer = mk.train.Trainer("run.yaml")  # the same run, as an object
->>> run = trainer.run()
+>>> run = trainer.run()  # the same run, complete
 /.../runs/pets: the run is complete; nothing to do (...)
 
 Names are imported on first use, so `import mmkeras.train` does not import TensorFlow.

@@ -434,7 +434,7 @@ def fit(config, restart=False, verbose=True, strategy=None):
             run being resumed.
 
     Example:
-    >>> run = mmkeras.train.fit(mmkeras.config.load("run.yaml"))
+    >>> run = mmkeras.train.fit(mmkeras.config.load("run.yaml"))  # trained already: read back
     /.../runs/pets: the run is complete; nothing to do (...)
     >>> run.model.predict(val_ds, verbose=0).shape
     (4, 2)
