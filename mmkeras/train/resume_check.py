@@ -2,7 +2,7 @@
 
 import os
 
-from mmkeras.config import ConfigError, to_dict
+from mmkeras.config import ConfigError, from_dict, to_dict
 
 CONFIG = "config.yaml"
 
@@ -43,6 +43,11 @@ def check_same_config(run_dir, resolved):
 
     with open(path, encoding="utf-8") as f:
         saved = yaml.safe_load(f)
+    try:
+        # Read with today's schema: a setting added since the run started takes its default.
+        saved = to_dict(from_dict(saved, base_dir=run_dir))
+    except ConfigError:
+        pass  # compared as written
     changed = {}
     for key, before, after in _differences(saved, to_dict(resolved)):
         if not any(key == ok or key.startswith(ok + ".") for ok in RESUMABLE_CHANGES):

@@ -85,6 +85,20 @@ def test_changing_a_training_setting_still_names_it(tabular_config, monkeypatch)
     assert "--restart" in message and "restart=True" in message
 
 
+def test_a_run_saved_before_a_setting_existed_resumes(tabular_config, monkeypatch):
+    _unfinished_run(tabular_config, monkeypatch)
+    saved = tabular_config.dir / "runs" / "run" / "config.yaml"
+    with open(saved, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    # The config.yaml of a run started by an older mmkeras: no `deterministic`, no `data.cache`.
+    old = [ln for ln in lines if not ln.startswith(("deterministic:", "  cache:"))]
+    assert len(old) == len(lines) - 2
+    with open(saved, "w", encoding="utf-8") as f:
+        f.write("\n".join(old) + "\n")
+    run = mk.train.fit(_config(tabular_config), verbose=False)
+    assert os.path.isfile(os.path.join(run.run_dir, "model.keras"))
+
+
 # === Defect: one process per run ===
 def test_a_second_lock_on_the_same_run_is_refused_and_named(tmp_path):
     with RunLock(tmp_path / "runs" / "a"):
