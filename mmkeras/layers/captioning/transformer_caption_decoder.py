@@ -3,14 +3,15 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_positive_int, check_rate
+from mmkeras.argument_checks import check_bool, check_divisible, check_positive_int, check_rate
 from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
 from mmkeras.layers.captioning.transformer_decoder_block import TransformerDecoderBlock
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 from mmkeras.layers.modeling.token_and_position_embedding import TokenAndPositionEmbedding
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TransformerCaptionDecoder(keras.layers.Layer):
+class TransformerCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
     """Predicts the next caption token at every position with causal Transformer blocks.
 
     Token and position embeddings are offset by a projection of the image feature, so every
@@ -46,6 +47,17 @@ class TransformerCaptionDecoder(keras.layers.Layer):
     (8, 20, 1000)
     """
 
+    config_arguments = (
+        "vocab_size",
+        "max_length",
+        "hidden_dim",
+        "num_layers",
+        "num_heads",
+        "intermediate_dim",
+        "attention",
+        "dropout",
+    )
+
     def __init__(
         self,
         vocab_size,
@@ -59,29 +71,17 @@ class TransformerCaptionDecoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("max_length", max_length)
-        check_positive_int("hidden_dim", hidden_dim)
-        check_positive_int("num_layers", num_layers)
-        check_positive_int("num_heads", num_heads)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.max_length = check_positive_int("max_length", max_length)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.num_heads = check_positive_int("num_heads", num_heads)
         if intermediate_dim is not None:
             check_positive_int("intermediate_dim", intermediate_dim)
-        check_rate("dropout", dropout)
-        if not isinstance(attention, bool):
-            raise ValueError(f"`attention` must be a bool; received attention={attention!r}.")
-        if hidden_dim % num_heads:
-            raise ValueError(
-                f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads`; received "
-                f"num_heads={num_heads}."
-            )
-        self.vocab_size = vocab_size
-        self.max_length = max_length
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
-        self.attention = attention
-        self.dropout = dropout
+        self.dropout = check_rate("dropout", dropout)
+        self.attention = check_bool("attention", attention)
+        check_divisible("hidden_dim", hidden_dim, "num_heads", num_heads)
 
     def build(self, input_shape):
         tokens, feature, sequence, _ = split_decoder_shapes(
@@ -142,16 +142,3 @@ class TransformerCaptionDecoder(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         tokens = split_decoder_shapes("TransformerCaptionDecoder", input_shape, self.attention)[0]
         return (*tokens, self.vocab_size)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "max_length": self.max_length,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "attention": self.attention,
-            "dropout": self.dropout,
-        }
