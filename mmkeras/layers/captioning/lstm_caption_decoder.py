@@ -3,13 +3,13 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_bool, check_divisible, check_positive_int, check_rate
-from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
-from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+from mmkeras.argument_checks import check_divisible, check_positive_int
+from mmkeras.layers.captioning._common import split_decoder_inputs
+from mmkeras.layers.captioning.caption_decoder import CaptionDecoder
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LSTMCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
+class LSTMCaptionDecoder(CaptionDecoder):
     """Predicts the next caption token at every position with an LSTM.
 
     The image feature sets the LSTM's initial hidden and cell states, as in Show and Tell
@@ -56,19 +56,13 @@ class LSTMCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        super().__init__(vocab_size, num_heads, attention, dropout, **kwargs)
         self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         self.units = check_positive_int("units", units)
-        self.num_heads = check_positive_int("num_heads", num_heads)
-        self.dropout = check_rate("dropout", dropout)
-        self.attention = check_bool("attention", attention)
         check_divisible("units", units, "num_heads", num_heads)
 
     def build(self, input_shape):
-        tokens, feature, sequence, _ = split_decoder_shapes(
-            "LSTMCaptionDecoder", input_shape, self.attention
-        )
+        tokens, feature, sequence, _ = self.split_shapes(input_shape)
         policy = self.dtype_policy
         batch, steps = tokens
         self.token_embedding = keras.layers.Embedding(
@@ -120,7 +114,3 @@ class LSTMCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
             )
             states = self.combine(ops.concatenate([states, context], axis=-1))
         return self.output_projection(self.dropout_layer(states, training=training))
-
-    def compute_output_shape(self, input_shape):
-        tokens = split_decoder_shapes("LSTMCaptionDecoder", input_shape, self.attention)[0]
-        return (*tokens, self.vocab_size)

@@ -3,15 +3,15 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_bool, check_divisible, check_positive_int, check_rate
-from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
+from mmkeras.argument_checks import check_divisible, check_positive_int
+from mmkeras.layers.captioning._common import split_decoder_inputs
+from mmkeras.layers.captioning.caption_decoder import CaptionDecoder
 from mmkeras.layers.captioning.transformer_decoder_block import TransformerDecoderBlock
-from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 from mmkeras.layers.modeling.token_and_position_embedding import TokenAndPositionEmbedding
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TransformerCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
+class TransformerCaptionDecoder(CaptionDecoder):
     """Predicts the next caption token at every position with causal Transformer blocks.
 
     Token and position embeddings are offset by a projection of the image feature, so every
@@ -70,23 +70,17 @@ class TransformerCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        super().__init__(vocab_size, num_heads, attention, dropout, **kwargs)
         self.max_length = check_positive_int("max_length", max_length)
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        self.num_heads = check_positive_int("num_heads", num_heads)
         if intermediate_dim is not None:
             check_positive_int("intermediate_dim", intermediate_dim)
         self.intermediate_dim = intermediate_dim
-        self.dropout = check_rate("dropout", dropout)
-        self.attention = check_bool("attention", attention)
         check_divisible("hidden_dim", hidden_dim, "num_heads", num_heads)
 
     def build(self, input_shape):
-        tokens, feature, sequence, _ = split_decoder_shapes(
-            "TransformerCaptionDecoder", input_shape, self.attention
-        )
+        tokens, feature, sequence, _ = self.split_shapes(input_shape)
         policy = self.dtype_policy
         states = (*tokens, self.hidden_dim)
         self.token_embedding = TokenAndPositionEmbedding(
@@ -138,7 +132,3 @@ class TransformerCaptionDecoder(ConfigArgumentsMixin, keras.layers.Layer):
             else:
                 x = block(x, training=training)
         return self.output_projection(self.final_norm(x))
-
-    def compute_output_shape(self, input_shape):
-        tokens = split_decoder_shapes("TransformerCaptionDecoder", input_shape, self.attention)[0]
-        return (*tokens, self.vocab_size)
