@@ -19,6 +19,16 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def is_positive_int(value):
+    """Whether `value` is an integer > 0 (a bool is not)."""
+    return _is_int(value) and value > 0
+
+
+def is_rate(value, allow_one=False):
+    """Whether `value` is a number in [0, 1) (or [0, 1] when `allow_one`), a bool excluded."""
+    return _is_number(value) and 0 <= value and (value <= 1 if allow_one else value < 1)
+
+
 def _prefix(where):
     return f"{where}: " if where else ""
 
@@ -49,7 +59,7 @@ def check_positive_int(name, value, where=None, allow_none=False):
     """Checks that `value` is an integer > 0 (not a bool), or None when `allow_none`."""
     if value is None and allow_none:
         return value
-    if not _is_int(value) or value <= 0:
+    if not is_positive_int(value):
         allowed = "a positive integer" + (" or None" if allow_none else "")
         raise argument_error(name, value, allowed, where)
     return value
@@ -60,7 +70,7 @@ def check_positive_ints(name, values, where=None, allow_empty=False):
     if _is_int(values):
         values = (values,)
     ok = isinstance(values, (tuple, list)) and (allow_empty or len(values) > 0)
-    if not (ok and all(_is_int(v) and v > 0 for v in values)):
+    if not (ok and all(is_positive_int(v) for v in values)):
         allowed = "a (possibly empty)" if allow_empty else "a non-empty"
         raise argument_error(name, values, f"{allowed} tuple of positive integers", where)
     return tuple(values)
@@ -78,8 +88,7 @@ def check_positive_number(name, value, where=None, allow_none=False):
 
 def check_rate(name, value, where=None, allow_one=False):
     """Checks that `value` is a number in [0, 1) (or [0, 1] when `allow_one`), like a dropout rate."""
-    upper_ok = _is_number(value) and (value <= 1 if allow_one else value < 1)
-    if not (upper_ok and value >= 0):
+    if not is_rate(value, allow_one):
         interval = "[0, 1]" if allow_one else "[0, 1)"
         raise argument_error(name, value, f"a float in {interval}", where)
     return value
@@ -100,4 +109,28 @@ def check_choice(name, value, allowed, where=None):
         raise ValueError(
             f"{_prefix(where)}unknown {name}={value!r}; `{name}` must be one of {list(allowed)}."
         )
+    return value
+
+
+def check_bool(name, value, where=None, allowed="a bool"):
+    """Checks that `value` is True or False (`allowed` words what is allowed in the error)."""
+    if not isinstance(value, bool):
+        raise argument_error(name, value, allowed, where)
+    return value
+
+
+def check_divisible(name, value, divisor_name, divisor, where=None):
+    """Checks that `value` (argument `name`) is a multiple of argument `divisor_name`."""
+    if value % divisor:
+        raise ValueError(
+            f"{_prefix(where)}`{name}` ({value}) must be divisible by `{divisor_name}`; received "
+            f"{divisor_name}={divisor}."
+        )
+    return value
+
+
+def check_number_above(name, value, bound, allowed, where=None):
+    """Checks that `value` is a number (not a bool) > `bound`; `allowed` words it for the error."""
+    if not _is_number(value) or not value > bound:
+        raise argument_error(name, value, allowed, where)
     return value

@@ -6,12 +6,15 @@ the old version or the new one, never a half-written one. A full disk becomes on
 """
 
 import contextlib
+import csv
 import errno
+import io
 import json
 import os
 import re
 import shutil
 import socket
+import sys
 import uuid
 
 from mmkeras.errors import DiskFullError, disk_full_error, is_disk_full
@@ -94,6 +97,23 @@ def write_text(path, text):
             f.flush()
             os.fsync(f.fileno())
     return os.fspath(path)
+
+
+def write_csv(path, header, rows):
+    """Writes a CSV of `header` and `rows` to `path` atomically, or to standard output when
+    `path` is None (a command's table of results).
+
+    Returns:
+        `path` as a string, or None.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    if path is None:
+        sys.stdout.write(buffer.getvalue())
+        return None
+    return write_text(path, buffer.getvalue())
 
 
 def write_json(path, obj, **json_kwargs):

@@ -49,7 +49,7 @@ NOT_IMPORTED = ("mmkeras.__main__",)
 SKIPPED = {
     # `aiohttp.web.run_app` serves until the process is interrupted (tests/serve runs the same
     # app through `Server`).
-    "mmkeras.serve.server.make_app": 1,
+    "mmkeras.serve.app.make_app": 1,
     # `cluster.run()` starts a multi-worker training cluster (tests/distribute runs one).
     "mmkeras.train.local_cluster.LocalCluster": 1,
     # `trainer.run()` trains the three-epoch fine-tuning plan the example prints (tests/train

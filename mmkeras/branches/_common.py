@@ -39,6 +39,29 @@ RNN_CELLS = ("lstm", "gru")
 RNN_POOLINGS = ("last", "mean")
 
 
+def conv_bn_activation(x, filters, kernel_size, activation, prefix, conv_name=None):
+    """A "same" convolution without bias, batch normalisation and `activation`.
+
+    The layers are named `conv_name` (default `prefix`), `{prefix}_bn` and `{prefix}_act`.
+    """
+    x = keras.layers.Conv2D(
+        filters, kernel_size, padding="same", use_bias=False, name=conv_name or prefix
+    )(x)
+    x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    return keras.layers.Activation(activation, name=f"{prefix}_act")(x)
+
+
+def downsample(x, dropout, prefix):
+    """Halves both spatial axes (`{prefix}_pool`), then spatial dropout (`{prefix}_dropout`).
+
+    "same" pooling keeps at least one row and column, so small inputs take any number of blocks.
+    """
+    x = keras.layers.MaxPooling2D(2, padding="same", name=f"{prefix}_pool")(x)
+    if dropout:
+        x = keras.layers.SpatialDropout2D(dropout, name=f"{prefix}_dropout")(x)
+    return x
+
+
 def rnn_stack(x, cell, units, bidirectional, num_layers, dropout, pooling, mask=None):
     """Stacked (bidirectional) recurrent layers; returns `(sequence, pooled)`.
 

@@ -8,7 +8,13 @@ from mmkeras.argument_checks import (
     check_positive_ints,
     check_rate,
 )
-from mmkeras.branches._common import audio_frontend, branch_outputs, dense_head
+from mmkeras.branches._common import (
+    audio_frontend,
+    branch_outputs,
+    conv_bn_activation,
+    dense_head,
+    downsample,
+)
 from mmkeras.branches.freezing import record_blocks
 
 POOLINGS = ("avg", "max", "time_avg", "time_max")
@@ -95,15 +101,9 @@ def audio_cnn(
     x = keras.layers.Reshape((-1, n_mels, 1), name="add_channel")(x)
     for block, block_filters in enumerate(filters):
         prefix = f"block{block}"
-        x = keras.layers.Conv2D(
-            block_filters, 3, padding="same", use_bias=False, name=f"{prefix}_conv"
-        )(x)
-        x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
-        x = keras.layers.Activation(activation, name=f"{prefix}_act")(x)
+        x = conv_bn_activation(x, block_filters, 3, activation, prefix, f"{prefix}_conv")
         # "same" pooling keeps at least one frame and band, so short clips take any depth.
-        x = keras.layers.MaxPooling2D(2, padding="same", name=f"{prefix}_pool")(x)
-        if dropout:
-            x = keras.layers.SpatialDropout2D(dropout, name=f"{prefix}_dropout")(x)
+        x = downsample(x, dropout, prefix)
     pooled = _pool(x, pooling)
     feature = dense_head(pooled, output_dim, activation, dropout)
     sequence = None

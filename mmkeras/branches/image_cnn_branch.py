@@ -8,7 +8,13 @@ from mmkeras.argument_checks import (
     check_positive_ints,
     check_rate,
 )
-from mmkeras.branches._common import branch_outputs, check_input_shape, dense_head
+from mmkeras.branches._common import (
+    branch_outputs,
+    check_input_shape,
+    conv_bn_activation,
+    dense_head,
+    downsample,
+)
 from mmkeras.branches.freezing import record_blocks
 
 POOLINGS = ("flatten", "avg", "max", "attention")
@@ -103,15 +109,9 @@ def image_cnn(
     for block, block_filters in enumerate(filters):
         for conv in range(convs_per_block):
             prefix = f"block{block}_conv{conv}"
-            x = keras.layers.Conv2D(
-                block_filters, kernel_size, padding="same", use_bias=False, name=prefix
-            )(x)
-            x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
-            x = keras.layers.Activation(activation, name=f"{prefix}_act")(x)
+            x = conv_bn_activation(x, block_filters, kernel_size, activation, prefix)
         # "same" pooling keeps at least one pixel, so small images take any number of blocks.
-        x = keras.layers.MaxPooling2D(2, padding="same", name=f"block{block}_pool")(x)
-        if dropout:
-            x = keras.layers.SpatialDropout2D(dropout, name=f"block{block}_dropout")(x)
+        x = downsample(x, dropout, f"block{block}")
     pooled = _pool(x, pooling, attention_heads, spatial_known)
     feature = dense_head(pooled, output_dim, activation, dropout)
     sequence = keras.layers.Reshape((-1, filters[-1]), name="sequence")(x)

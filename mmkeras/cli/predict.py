@@ -5,8 +5,6 @@ the header), `id`, the prediction columns, and `error`. A row that cannot be use
 place with empty predictions and the reason in `error` (it is also listed on standard error).
 """
 
-import csv
-import io
 import os
 import sys
 
@@ -238,13 +236,6 @@ def _empty_header(pipe):
 
 
 def _write(path, header, rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    if path is None:
-        sys.stdout.write(buffer.getvalue())
-        return
-    from mmkeras.atomic_files import write_text
+    from mmkeras.atomic_files import write_csv
 
-    write_text(path, buffer.getvalue())
+    write_csv(path, header, rows)

@@ -321,15 +321,6 @@ def _print_targets(pipe, counts):
         print(line)
 
 
-def _label_key(value):
-    """The pipeline's key for a label cell (a JSON 3.0 and a CSV "3" are the same class)."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _absent_targets(pipe, manifest):
     """Targets whose column no record of `manifest` has (a manifest to predict)."""
     from mmkeras.data import read_manifest
@@ -344,6 +335,7 @@ def _absent_targets(pipe, manifest):
 def _target_counts(pipe, manifest, report, without=()):
     """`{target: Counter(label: usable rows)}` for the classification and multi-label targets."""
     from mmkeras.data import read_manifest
+    from mmkeras.data.label_spec import label_key
 
     records, _, _ = read_manifest(manifest, delimiter=pipe.delimiter)
     bad = set(report.bad_rows)
@@ -361,8 +353,8 @@ def _target_counts(pipe, manifest, report, without=()):
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
             if spec.kind == "multilabel":
-                counter.update(_label_key(k) for k in str(value).split(spec.separator) if k.strip())
+                counter.update(label_key(k) for k in str(value).split(spec.separator) if k.strip())
             else:
-                counter[_label_key(value)] += 1
+                counter[label_key(value)] += 1
         out[name] = counter
     return out

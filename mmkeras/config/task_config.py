@@ -6,12 +6,12 @@
 error that names the key, the kind and the keys that kind takes.
 """
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag
 from pydantic_core import PydanticCustomError
 
-from mmkeras.config.section import AUTO, AutoInt, Section
+from mmkeras.config.section import AUTO, AutoInt, Section, Temperature
 from mmkeras.names import (
     CAPTIONING,
     CLASSIFICATION,
@@ -27,21 +27,6 @@ from mmkeras.names import (
 DEFAULT_TASK_KIND = CLASSIFICATION
 # The tag under which a dict of several named tasks is validated.
 MULTI_TASK = "multi"
-
-
-def _temperature(value):
-    if value == "learnable":
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise PydanticCustomError(
-            "temperature",
-            "{value} is not allowed; allowed: 'learnable' or a positive number",
-            {"value": repr(value)},
-        )
-    return float(value)
-
-
-Temperature = Annotated[Any, BeforeValidator(_temperature)]
 
 
 class TaskConfig(Section):

@@ -5,7 +5,7 @@ import tensorflow as tf
 from mmkeras.argument_checks import check_positive_int, check_positive_number
 from mmkeras.data import file_checks
 from mmkeras.data.audio_ops import crop_or_pad, decode_audio_batch, decode_wave
-from mmkeras.data.spec import Spec, input_seeds
+from mmkeras.data.spec import Spec, check_augment, input_seeds
 
 
 class AudioSpec(Spec):
@@ -32,18 +32,12 @@ class AudioSpec(Spec):
     decodes_per_element = True
 
     def __init__(self, sample_rate=16000, duration=1.0, augment=None, max_duration=600.0):
-        check_positive_int("sample_rate", sample_rate, "AudioSpec")
-        check_positive_number("duration", duration, "AudioSpec")
-        check_positive_number("max_duration", max_duration, "AudioSpec", allow_none=True)
-        if augment is not None and not hasattr(augment, "augment_batch"):
-            raise ValueError(
-                "AudioSpec: `augment` must be an `AudioAugment` or None, "
-                f"received {type(augment).__name__}."
-            )
-        self.sample_rate = sample_rate
-        self.duration = float(duration)
-        self.augment = augment
-        self.max_duration = max_duration
+        self.sample_rate = check_positive_int("sample_rate", sample_rate, "AudioSpec")
+        self.duration = float(check_positive_number("duration", duration, "AudioSpec"))
+        self.max_duration = check_positive_number(
+            "max_duration", max_duration, "AudioSpec", allow_none=True
+        )
+        self.augment = check_augment(augment, "AudioSpec", "AudioAugment")
 
     @property
     def num_samples(self):
@@ -93,18 +87,15 @@ class AudioSpec(Spec):
         return {
             "sample_rate": self.sample_rate,
             "duration": self.duration,
-            "augment": None if self.augment is None else self.augment.get_config(),
+            "augment": self.augment_config(),
             "max_duration": self.max_duration,
         }
 
     @classmethod
-    def from_config(cls, config):
+    def augment_class(cls):
         from mmkeras.data.audio_augment import AudioAugment
 
-        config = dict(config)
-        if config.get("augment") is not None:
-            config["augment"] = AudioAugment.from_config(config["augment"])
-        return cls(**config)
+        return AudioAugment
 
     def __repr__(self):
         return (

@@ -5,7 +5,7 @@ import tensorflow as tf
 from mmkeras.argument_checks import check_choice, check_positive_int
 from mmkeras.data import file_checks
 from mmkeras.data.image_ops import decode_image, decode_image_batch
-from mmkeras.data.spec import Spec
+from mmkeras.data.spec import Spec, check_augment
 
 _RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area")
 
@@ -49,19 +49,13 @@ class ImageSpec(Spec):
             raise ValueError(
                 f"ImageSpec: `size` must be (height, width) of two positive ints, received {size!r}."
             )
-        check_choice("channels", channels, (1, 3), "ImageSpec")
-        check_positive_int("max_pixels", max_pixels, "ImageSpec")
-        check_choice("resize_method", resize_method, _RESIZE_METHODS, "ImageSpec")
-        if augment is not None and not hasattr(augment, "augment_batch"):
-            raise ValueError(
-                "ImageSpec: `augment` must be an `OpenCVAugment` or None, "
-                f"received {type(augment).__name__}."
-            )
         self.size = tuple(size)
-        self.channels = channels
-        self.augment = augment
-        self.max_pixels = max_pixels
-        self.resize_method = resize_method
+        self.channels = check_choice("channels", channels, (1, 3), "ImageSpec")
+        self.max_pixels = check_positive_int("max_pixels", max_pixels, "ImageSpec")
+        self.resize_method = check_choice(
+            "resize_method", resize_method, _RESIZE_METHODS, "ImageSpec"
+        )
+        self.augment = check_augment(augment, "ImageSpec", "OpenCVAugment")
 
     @property
     def shape(self):
@@ -118,19 +112,16 @@ class ImageSpec(Spec):
         return {
             "size": list(self.size),
             "channels": self.channels,
-            "augment": None if self.augment is None else self.augment.get_config(),
+            "augment": self.augment_config(),
             "max_pixels": self.max_pixels,
             "resize_method": self.resize_method,
         }
 
     @classmethod
-    def from_config(cls, config):
+    def augment_class(cls):
         from mmkeras.data.opencv_augment import OpenCVAugment
 
-        config = dict(config)
-        if config.get("augment") is not None:
-            config["augment"] = OpenCVAugment.from_config(config["augment"])
-        return cls(**config)
+        return OpenCVAugment
 
     def __repr__(self):
         return f"ImageSpec(size={self.size}, channels={self.channels}, augment={self.augment!r})"

@@ -11,7 +11,8 @@ from mmkeras.data.spec import Spec
 _KINDS = ("classification", "multilabel", "regression")
 
 
-def _label_key(value):
+def label_key(value):
+    """The pipeline's key for a label cell (a JSON 3.0 and a CSV "3" are the same class)."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float) and value.is_integer():
@@ -121,7 +122,7 @@ class LabelSpec(Spec):
             keys = (
                 []
                 if is_empty(value)
-                else [_label_key(k) for k in str(value).split(self.separator) if k.strip()]
+                else [label_key(k) for k in str(value).split(self.separator) if k.strip()]
             )
             unknown = [k for k in keys if labels is not None and k not in labels]
             if unknown:
@@ -135,7 +136,7 @@ class LabelSpec(Spec):
             detail = f"target {name!r} (column {column!r}) is empty"
             return None, 0, ("value_missing", detail, None)
         if self.kind == "classification":
-            key = _label_key(value)
+            key = label_key(value)
             if labels is not None and key not in labels:
                 detail = f"{name}: label {key!r} is not one of {len(labels)} classes"
                 return None, 0, ("label_unknown", detail, None)

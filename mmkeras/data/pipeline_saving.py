@@ -3,6 +3,7 @@
 import json
 import os
 
+from mmkeras.atomic_files import write_json
 from mmkeras.data.spec import spec_class
 
 CONFIG_FILE = "pipeline.json"
@@ -25,9 +26,7 @@ def save_pipeline(pipe, path):
             state.setdefault(section, {})[name] = value
     config["state"] = state
     target = os.path.join(path, CONFIG_FILE)
-    with open(target + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
-    os.replace(target + ".tmp", target)
+    write_json(target, config, indent=2)
 
 
 def load_pipeline(cls, path):

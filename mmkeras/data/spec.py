@@ -47,6 +47,16 @@ def input_seeds(seeds, index, offset=0):
     )
 
 
+def check_augment(augment, where, class_name):
+    """Returns `augment`; raises unless it is None or an augmenter (has `augment_batch`)."""
+    if augment is not None and not hasattr(augment, "augment_batch"):
+        raise ValueError(
+            f"{where}: `augment` must be an `{class_name}` or None, "
+            f"received {type(augment).__name__}."
+        )
+    return augment
+
+
 class Spec:
     """One input (or target) of a `Pipeline`: a modality, with everything it does to a value.
 
@@ -237,6 +247,19 @@ class Spec:
         raise NotImplementedError
 
     @classmethod
+    def augment_class(cls):
+        """The class of this spec's `augment` argument (None: the spec takes no augmenter)."""
+        return None
+
+    def augment_config(self):
+        """The augmenter's `get_config`, or None without one (for the spec's `get_config`)."""
+        augment = getattr(self, "augment", None)
+        return None if augment is None else augment.get_config()
+
+    @classmethod
     def from_config(cls, config):
-        """The spec of a `get_config` result."""
+        """The spec of a `get_config` result (an `augment` config becomes an augmenter again)."""
+        config = dict(config)
+        if config.get("augment") is not None:
+            config["augment"] = cls.augment_class().from_config(config["augment"])
         return cls(**config)

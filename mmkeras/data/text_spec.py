@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from mmkeras import compat
 from mmkeras.argument_checks import check_choice, check_positive_int
+from mmkeras.atomic_files import atomic_path
 from mmkeras.data.spec import Spec
 from mmkeras.data.word_tokenizer import WordTokenizer
 
@@ -209,8 +210,8 @@ class TextSpec(Spec):
             if self._tokenizer is None:
                 return config, {}
             filename = f"vocab_{name}.txt"
-            self._tokenizer.save_vocabulary(os.path.join(folder, filename + ".tmp"))
-            os.replace(os.path.join(folder, filename + ".tmp"), os.path.join(folder, filename))
+            with atomic_path(os.path.join(folder, filename)) as tmp:
+                self._tokenizer.save_vocabulary(tmp)
             return config, {"vocabularies": filename}
         # WordPiece files are copied in, so the saved folder is self-contained.
         subfolder = f"wordpiece_{name}"
@@ -220,8 +221,8 @@ class TextSpec(Spec):
             src = self.vocab if filename == "vocab.txt" else os.path.join(source_dir, filename)
             if os.path.isfile(src):
                 dst = os.path.join(folder, subfolder, filename)
-                shutil.copyfile(src, dst + ".tmp")
-                os.replace(dst + ".tmp", dst)
+                with atomic_path(dst) as tmp:
+                    shutil.copyfile(src, tmp)
         config["vocab"] = os.path.join(subfolder, "vocab.txt")
         return config, {}
 

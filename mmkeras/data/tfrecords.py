@@ -1,10 +1,12 @@
 """TFRecord shards of decoded, validated samples, and the dataset that reads them."""
 
+import contextlib
 import json
 import os
 
 import tensorflow as tf
 
+from mmkeras.atomic_files import atomic_path, write_json
 from mmkeras.data.skip_report import SkipReport
 from mmkeras.data.validation_report import ValidationReport
 
@@ -62,11 +64,14 @@ def write_tfrecords(
     os.makedirs(out_dir, exist_ok=True)
     names = [f"data-{i:05d}-of-{shards:05d}.tfrecord" for i in range(shards)]
     paths = [os.path.join(out_dir, n) for n in names]
-    writers = [tf.io.TFRecordWriter(p + ".tmp") for p in paths]
     layout = None
     count = 0
     progbar = Progbar(report.num_good_rows, unit_name="sample")
-    try:
+    # Each shard is renamed into place once every shard is written; on an error none is.
+    with contextlib.ExitStack() as stack:
+        temporaries = [stack.enter_context(atomic_path(p)) for p in paths]
+        writers = [tf.io.TFRecordWriter(tmp) for tmp in temporaries]
+        stack.callback(lambda: [w.close() for w in writers])
         for inputs, targets in ds:
             targets = targets if isinstance(targets, dict) else {"": targets}
             columns = {f"in/{k}": v for k, v in inputs.items()}
@@ -92,11 +97,6 @@ def write_tfrecords(
                 writers[count % shards].write(example.SerializeToString())
                 count += 1
             progbar.add(size)
-    finally:
-        for w in writers:
-            w.close()
-    for p in paths:
-        os.replace(p + ".tmp", p)
     meta = {
         "num_samples": count,
         "shards": names,
@@ -107,9 +107,7 @@ def write_tfrecords(
         "pipeline": pipeline.get_config(),
     }
     meta_path = os.path.join(out_dir, _META_FILE)
-    with open(meta_path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(meta_path + ".tmp", meta_path)
+    write_json(meta_path, meta, indent=2)
     return {"num_samples": count, "shards": shards, "files": paths, "report": report}
 
 

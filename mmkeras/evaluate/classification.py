@@ -131,7 +131,13 @@ def classification_metrics(y_true, y_score, num_classes=None):
         if num_classes > k:
             metrics[f"top_{k}_accuracy"] = top_k_accuracy(y_true, y_score, k)
 
-    per_class = [
+    per_class = per_class_scores(precision, recall, f1, support, aucs, aps)
+    return {"metrics": metrics, "per_class": per_class, "confusion_matrix": matrix}
+
+
+def per_class_scores(precision, recall, f1, support, aucs, aps):
+    """One dict per class (or label) of its precision, recall, F1, support, ROC-AUC and PR-AUC."""
+    return [
         {
             "precision": float(precision[c]),
             "recall": float(recall[c]),
@@ -140,9 +146,8 @@ def classification_metrics(y_true, y_score, num_classes=None):
             "roc_auc": float(aucs[c]),
             "pr_auc": float(aps[c]),
         }
-        for c in range(num_classes)
+        for c in range(len(support))
     ]
-    return {"metrics": metrics, "per_class": per_class, "confusion_matrix": matrix}
 
 
 def _safe_divide(numerator, denominator):

@@ -12,6 +12,7 @@ import numpy as np
 from mmkeras.evaluate.classification import (
     _nan_mean,
     _weighted_mean,
+    per_class_scores,
     precision_recall_f1,
 )
 from mmkeras.evaluate.curves import average_precision, roc_auc
@@ -74,15 +75,5 @@ def multilabel_metrics(y_true, y_score, threshold=0.5):
     metrics["pr_auc_micro"] = average_precision(y_true.ravel(), y_score.ravel())
     metrics["pr_auc_macro"] = _nan_mean(aps)
 
-    per_label = [
-        {
-            "precision": float(precision[j]),
-            "recall": float(recall[j]),
-            "f1": float(f1[j]),
-            "support": int(support[j]),
-            "roc_auc": float(aucs[j]),
-            "pr_auc": float(aps[j]),
-        }
-        for j in range(num_labels)
-    ]
+    per_label = per_class_scores(precision, recall, f1, support, aucs, aps)
     return {"metrics": metrics, "per_label": per_label}

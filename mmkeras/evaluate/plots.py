@@ -171,38 +171,9 @@ def plot_roc_curves(y_true, y_score, path, labels=None, title=None):
     Returns:
         str, the path written.
     """
-    targets, scores = _one_vs_rest(y_true, y_score)
-    labels = _labels(labels, scores.shape[1])
-    grid = np.linspace(0.0, 1.0, 201)
-    fig = _figure((7.0, 6.0))
-    ax = fig.subplots()
-    interpolated, areas = [], []
-    show_legend = scores.shape[1] <= _MAX_LEGEND_CLASSES
-    for c, label in enumerate(labels):
-        area = roc_auc(targets[:, c], scores[:, c])
-        if math.isnan(area):
-            if show_legend:
-                ax.plot([], [], " ", label=f"{label}: undefined (one class only)")
-            continue
-        fpr, tpr, _ = roc_curve(targets[:, c], scores[:, c])
-        interpolated.append(np.interp(grid, fpr, tpr))
-        areas.append(area)
-        ax.plot(
-            fpr,
-            tpr,
-            linewidth=1.2,
-            alpha=0.8 if show_legend else 0.3,
-            color=None if show_legend else "grey",
-            label=f"{label} (AUC {area:.3f})" if show_legend else None,
-        )
-    if interpolated:
-        ax.plot(
-            grid,
-            np.mean(interpolated, axis=0),
-            "k--",
-            linewidth=2.5,
-            label=f"macro average (AUC {np.mean(areas):.3f})",
-        )
+    fig, ax = _one_vs_rest_curves(
+        y_true, y_score, labels, _roc_class_curve, "AUC", "one class only", step=False
+    )
     ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1, label="chance")
     _finish_curve_axes(ax, "False positive rate", "True positive rate", "lower right")
     ax.set_title(title or "ROC curves (one-vs-rest)")
@@ -226,47 +197,81 @@ def plot_precision_recall_curves(y_true, y_score, path, labels=None, title=None)
     Returns:
         str, the path written.
     """
+    fig, ax = _one_vs_rest_curves(
+        y_true, y_score, labels, _precision_recall_class_curve, "AP", "no positives", step=True
+    )
+    _finish_curve_axes(ax, "Recall", "Precision", "lower left")
+    ax.set_title(title or "Precision-recall curves (one-vs-rest)")
+    return _save(fig, path)
+
+
+# The common x grid on which per-class curves are averaged into the macro curve.
+_CURVE_GRID = np.linspace(0.0, 1.0, 201)
+
+
+def _roc_class_curve(targets, scores):
+    """`(area, (fpr, tpr), tpr on the grid)` of one class, or None where undefined."""
+    area = roc_auc(targets, scores)
+    if math.isnan(area):
+        return None
+    fpr, tpr, _ = roc_curve(targets, scores)
+    return area, (fpr, tpr), np.interp(_CURVE_GRID, fpr, tpr)
+
+
+def _precision_recall_class_curve(targets, scores):
+    """`(area, (recall, precision), interpolated precision on the grid)`, or None."""
+    area = average_precision(targets, scores)
+    if math.isnan(area):
+        return None
+    precision, recall, _ = precision_recall_curve(targets, scores)
+    recall = np.r_[0.0, recall]
+    precision = np.r_[precision[0], precision]
+    # Best precision reachable at this recall or beyond: a monotone curve to average.
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    index = np.clip(np.searchsorted(recall, _CURVE_GRID, side="left"), 0, recall.size - 1)
+    return area, (recall, precision), envelope[index]
+
+
+def _one_vs_rest_curves(y_true, y_score, labels, class_curve, area_name, undefined, step):
+    """A figure with each class's curve (`class_curve`) and their macro average on the grid.
+
+    Classes where `class_curve` is None are listed as undefined (`undefined` says why); with
+    many classes the per-class curves are drawn grey and left out of the legend.
+    """
     targets, scores = _one_vs_rest(y_true, y_score)
     labels = _labels(labels, scores.shape[1])
-    grid = np.linspace(0.0, 1.0, 201)
     fig = _figure((7.0, 6.0))
     ax = fig.subplots()
     interpolated, areas = [], []
     show_legend = scores.shape[1] <= _MAX_LEGEND_CLASSES
     for c, label in enumerate(labels):
-        area = average_precision(targets[:, c], scores[:, c])
-        if math.isnan(area):
+        curve = class_curve(targets[:, c], scores[:, c])
+        if curve is None:
             if show_legend:
-                ax.plot([], [], " ", label=f"{label}: undefined (no positives)")
+                ax.plot([], [], " ", label=f"{label}: undefined ({undefined})")
             continue
-        precision, recall, _ = precision_recall_curve(targets[:, c], scores[:, c])
-        recall = np.r_[0.0, recall]
-        precision = np.r_[precision[0], precision]
-        # Best precision reachable at this recall or beyond: a monotone curve to average.
-        envelope = np.maximum.accumulate(precision[::-1])[::-1]
-        index = np.clip(np.searchsorted(recall, grid, side="left"), 0, recall.size - 1)
-        interpolated.append(envelope[index])
+        area, (x, y), on_grid = curve
+        interpolated.append(on_grid)
         areas.append(area)
-        ax.step(
-            recall,
-            precision,
-            where="pre",
-            linewidth=1.2,
-            alpha=0.8 if show_legend else 0.3,
-            color=None if show_legend else "grey",
-            label=f"{label} (AP {area:.3f})" if show_legend else None,
-        )
+        style = {
+            "linewidth": 1.2,
+            "alpha": 0.8 if show_legend else 0.3,
+            "color": None if show_legend else "grey",
+            "label": f"{label} ({area_name} {area:.3f})" if show_legend else None,
+        }
+        if step:
+            ax.step(x, y, where="pre", **style)
+        else:
+            ax.plot(x, y, **style)
     if interpolated:
         ax.plot(
-            grid,
+            _CURVE_GRID,
             np.mean(interpolated, axis=0),
             "k--",
             linewidth=2.5,
-            label=f"macro average (AP {np.mean(areas):.3f})",
+            label=f"macro average ({area_name} {np.mean(areas):.3f})",
         )
-    _finish_curve_axes(ax, "Recall", "Precision", "lower left")
-    ax.set_title(title or "Precision-recall curves (one-vs-rest)")
-    return _save(fig, path)
+    return fig, ax
 
 
 def _figure(size):

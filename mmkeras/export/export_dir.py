@@ -1,13 +1,11 @@
 """`predict_export_dir`: `mmkeras predict` on an export directory instead of a run directory."""
 
-import csv
-import io
 import os
 import sys
 
 import numpy as np
 
-from mmkeras.atomic_files import write_text
+from mmkeras.atomic_files import write_csv
 from mmkeras.export.predictor import load
 
 
@@ -99,14 +97,7 @@ def predict_export_dir(export_dir, data, out=None, batch_size=None):
         [i, ids[i], *(cells[i] if i in cells else [""] * width), errors.get(i, "")]
         for i in range(result["num_rows"])
     ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    if out is None:
-        sys.stdout.write(buffer.getvalue())
-    else:
-        write_text(out, buffer.getvalue())
+    write_csv(out, header, rows)
     total = result["num_rows"]
     bad = total - len(result["rows"])
     print(

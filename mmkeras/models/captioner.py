@@ -9,7 +9,9 @@ from keras import ops
 from mmkeras.argument_checks import check_int
 from mmkeras.layers.captioning.lstm_caption_decoder import LSTMCaptionDecoder
 from mmkeras.layers.captioning.transformer_caption_decoder import TransformerCaptionDecoder
+from mmkeras.models.compile_defaults import CompileDefaultsMixin
 from mmkeras.models.dataset_fit import DatasetFitMixin
+from mmkeras.models.layer_arguments import LayerArgumentsMixin
 from mmkeras.names import DECODERS
 
 IMAGE = "image"
@@ -27,7 +29,7 @@ def _branch_outputs(outputs):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class Captioner(DatasetFitMixin, keras.Model):
+class Captioner(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, keras.Model):
     """Generates captions for images: an image branch and a caption decoder trained together.
 
     Without attention the decoder is conditioned on the image feature only (Show and Tell); with
@@ -79,6 +81,8 @@ class Captioner(DatasetFitMixin, keras.Model):
     >>> len(captions), type(captions[0])  # after real training: ['a cat', 'a dog']
     (2, <class 'str'>)
     """
+
+    layer_arguments = ("image_branch", "decoder")
 
     def __init__(
         self,
@@ -188,19 +192,6 @@ class Captioner(DatasetFitMixin, keras.Model):
         if mask is None:
             return (tokens, feature, sequence)
         return (tokens, feature, sequence, mask)
-
-    def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
-        """Compiles with Adam at `learning_rate` (or `optimizer`); the loss is built in.
-
-        Args:
-            optimizer: an optimizer instance or name; default `keras.optimizers.Adam`.
-            learning_rate: float, used when `optimizer` is None.
-            **kwargs: passed on to `compile` (`jit_compile`, `steps_per_execution`, ...).
-        """
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-        self.compile(optimizer=optimizer, **kwargs)
-        return self
 
     def _targets(self, x, y, y_pred):
         if y is None:
@@ -418,20 +409,12 @@ class Captioner(DatasetFitMixin, keras.Model):
     def get_config(self):
         return {
             "name": self.name,
+            **self.serialized_layers(),
             "trainable": self.trainable,
-            "image_branch": keras.layers.serialize(self.image_branch),
             "vocab_size": self.vocab_size,
-            "decoder": keras.layers.serialize(self.decoder),
             "attention": self.attention,
             "max_length": self.max_length,
             "start_id": self.start_id,
             "end_id": self.end_id,
             "pad_id": self.pad_id,
         }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("image_branch", "decoder"):
-            config[key] = keras.layers.deserialize(config[key], custom_objects=custom_objects)
-        return cls(**config)

@@ -3,7 +3,9 @@
 import keras
 from keras import ops
 
+from mmkeras.models.compile_defaults import CompileDefaultsMixin
 from mmkeras.models.dataset_fit import DatasetFitMixin
+from mmkeras.models.layer_arguments import LayerArgumentsMixin
 
 PRESENT = "present"
 _EPSILON = 1e-7
@@ -43,7 +45,7 @@ def _output_kinds(student, soft_target):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class Distiller(DatasetFitMixin, keras.Model):
+class Distiller(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, keras.Model):
     """Knowledge distillation: a student learns from labels and from a trained teacher.
 
     The loss blends the student's own task loss on the labels with the Kullback-Leibler
@@ -85,6 +87,8 @@ class Distiller(DatasetFitMixin, keras.Model):
     ['accuracy', 'loss']
     >>> distiller.student.save("student.keras")
     """
+
+    layer_arguments = ("student", "teacher")
 
     def __init__(
         self,
@@ -207,16 +211,11 @@ class Distiller(DatasetFitMixin, keras.Model):
             soft = self._soft_loss(teacher_out, y_pred, self._kinds.get(None, "softmax"))
         return self.alpha * hard + (1.0 - self.alpha) * soft
 
-    def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
-        """Compiles with the student's task losses and metrics (Adam at `learning_rate`).
+    def default_compile_arguments(self):
+        """The student's task losses and metrics, for `compile_defaults` (Adam at `learning_rate`).
 
         The label loss is the student's own (`student.task_compile_arguments()`, as the
         student's `compile_defaults` uses); the teacher term is added in `compute_loss`.
-
-        Args:
-            optimizer: an optimizer instance or name; default `keras.optimizers.Adam`.
-            learning_rate: float, used when `optimizer` is None.
-            **kwargs: passed on to `compile` (`jit_compile`, `steps_per_execution`, ...).
 
         Raises:
             ValueError: the student does not say how it compiles (it is not a model from
@@ -229,10 +228,7 @@ class Distiller(DatasetFitMixin, keras.Model):
                 f"({type(self.student).__name__}) has no task losses to compile with; call "
                 "distiller.compile(optimizer=..., loss=..., metrics=...) instead."
             )
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-        self.compile(optimizer=optimizer, **arguments(), **kwargs)
-        return self
+        return arguments()
 
     def compute_output_shape(self, input_shape):
         return self.student.compute_output_shape(input_shape)
@@ -241,21 +237,9 @@ class Distiller(DatasetFitMixin, keras.Model):
     def get_config(self):
         return {
             "name": self.name,
-            "student": keras.layers.serialize(self.student),
-            "teacher": keras.layers.serialize(self.teacher),
+            **self.serialized_layers(),
             "temperature": self.temperature,
             "alpha": self.alpha,
             "soft_target": self.soft_target,
             "modalities": self.modalities,
         }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["student"] = keras.layers.deserialize(
-            config["student"], custom_objects=custom_objects
-        )
-        config["teacher"] = keras.layers.deserialize(
-            config["teacher"], custom_objects=custom_objects
-        )
-        return cls(**config)

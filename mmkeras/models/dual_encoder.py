@@ -7,7 +7,10 @@ import numpy as np
 from keras import ops
 
 from mmkeras.layers.captioning.contrastive_logits import ContrastiveLogits
+from mmkeras.models.branch_checks import check_branch_model
+from mmkeras.models.compile_defaults import CompileDefaultsMixin
 from mmkeras.models.dataset_fit import DatasetFitMixin
+from mmkeras.models.layer_arguments import LayerArgumentsMixin
 
 IMAGE = "image"
 TEXT = "text"
@@ -23,16 +26,7 @@ def _feature(outputs):
 
 
 def _check_branch(argument, branch):
-    if not isinstance(branch, keras.Model):
-        raise TypeError(
-            f"`{argument}` must be a keras.Model (e.g. from mmkeras.branches); received "
-            f"{type(branch).__name__}."
-        )
-    if len(branch.inputs) != 1:
-        raise ValueError(
-            f"`{argument}` ({branch.name}) has {len(branch.inputs)} inputs; a branch takes exactly "
-            "one raw input tensor."
-        )
+    check_branch_model(f"`{argument}`", branch)
     feature = _feature(branch.output)
     if isinstance(feature, (list, tuple)) or len(feature.shape) != 2:
         raise ValueError(
@@ -42,7 +36,7 @@ def _check_branch(argument, branch):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class DualEncoder(DatasetFitMixin, keras.Model):
+class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, keras.Model):
     """Embeds images and texts in one space where paired items are close (CLIP-style).
 
     Each branch's feature is projected to `embed_dim` and L2-normalised. Training needs no
@@ -81,6 +75,8 @@ class DualEncoder(DatasetFitMixin, keras.Model):
     >>> model.encode_images(images).shape  # unit vectors, for a `mmkeras.retrieval.Index`
     (12, 16)
     """
+
+    layer_arguments = ("image_branch", "text_branch")
 
     def __init__(
         self,
@@ -144,19 +140,6 @@ class DualEncoder(DatasetFitMixin, keras.Model):
             for direction in ("image_to_text", "text_to_image")
             for k in recall_ks
         }
-
-    def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
-        """Compiles with Adam at `learning_rate` (or `optimizer`); the loss is built in.
-
-        Args:
-            optimizer: an optimizer instance or name; default `keras.optimizers.Adam`.
-            learning_rate: float, used when `optimizer` is None.
-            **kwargs: passed on to `compile` (`jit_compile`, `steps_per_execution`, ...).
-        """
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-        self.compile(optimizer=optimizer, **kwargs)
-        return self
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Symmetric cross-entropy over in-batch negatives (the pair of row `i` is column `i`)."""
@@ -267,17 +250,9 @@ class DualEncoder(DatasetFitMixin, keras.Model):
     def get_config(self):
         return {
             "name": self.name,
+            **self.serialized_layers(),
             "trainable": self.trainable,
-            "image_branch": keras.layers.serialize(self.image_branch),
-            "text_branch": keras.layers.serialize(self.text_branch),
             "embed_dim": self.embed_dim,
             "temperature": self.temperature,
             "recall_ks": list(self.recall_ks),
         }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("image_branch", "text_branch"):
-            config[key] = keras.layers.deserialize(config[key], custom_objects=custom_objects)
-        return cls(**config)

@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.models.branch_checks import check_branch_model
 from mmkeras.models.multimodal_model import PRESENT, MultimodalModel, consumes_sequences
 from mmkeras.names import BRANCH_KINDS, FUSION_LAYERS
 from mmkeras.tasks.task import Task
@@ -72,16 +73,7 @@ def _check_branch(key, branch):
                 f"or a dict with 'kind' in {BRANCH_KINDS} and that builder's arguments."
             )
         branch = make_branch(kind, **branch)
-    if not isinstance(branch, keras.Model):
-        raise TypeError(
-            f"Branch {key!r} must be a keras.Model (e.g. from mmkeras.branches) or a dict with "
-            f"'kind'; received {type(branch).__name__}."
-        )
-    if len(branch.inputs) != 1:
-        raise ValueError(
-            f"Branch {key!r} ({branch.name}) has {len(branch.inputs)} inputs; a branch takes exactly "
-            "one raw input tensor."
-        )
+    check_branch_model(f"Branch {key!r}", branch, alternatives=" or a dict with 'kind'")
     output = branch.output
     feature = output["feature"] if isinstance(output, dict) else output
     if isinstance(feature, (list, tuple)) or len(feature.shape) != 2:

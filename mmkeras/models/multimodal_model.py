@@ -2,6 +2,7 @@
 
 import keras
 
+from mmkeras.models.compile_defaults import CompileDefaultsMixin
 from mmkeras.models.dataset_fit import DatasetFitMixin
 from mmkeras.tasks.task import Task
 
@@ -70,7 +71,7 @@ class PresenceOptionalModel(DatasetFitMixin, keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class MultimodalModel(PresenceOptionalModel):
+class MultimodalModel(CompileDefaultsMixin, PresenceOptionalModel):
     """A functional model joining per-modality branches with a fusion layer and task heads.
 
     Each branch is called on a `keras.Input` named after its key; their features go through the
@@ -154,18 +155,9 @@ class MultimodalModel(PresenceOptionalModel):
             outputs = outputs[tasks.name]
         super().__init__(inputs={**inputs, PRESENT: present}, outputs=outputs, **kwargs)
 
-    def compile_defaults(self, optimizer=None, learning_rate=1e-3, **kwargs):
-        """Compiles with the tasks' losses and metrics (Adam at `learning_rate` by default).
-
-        Args:
-            optimizer: an optimizer instance or name; default `keras.optimizers.Adam`.
-            learning_rate: float, used when `optimizer` is None.
-            **kwargs: passed on to `compile` (`jit_compile`, `steps_per_execution`, ...).
-        """
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-        self.compile(optimizer=optimizer, **self.task_compile_arguments(), **kwargs)
-        return self
+    def default_compile_arguments(self):
+        """The tasks' losses and metrics (`task_compile_arguments`), for `compile_defaults`."""
+        return self.task_compile_arguments()
 
     def task_compile_arguments(self):
         """`{"loss", "metrics", "loss_weights"}` of the tasks, as `compile_defaults` uses them.

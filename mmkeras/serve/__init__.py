@@ -18,8 +18,8 @@ _EXPORTS = {
     "ServedModel": "mmkeras.serve.served_model",
     "Server": "mmkeras.serve.server",
     "ServingError": "mmkeras.serve.serving_error",
-    "app_service": "mmkeras.serve.server",
-    "make_app": "mmkeras.serve.server",
+    "app_service": "mmkeras.serve.app",
+    "make_app": "mmkeras.serve.app",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

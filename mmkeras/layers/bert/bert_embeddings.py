@@ -5,10 +5,11 @@ from keras import ops
 
 from mmkeras.argument_checks import check_positive_int, check_rate
 from mmkeras.layers.bert._ops import check_epsilon, layer_norm
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class BERTEmbeddings(keras.layers.Layer):
+class BERTEmbeddings(ConfigArgumentsMixin, keras.layers.Layer):
     """Embeds token ids the way a BERT checkpoint does.
 
     The output at position `t` is `LayerNorm(word[id_t] + position[t] + segment[0])`, followed by
@@ -36,6 +37,15 @@ class BERTEmbeddings(keras.layers.Layer):
     >>> print(emb(np.array([[2, 5, 0]])).shape)
     (1, 3, 16)
     """
+
+    config_arguments = (
+        "vocab_size",
+        "hidden_size",
+        "max_position_embeddings",
+        "type_vocab_size",
+        "layer_norm_epsilon",
+        "dropout",
+    )
 
     def __init__(
         self,
@@ -95,14 +105,3 @@ class BERTEmbeddings(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.hidden_size)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "hidden_size": self.hidden_size,
-            "max_position_embeddings": self.max_position_embeddings,
-            "type_vocab_size": self.type_vocab_size,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "dropout": self.dropout,
-        }

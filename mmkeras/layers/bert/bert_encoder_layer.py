@@ -5,10 +5,11 @@ from keras import ops
 
 from mmkeras.argument_checks import check_positive_int, check_rate
 from mmkeras.layers.bert._ops import activate, check_activation, check_epsilon, layer_norm
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class BERTEncoderLayer(keras.layers.Layer):
+class BERTEncoderLayer(ConfigArgumentsMixin, keras.layers.Layer):
     """A BERT transformer layer: self-attention and a feed-forward block, each post-normalised.
 
     `h = LayerNorm(x + Dropout(Attention(x)))`, then `LayerNorm(h + Dropout(FFN(h)))` with
@@ -39,6 +40,15 @@ class BERTEncoderLayer(keras.layers.Layer):
     >>> print(layer(np.zeros((1, 4, 8), "float32"), mask=np.array([[1, 1, 1, 0]], bool)).shape)
     (1, 4, 8)
     """
+
+    config_arguments = (
+        "num_heads",
+        "intermediate_size",
+        "activation",
+        "layer_norm_epsilon",
+        "dropout",
+        "attention_dropout",
+    )
 
     def __init__(
         self,
@@ -161,14 +171,3 @@ class BERTEncoderLayer(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_heads": self.num_heads,
-            "intermediate_size": self.intermediate_size,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "dropout": self.dropout,
-            "attention_dropout": self.attention_dropout,
-        }

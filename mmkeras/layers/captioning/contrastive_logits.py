@@ -5,13 +5,16 @@ import math
 import keras
 from keras import ops
 
+from mmkeras.argument_checks import check_number_above
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+
 
 def _unit_rows(x):
     return x * ops.rsqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class ContrastiveLogits(keras.layers.Layer):
+class ContrastiveLogits(ConfigArgumentsMixin, keras.layers.Layer):
     """The similarity matrix of a contrastive dual encoder, divided by a temperature.
 
     Entry `(i, j)` is the cosine similarity of image `i` and text `j` divided by the
@@ -42,37 +45,16 @@ class ContrastiveLogits(keras.layers.Layer):
     (4, 4)
     """
 
+    config_arguments = ("temperature", "initial_temperature", "max_logit_scale")
+
     def __init__(
         self, temperature="learnable", initial_temperature=0.07, max_logit_scale=100.0, **kwargs
     ):
         super().__init__(**kwargs)
-        if temperature != "learnable" and (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, (int, float))
-            or temperature <= 0
-        ):
-            raise ValueError(
-                "`temperature` must be 'learnable' or a positive float; received "
-                f"temperature={temperature!r}."
-            )
-        if (
-            isinstance(initial_temperature, bool)
-            or not isinstance(initial_temperature, (int, float))
-            or initial_temperature <= 0
-        ):
-            raise ValueError(
-                "`initial_temperature` must be a positive float; received "
-                f"initial_temperature={initial_temperature!r}."
-            )
-        if (
-            isinstance(max_logit_scale, bool)
-            or not isinstance(max_logit_scale, (int, float))
-            or max_logit_scale <= 1
-        ):
-            raise ValueError(
-                "`max_logit_scale` must be a float > 1; received "
-                f"max_logit_scale={max_logit_scale!r}."
-            )
+        if temperature != "learnable":
+            check_number_above("temperature", temperature, 0, "'learnable' or a positive float")
+        check_number_above("initial_temperature", initial_temperature, 0, "a positive float")
+        check_number_above("max_logit_scale", max_logit_scale, 1, "a float > 1")
         self.temperature = temperature if temperature == "learnable" else float(temperature)
         self.initial_temperature = float(initial_temperature)
         self.max_logit_scale = float(max_logit_scale)
@@ -117,11 +99,3 @@ class ContrastiveLogits(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], input_shape[1][0])
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "temperature": self.temperature,
-            "initial_temperature": self.initial_temperature,
-            "max_logit_scale": self.max_logit_scale,
-        }

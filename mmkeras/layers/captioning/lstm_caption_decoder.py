@@ -3,12 +3,13 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_positive_int, check_rate
-from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
+from mmkeras.argument_checks import check_divisible, check_positive_int
+from mmkeras.layers.captioning._common import split_decoder_inputs
+from mmkeras.layers.captioning.caption_decoder import CaptionDecoder
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LSTMCaptionDecoder(keras.layers.Layer):
+class LSTMCaptionDecoder(CaptionDecoder):
     """Predicts the next caption token at every position with an LSTM.
 
     The image feature sets the LSTM's initial hidden and cell states, as in Show and Tell
@@ -45,6 +46,8 @@ class LSTMCaptionDecoder(keras.layers.Layer):
     (8, 20, 1000)
     """
 
+    config_arguments = ("vocab_size", "embedding_dim", "units", "attention", "num_heads", "dropout")
+
     def __init__(
         self,
         vocab_size,
@@ -55,29 +58,13 @@ class LSTMCaptionDecoder(keras.layers.Layer):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("embedding_dim", embedding_dim)
-        check_positive_int("units", units)
-        check_positive_int("num_heads", num_heads)
-        check_rate("dropout", dropout)
-        if not isinstance(attention, bool):
-            raise ValueError(f"`attention` must be a bool; received attention={attention!r}.")
-        if units % num_heads:
-            raise ValueError(
-                f"`units` ({units}) must be divisible by `num_heads`; received num_heads={num_heads}."
-            )
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.units = units
-        self.attention = attention
-        self.num_heads = num_heads
-        self.dropout = dropout
+        super().__init__(vocab_size, num_heads, attention, dropout, **kwargs)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.units = check_positive_int("units", units)
+        check_divisible("units", units, "num_heads", num_heads)
 
     def build(self, input_shape):
-        tokens, feature, sequence, _ = split_decoder_shapes(
-            "LSTMCaptionDecoder", input_shape, self.attention
-        )
+        tokens, feature, sequence, _ = self.split_shapes(input_shape)
         policy = self.dtype_policy
         batch, steps = tokens
         self.token_embedding = keras.layers.Embedding(
@@ -129,18 +116,3 @@ class LSTMCaptionDecoder(keras.layers.Layer):
             )
             states = self.combine(ops.concatenate([states, context], axis=-1))
         return self.output_projection(self.dropout_layer(states, training=training))
-
-    def compute_output_shape(self, input_shape):
-        tokens = split_decoder_shapes("LSTMCaptionDecoder", input_shape, self.attention)[0]
-        return (*tokens, self.vocab_size)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "attention": self.attention,
-            "num_heads": self.num_heads,
-            "dropout": self.dropout,
-        }

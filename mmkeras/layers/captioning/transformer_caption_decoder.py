@@ -3,14 +3,15 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_positive_int, check_rate
-from mmkeras.layers.captioning._common import split_decoder_inputs, split_decoder_shapes
+from mmkeras.argument_checks import check_divisible, check_positive_int
+from mmkeras.layers.captioning._common import split_decoder_inputs
+from mmkeras.layers.captioning.caption_decoder import CaptionDecoder
 from mmkeras.layers.captioning.transformer_decoder_block import TransformerDecoderBlock
 from mmkeras.layers.modeling.token_and_position_embedding import TokenAndPositionEmbedding
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TransformerCaptionDecoder(keras.layers.Layer):
+class TransformerCaptionDecoder(CaptionDecoder):
     """Predicts the next caption token at every position with causal Transformer blocks.
 
     Token and position embeddings are offset by a projection of the image feature, so every
@@ -49,6 +50,17 @@ class TransformerCaptionDecoder(keras.layers.Layer):
     (8, 20, 1000)
     """
 
+    config_arguments = (
+        "vocab_size",
+        "max_length",
+        "hidden_dim",
+        "num_layers",
+        "num_heads",
+        "intermediate_dim",
+        "attention",
+        "dropout",
+    )
+
     def __init__(
         self,
         vocab_size,
@@ -61,35 +73,17 @@ class TransformerCaptionDecoder(keras.layers.Layer):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("max_length", max_length)
-        check_positive_int("hidden_dim", hidden_dim)
-        check_positive_int("num_layers", num_layers)
-        check_positive_int("num_heads", num_heads)
+        super().__init__(vocab_size, num_heads, attention, dropout, **kwargs)
+        self.max_length = check_positive_int("max_length", max_length)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.num_layers = check_positive_int("num_layers", num_layers)
         if intermediate_dim is not None:
             check_positive_int("intermediate_dim", intermediate_dim)
-        check_rate("dropout", dropout)
-        if not isinstance(attention, bool):
-            raise ValueError(f"`attention` must be a bool; received attention={attention!r}.")
-        if hidden_dim % num_heads:
-            raise ValueError(
-                f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads`; received "
-                f"num_heads={num_heads}."
-            )
-        self.vocab_size = vocab_size
-        self.max_length = max_length
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
-        self.attention = attention
-        self.dropout = dropout
+        check_divisible("hidden_dim", hidden_dim, "num_heads", num_heads)
 
     def build(self, input_shape):
-        tokens, feature, sequence, _ = split_decoder_shapes(
-            "TransformerCaptionDecoder", input_shape, self.attention
-        )
+        tokens, feature, sequence, _ = self.split_shapes(input_shape)
         policy = self.dtype_policy
         states = (*tokens, self.hidden_dim)
         self.token_embedding = TokenAndPositionEmbedding(
@@ -141,20 +135,3 @@ class TransformerCaptionDecoder(keras.layers.Layer):
             else:
                 x = block(x, training=training)
         return self.output_projection(self.final_norm(x))
-
-    def compute_output_shape(self, input_shape):
-        tokens = split_decoder_shapes("TransformerCaptionDecoder", input_shape, self.attention)[0]
-        return (*tokens, self.vocab_size)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "max_length": self.max_length,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "attention": self.attention,
-            "dropout": self.dropout,
-        }

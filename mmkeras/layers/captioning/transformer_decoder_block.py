@@ -3,11 +3,12 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_positive_int, check_rate
+from mmkeras.argument_checks import check_bool
+from mmkeras.layers.modeling.pre_norm_transformer_block import PreNormTransformerBlock
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TransformerDecoderBlock(keras.layers.Layer):
+class TransformerDecoderBlock(PreNormTransformerBlock):
     """A decoder block whose positions see only earlier positions, and optionally a memory.
 
     `x + CausalSelfAttention(LayerNorm(x))`, then (with `cross_attention=True`)
@@ -42,6 +43,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
     (2, 12, 32)
     """
 
+    config_arguments = (*PreNormTransformerBlock.config_arguments, "cross_attention")
+
     def __init__(
         self,
         num_heads,
@@ -52,20 +55,15 @@ class TransformerDecoderBlock(keras.layers.Layer):
         layer_norm_epsilon=1e-5,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_positive_int("num_heads", num_heads)
-        check_positive_int("intermediate_dim", intermediate_dim)
-        check_rate("dropout", dropout)
-        if not isinstance(cross_attention, bool):
-            raise ValueError(
-                f"`cross_attention` must be a bool; received cross_attention={cross_attention!r}."
-            )
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.cross_attention = cross_attention
-        self.dropout = dropout
-        self.activation = keras.activations.get(activation)
-        self.layer_norm_epsilon = layer_norm_epsilon
+        super().__init__(
+            num_heads,
+            intermediate_dim,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_epsilon=layer_norm_epsilon,
+            **kwargs,
+        )
+        self.cross_attention = check_bool("cross_attention", cross_attention)
 
     def _split_shapes(self, input_shape):
         if self.cross_attention:
@@ -113,15 +111,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             )
             self.cross_attention_norm.build(x_shape)
             self.cross_attention_layer.build(x_shape, memory_shape)
-        self.ffn_norm = keras.layers.LayerNormalization(epsilon=eps, dtype=policy, name="ffn_norm")
-        self.ffn_inner = keras.layers.Dense(
-            self.intermediate_dim, activation=self.activation, dtype=policy, name="ffn_inner"
-        )
-        self.ffn_outer = keras.layers.Dense(dim, dtype=policy, name="ffn_outer")
-        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
-        self.ffn_norm.build(x_shape)
-        self.ffn_inner.build(x_shape)
-        self.ffn_outer.build((*x_shape[:-1], self.intermediate_dim))
+        self.build_feed_forward(x_shape)
         self.built = True
 
     def call(self, inputs, training=None):
@@ -145,19 +135,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 normed, memory, attention_mask=attention_mask, training=training
             )
             x = x + self.residual_dropout(attended, training=training)
-        hidden = self.ffn_outer(self.ffn_inner(self.ffn_norm(x)))
-        return x + self.residual_dropout(hidden, training=training)
+        return self.feed_forward(x, training=training)
 
     def compute_output_shape(self, input_shape):
         return self._split_shapes(input_shape)[0]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "cross_attention": self.cross_attention,
-            "dropout": self.dropout,
-            "activation": keras.activations.serialize(self.activation),
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }

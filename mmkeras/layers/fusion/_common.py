@@ -10,61 +10,53 @@ into one float tensor `(batch, M)` with 1.0 where a modality is present.
 import keras
 from keras import ops
 
+from mmkeras.argument_checks import is_positive_int, is_rate
+
 # Large enough that exp(score - max) underflows to exactly 0 in float32, where softmaxes run.
 _NEGATIVE_SENTINEL = -1e9
 
 
+# The fusion layers word argument errors as Keras's own layers do ("... Received: name=value");
+# what is valid is decided by `mmkeras.argument_checks`, as everywhere else.
+def _argument_error(layer_name, arg_name, value, allowed):
+    return ValueError(
+        f"{layer_name}: `{arg_name}` must be {allowed}. Received: {arg_name}={value!r}"
+    )
+
+
 def check_positive_int(layer_name, arg_name, value, allow_none=False):
-    """Raises a `ValueError` unless `value` is a positive int (or None when allowed)."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """Returns `value`; raises a `ValueError` unless it is a positive int (or None when allowed)."""
+    if not (value is None and allow_none) and not is_positive_int(value):
         allowed = "a positive int or None" if allow_none else "a positive int"
-        raise ValueError(
-            f"{layer_name}: `{arg_name}` must be {allowed}. Received: {arg_name}={value!r}"
-        )
+        raise _argument_error(layer_name, arg_name, value, allowed)
+    return value
 
 
 def check_rate(layer_name, arg_name, value, allow_one=False):
-    """Raises a `ValueError` unless `value` is a float in [0, 1) (or [0, 1] when allowed)."""
-    upper_ok = value <= 1 if allow_one else value < 1
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (0 <= value and upper_ok)
-    ):
+    """Returns `value`; raises a `ValueError` unless it is a float in [0, 1) ([0, 1] if allowed)."""
+    if not is_rate(value, allow_one):
         interval = "[0, 1]" if allow_one else "[0, 1)"
-        raise ValueError(
-            f"{layer_name}: `{arg_name}` must be a float in {interval}. Received: {arg_name}={value!r}"
-        )
+        raise _argument_error(layer_name, arg_name, value, f"a float in {interval}")
+    return value
 
 
 def check_choice(layer_name, arg_name, value, choices):
-    """Raises a `ValueError` unless `value` is one of `choices`."""
+    """Returns `value`; raises a `ValueError` unless it is one of `choices`."""
     if value not in choices:
-        raise ValueError(
-            f"{layer_name}: `{arg_name}` must be one of {sorted(choices)}. Received: {arg_name}={value!r}"
-        )
+        raise _argument_error(layer_name, arg_name, value, f"one of {sorted(choices)}")
+    return value
 
 
 def check_activation(layer_name, arg_name, value):
-    """Raises a `ValueError` unless `value` names a Keras activation (or is None / a callable)."""
+    """Returns `value`; raises a `ValueError` unless it names a Keras activation (or is None / callable)."""
     if value is None or callable(value):
-        return
+        return value
     try:
         keras.activations.get(value)
     except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{layer_name}: `{arg_name}` must be None or a Keras activation name such as 'relu' or "
-            f"'tanh'. Received: {arg_name}={value!r}"
-        ) from error
-
-
-def serialize_activation(value):
-    """Returns a config-friendly form of an activation given as a name, a callable or None."""
-    if value is None or isinstance(value, str):
-        return value
-    return keras.activations.serialize(value)
+        allowed = "None or a Keras activation name such as 'relu' or 'tanh'"
+        raise _argument_error(layer_name, arg_name, value, allowed) from error
+    return value
 
 
 def feature_shapes(layer_name, input_shape, rank, min_modalities=1):

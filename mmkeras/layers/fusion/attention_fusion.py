@@ -45,20 +45,18 @@ class AttentionFusion(Fusion):
     array([1., 0.], dtype=float32)
     """
 
+    config_arguments = ("units", "attention_units", "activation", "dropout")
+
     returns_attention_scores = True
 
     def __init__(self, units, attention_units=None, activation=None, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("AttentionFusion", "units", units)
-        _common.check_positive_int(
+        self.units = _common.check_positive_int("AttentionFusion", "units", units)
+        self.attention_units = _common.check_positive_int(
             "AttentionFusion", "attention_units", attention_units, allow_none=True
         )
-        _common.check_activation("AttentionFusion", "activation", activation)
-        _common.check_rate("AttentionFusion", "dropout", dropout)
-        self.units = units
-        self.attention_units = attention_units
-        self.activation = activation
-        self.dropout = dropout
+        self.activation = _common.check_activation("AttentionFusion", "activation", activation)
+        self.dropout = _common.check_rate("AttentionFusion", "dropout", dropout)
         self.projections = []
         self.score_hidden = None
         self.score_output = None
@@ -99,12 +97,3 @@ class AttentionFusion(Fusion):
 
     def attention_scores_spec(self, shapes):
         return keras.KerasTensor((shapes[0][0], len(shapes)), dtype=self.compute_dtype)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "attention_units": self.attention_units,
-            "activation": _common.serialize_activation(self.activation),
-            "dropout": self.dropout,
-        }

@@ -10,10 +10,11 @@ layer consumes and returns.
 
 import keras
 
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 from mmkeras.layers.fusion import _common
 
 
-class ModalityLayer(keras.layers.Layer):
+class ModalityLayer(ConfigArgumentsMixin, keras.layers.Layer):
     """Base class of the layers called as `layer(features, mask=present)`.
 
     `features` is a list of `M` tensors, one per modality, and `present` an optional

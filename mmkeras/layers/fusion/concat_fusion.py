@@ -35,6 +35,8 @@ class ConcatFusion(Fusion):
     (2, 48)
     """
 
+    config_arguments = ("append_mask",)
+
     def __init__(self, append_mask=False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(append_mask, bool):
@@ -63,6 +65,3 @@ class ConcatFusion(Fusion):
     def fused_size(self, shapes):
         width = sum(shape[-1] for shape in shapes)
         return width + len(shapes) if self.append_mask else width
-
-    def get_config(self):
-        return {**super().get_config(), "append_mask": self.append_mask}

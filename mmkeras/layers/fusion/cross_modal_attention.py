@@ -62,14 +62,16 @@ class CrossModalAttention(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "num_heads", "query", "dropout")
+
     consumes_sequences = True
     returns_attention_scores = True
     min_modalities = 2
 
     def __init__(self, units, num_heads=4, query=None, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("CrossModalAttention", "units", units)
-        _common.check_positive_int("CrossModalAttention", "num_heads", num_heads)
+        self.units = _common.check_positive_int("CrossModalAttention", "units", units)
+        self.num_heads = _common.check_positive_int("CrossModalAttention", "num_heads", num_heads)
         if units % num_heads:
             raise ValueError(
                 "CrossModalAttention: `units` must be divisible by `num_heads`. "
@@ -82,11 +84,8 @@ class CrossModalAttention(Fusion):
                 "CrossModalAttention: `query` must be None or the index (int >= 0) of a modality. "
                 f"Received: query={query!r}"
             )
-        _common.check_rate("CrossModalAttention", "dropout", dropout)
-        self.units = units
-        self.num_heads = num_heads
+        self.dropout = _common.check_rate("CrossModalAttention", "dropout", dropout)
         self.query = query
-        self.dropout = dropout
         self.input_projections = []
         self.query_dense = []
         self.key_dense = []
@@ -234,12 +233,3 @@ class CrossModalAttention(Fusion):
                 )
             )
         return scores[0] if self.query is not None else scores
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "num_heads": self.num_heads,
-            "query": self.query,
-            "dropout": self.dropout,
-        }

@@ -38,12 +38,12 @@ class GatedFusion(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "dropout")
+
     def __init__(self, units, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("GatedFusion", "units", units)
-        _common.check_rate("GatedFusion", "dropout", dropout)
-        self.units = units
-        self.dropout = dropout
+        self.units = _common.check_positive_int("GatedFusion", "units", units)
+        self.dropout = _common.check_rate("GatedFusion", "dropout", dropout)
         self.projections = []
         self.gate = None
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
@@ -77,6 +77,3 @@ class GatedFusion(Fusion):
         gates = self.dropout_layer(gates, training=training)
         gated = _common.zero_absent(gates * projected, present)
         return ops.sum(gated, axis=1)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "dropout": self.dropout}

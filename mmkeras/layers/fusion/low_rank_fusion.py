@@ -40,14 +40,13 @@ class LowRankFusion(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "rank", "activation")
+
     def __init__(self, units, rank=4, activation=None, **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("LowRankFusion", "units", units)
-        _common.check_positive_int("LowRankFusion", "rank", rank)
-        _common.check_activation("LowRankFusion", "activation", activation)
-        self.units = units
-        self.rank = rank
-        self.activation = activation
+        self.units = _common.check_positive_int("LowRankFusion", "units", units)
+        self.rank = _common.check_positive_int("LowRankFusion", "rank", rank)
+        self.activation = _common.check_activation("LowRankFusion", "activation", activation)
         self._activation_fn = keras.activations.get(activation)
         self.factors = []
 
@@ -82,11 +81,3 @@ class LowRankFusion(Fusion):
             self.bias, self.compute_dtype
         )
         return self._activation_fn(fused)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "rank": self.rank,
-            "activation": _common.serialize_activation(self.activation),
-        }

@@ -39,9 +39,11 @@ class MLPFusion(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "activation", "dropout")
+
     def __init__(self, units, hidden_units=(), activation="relu", dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("MLPFusion", "units", units)
+        self.units = _common.check_positive_int("MLPFusion", "units", units)
         if not isinstance(hidden_units, (list, tuple)):
             raise ValueError(
                 "MLPFusion: `hidden_units` must be a list of positive ints. "
@@ -53,12 +55,9 @@ class MLPFusion(Fusion):
                     "MLPFusion: `hidden_units` must be a list of positive ints. "
                     f"Received: hidden_units={hidden_units!r}"
                 )
-        _common.check_activation("MLPFusion", "activation", activation)
-        _common.check_rate("MLPFusion", "dropout", dropout)
-        self.units = units
+        self.activation = _common.check_activation("MLPFusion", "activation", activation)
+        self.dropout = _common.check_rate("MLPFusion", "dropout", dropout)
         self.hidden_units = list(hidden_units)
-        self.activation = activation
-        self.dropout = dropout
         self.dense_layers = []
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
@@ -87,10 +86,4 @@ class MLPFusion(Fusion):
         return self.dense_layers[-1](hidden)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "hidden_units": list(self.hidden_units),
-            "activation": _common.serialize_activation(self.activation),
-            "dropout": self.dropout,
-        }
+        return {**super().get_config(), "hidden_units": list(self.hidden_units)}

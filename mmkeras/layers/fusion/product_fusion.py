@@ -38,12 +38,12 @@ class ProductFusion(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "activation")
+
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("ProductFusion", "units", units)
-        _common.check_activation("ProductFusion", "activation", activation)
-        self.units = units
-        self.activation = activation
+        self.units = _common.check_positive_int("ProductFusion", "units", units)
+        self.activation = _common.check_activation("ProductFusion", "activation", activation)
         self.projections = []
 
     def build(self, input_shape):
@@ -62,10 +62,3 @@ class ProductFusion(Fusion):
             fused = factor if fused is None else fused * factor
         any_present = ops.greater(ops.sum(present, axis=-1, keepdims=True), 0)
         return ops.where(any_present, fused, ops.zeros_like(fused))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": _common.serialize_activation(self.activation),
-        }

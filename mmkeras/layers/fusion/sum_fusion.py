@@ -38,14 +38,13 @@ class SumFusion(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "reduction", "activation")
+
     def __init__(self, units=None, reduction="mean", activation=None, **kwargs):
         super().__init__(**kwargs)
-        _common.check_positive_int("SumFusion", "units", units, allow_none=True)
-        _common.check_choice("SumFusion", "reduction", reduction, {"mean", "sum"})
-        _common.check_activation("SumFusion", "activation", activation)
-        self.units = units
-        self.reduction = reduction
-        self.activation = activation
+        self.units = _common.check_positive_int("SumFusion", "units", units, allow_none=True)
+        self.reduction = _common.check_choice("SumFusion", "reduction", reduction, {"mean", "sum"})
+        self.activation = _common.check_activation("SumFusion", "activation", activation)
         self.projections = []
 
     def build(self, input_shape):
@@ -77,11 +76,3 @@ class SumFusion(Fusion):
 
     def fused_size(self, shapes):
         return self.units if self.units is not None else shapes[0][-1]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "reduction": self.reduction,
-            "activation": _common.serialize_activation(self.activation),
-        }

@@ -51,20 +51,21 @@ class TensorFusion(Fusion):
     (2, 64)
     """
 
+    config_arguments = ("units", "input_units", "activation", "output_activation", "dropout")
+
     def __init__(
         self, units, input_units=8, activation="relu", output_activation=None, dropout=0.0, **kwargs
     ):
         super().__init__(**kwargs)
-        _common.check_positive_int("TensorFusion", "units", units)
-        _common.check_positive_int("TensorFusion", "input_units", input_units, allow_none=True)
-        _common.check_activation("TensorFusion", "activation", activation)
-        _common.check_activation("TensorFusion", "output_activation", output_activation)
-        _common.check_rate("TensorFusion", "dropout", dropout)
-        self.units = units
-        self.input_units = input_units
-        self.activation = activation
-        self.output_activation = output_activation
-        self.dropout = dropout
+        self.units = _common.check_positive_int("TensorFusion", "units", units)
+        self.input_units = _common.check_positive_int(
+            "TensorFusion", "input_units", input_units, allow_none=True
+        )
+        self.activation = _common.check_activation("TensorFusion", "activation", activation)
+        self.output_activation = _common.check_activation(
+            "TensorFusion", "output_activation", output_activation
+        )
+        self.dropout = _common.check_rate("TensorFusion", "dropout", dropout)
         self.projections = []
         self.output_projection = None
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
@@ -111,13 +112,3 @@ class TensorFusion(Fusion):
                 product = ops.reshape(outer, (-1, outer.shape[1] * outer.shape[2]))
         product = self.dropout_layer(product, training=training)
         return self.output_projection(product)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "input_units": self.input_units,
-            "activation": _common.serialize_activation(self.activation),
-            "output_activation": _common.serialize_activation(self.output_activation),
-            "dropout": self.dropout,
-        }

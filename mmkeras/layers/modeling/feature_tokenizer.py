@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class FeatureTokenizer(keras.layers.Layer):
+class FeatureTokenizer(ConfigArgumentsMixin, keras.layers.Layer):
     """Turns a row of scalar features into a sequence of one token per feature.
 
     Feature `f` with value `x_f` becomes `x_f * w_f + b_f`, where `w_f` and `b_f` are learned
@@ -30,6 +31,8 @@ class FeatureTokenizer(keras.layers.Layer):
     >>> print(FeatureTokenizer(embedding_dim=16)(keras.random.normal((4, 8))).shape)
     (4, 8, 16)
     """
+
+    config_arguments = ("embedding_dim", "kernel_initializer", "bias_initializer")
 
     def __init__(
         self,
@@ -65,11 +68,3 @@ class FeatureTokenizer(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.embedding_dim)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "embedding_dim": self.embedding_dim,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        }

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
 def _hz_to_mel(hz):
@@ -28,7 +29,7 @@ def _mel_filterbank(num_bins, sample_rate, n_mels, min_freq, max_freq):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LogMelSpectrogram(keras.layers.Layer):
+class LogMelSpectrogram(ConfigArgumentsMixin, keras.layers.Layer):
     """Turns a batch of waveforms into log-mel spectrograms, one row per frame.
 
     Frames are centred (the waveform is reflect-padded by half an FFT window on each side), so
@@ -64,6 +65,18 @@ class LogMelSpectrogram(keras.layers.Layer):
     >>> print(layer(keras.random.normal((2, 2000))).shape)
     (2, 26, 32)
     """
+
+    config_arguments = (
+        "sample_rate",
+        "n_mels",
+        "frame_length",
+        "frame_step",
+        "fft_length",
+        "min_freq",
+        "max_freq",
+        "log_offset",
+        "pre_emphasis",
+    )
 
     def __init__(
         self,
@@ -156,17 +169,3 @@ class LogMelSpectrogram(keras.layers.Layer):
         samples = input_shape[-1]
         frames = None if samples is None else 1 + samples // self.frame_step
         return (input_shape[0], frames, self.n_mels)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "sample_rate": self.sample_rate,
-            "n_mels": self.n_mels,
-            "frame_length": self.frame_length,
-            "frame_step": self.frame_step,
-            "fft_length": self.fft_length,
-            "min_freq": self.min_freq,
-            "max_freq": self.max_freq,
-            "log_offset": self.log_offset,
-            "pre_emphasis": self.pre_emphasis,
-        }

@@ -3,11 +3,12 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_positive_int
+from mmkeras.argument_checks import check_bool, check_positive_int
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SpatialAttentionPooling(keras.layers.Layer):
+class SpatialAttentionPooling(ConfigArgumentsMixin, keras.layers.Layer):
     """Pools a feature map `(batch, height, width, channels)` with learned attention weights.
 
     Each head scores every position of the map, takes a softmax of the scores over the
@@ -43,15 +44,12 @@ class SpatialAttentionPooling(keras.layers.Layer):
     (3, 16)
     """
 
+    config_arguments = ("num_heads", "positional")
+
     def __init__(self, num_heads=4, positional=True, **kwargs):
         super().__init__(**kwargs)
-        check_positive_int("num_heads", num_heads)
-        if not isinstance(positional, bool):
-            raise ValueError(
-                f"`positional` must be True or False; received positional={positional!r}."
-            )
-        self.num_heads = num_heads
-        self.positional = positional
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.positional = check_bool("positional", positional, allowed="True or False")
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
@@ -97,10 +95,3 @@ class SpatialAttentionPooling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_heads * input_shape[-1])
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_heads": self.num_heads,
-            "positional": self.positional,
-        }

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
+from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TokenAndPositionEmbedding(keras.layers.Layer):
+class TokenAndPositionEmbedding(ConfigArgumentsMixin, keras.layers.Layer):
     """Embeds token ids and adds a learned embedding of each position.
 
     Sequences may be shorter than `max_length` (the first positions of the table are used)
@@ -32,6 +33,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     (1, 3, 8)
     """
 
+    config_arguments = ("vocab_size", "max_length", "embedding_dim", "embeddings_initializer")
+
     def __init__(
         self,
         vocab_size,
@@ -41,12 +44,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("max_length", max_length)
-        check_positive_int("embedding_dim", embedding_dim)
-        self.vocab_size = vocab_size
-        self.max_length = max_length
-        self.embedding_dim = embedding_dim
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.max_length = check_positive_int("max_length", max_length)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.token_embedding = keras.layers.Embedding(
             vocab_size,
@@ -79,12 +79,3 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.embedding_dim)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocab_size": self.vocab_size,
-            "max_length": self.max_length,
-            "embedding_dim": self.embedding_dim,
-            "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
-        }

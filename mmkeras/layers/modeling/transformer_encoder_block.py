@@ -3,11 +3,11 @@
 import keras
 from keras import ops
 
-from mmkeras.argument_checks import check_positive_int, check_rate
+from mmkeras.layers.modeling.pre_norm_transformer_block import PreNormTransformerBlock
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class TransformerEncoderBlock(keras.layers.Layer):
+class TransformerEncoderBlock(PreNormTransformerBlock):
     """Self-attention and a feed-forward network, each in a pre-norm residual branch.
 
     `x + Attention(LayerNorm(x))`, then `x + FFN(LayerNorm(x))`. Normalising before each
@@ -36,24 +36,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
     (2, 5, 16)
     """
 
-    def __init__(
-        self,
-        num_heads,
-        intermediate_dim,
-        dropout=0.0,
-        activation="gelu",
-        layer_norm_epsilon=1e-5,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        check_positive_int("num_heads", num_heads)
-        check_positive_int("intermediate_dim", intermediate_dim)
-        check_rate("dropout", dropout)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = keras.activations.get(activation)
-        self.layer_norm_epsilon = layer_norm_epsilon
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)  # the arguments of `PreNormTransformerBlock`
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -75,18 +59,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
             dtype=policy,
             name="attention",
         )
-        self.ffn_norm = keras.layers.LayerNormalization(epsilon=eps, dtype=policy, name="ffn_norm")
-        self.ffn_inner = keras.layers.Dense(
-            self.intermediate_dim, activation=self.activation, dtype=policy, name="ffn_inner"
-        )
-        self.ffn_outer = keras.layers.Dense(dim, dtype=policy, name="ffn_outer")
-        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
-
         self.attention_norm.build(input_shape)
         self.attention.build(input_shape, input_shape)
-        self.ffn_norm.build(input_shape)
-        self.ffn_inner.build(input_shape)
-        self.ffn_outer.build((*input_shape[:-1], self.intermediate_dim))
+        self.build_feed_forward(input_shape)
         self.built = True
 
     def call(self, inputs, mask=None, training=None):
@@ -98,18 +73,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         normed = self.attention_norm(inputs)
         attended = self.attention(normed, normed, attention_mask=attention_mask, training=training)
         x = inputs + self.residual_dropout(attended, training=training)
-        hidden = self.ffn_outer(self.ffn_inner(self.ffn_norm(x)))
-        return x + self.residual_dropout(hidden, training=training)
+        return self.feed_forward(x, training=training)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "activation": keras.activations.serialize(self.activation),
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
