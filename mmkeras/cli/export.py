@@ -9,26 +9,18 @@ HELP = "export a trained run: a SavedModel on raw inputs (default) or TFLite (--
 def add_arguments(parser):
     parser.add_argument("run_dir", help="run directory written by `mmkeras train`")
     parser.add_argument("out", help="export directory to write (replaced whole if it exists)")
-    parser.add_argument(
-        "--format",
-        choices=("saved_model", "tflite"),
-        default="saved_model",
-        help="saved_model (default; serving_default takes raw bytes / strings) or tflite",
-    )
-    parser.add_argument(
-        "--signature",
-        choices=("auto", "raw", "tensors"),
-        default="auto",
-        help="tflite: raw inputs (needs TFLite kernels for every preprocessing op), the model's "
-        "preprocessed tensors, or auto (raw if it converts, else tensors; default)",
-    )
-    parser.add_argument(
-        "--quantize",
-        choices=("none", "float16", "int8"),
-        default="none",
-        help="tflite: float16 weights or dynamic-range int8; size and metric change against "
-        "the float model are reported",
-    )
+    choices = (
+        ("--format", ("saved_model", "tflite"), "saved_model",
+         "saved_model (default; serving_default takes raw bytes / strings) or tflite"),
+        ("--signature", ("auto", "raw", "tensors"), "auto",
+         "tflite: raw inputs (needs TFLite kernels for every preprocessing op), the model's "
+         "preprocessed tensors, or auto (raw if it converts, else tensors; default)"),
+        ("--quantize", ("none", "float16", "int8"), "none",
+         "tflite: float16 weights or dynamic-range int8; size and metric change against the "
+         "float model are reported"),
+    )  # fmt: skip
+    for flag, allowed, default, text in choices:
+        parser.add_argument(flag, choices=allowed, default=default, help=text)
     parser.add_argument(
         "--data",
         help="tflite: labelled manifest to measure the metric change on (default: the run's "

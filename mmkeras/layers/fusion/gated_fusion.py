@@ -30,12 +30,10 @@ class GatedFusion(Fusion):
         The fused feature `(batch, units)`: the gated sum of the present modalities.
 
     Example:
-    >>> image_feat = np.random.rand(2, 32).astype("float32")
-    >>> text_feat = np.random.rand(2, 16).astype("float32")
-    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
-    >>> fused = mmkeras.layers.GatedFusion(units=64)([image_feat, text_feat], mask=present)
-    >>> print(fused.shape)
-    (2, 64)
+    >>> inputs = [np.random.rand(4, n).astype("float32") for n in (32, 16, 8)]  # three modalities
+    >>> gated = mmkeras.layers.GatedFusion(units=12, dropout=0.1)
+    >>> tuple(gated(inputs).shape)  # no mask: every modality present
+    (4, 12)
     """
 
     config_arguments = ("units", "dropout")

@@ -31,13 +31,11 @@ class LowRankFusion(Fusion):
         Tensor `(batch, units)`.
 
     Example:
-    >>> image_feat = np.random.rand(2, 32).astype("float32")
-    >>> text_feat = np.random.rand(2, 16).astype("float32")
-    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
-    >>> fusion = mmkeras.layers.LowRankFusion(units=64, rank=4)
-    >>> fused = fusion([image_feat, text_feat], mask=present)
-    >>> print(fused.shape)
-    (2, 64)
+    The factors grow with `rank`, not with the product of the feature sizes:
+    >>> video, speech = np.zeros((2, 128), "float32"), np.zeros((2, 64), "float32")
+    >>> fusion = mmkeras.layers.LowRankFusion(units=32, rank=4)
+    >>> tuple(fusion([video, speech]).shape)
+    (2, 32)
     """
 
     config_arguments = ("units", "rank", "activation")

@@ -30,12 +30,13 @@ class ProductFusion(Fusion):
         Tensor `(batch, units)`.
 
     Example:
-    >>> image_feat = np.random.rand(2, 32).astype("float32")
-    >>> text_feat = np.random.rand(2, 16).astype("float32")
-    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
-    >>> fused = mmkeras.layers.ProductFusion(units=64)([image_feat, text_feat], mask=present)
-    >>> print(fused.shape)
-    (2, 64)
+    An absent modality is a factor of 1, and with none present the output is zeros:
+    >>> audio = np.random.rand(3, 8).astype("float32")
+    >>> tabular = np.random.rand(3, 5).astype("float32")
+    >>> fusion = mmkeras.layers.ProductFusion(units=6)
+    >>> fused = fusion([audio, tabular], mask=np.array([[1, 1], [1, 0], [0, 0]], "float32"))
+    >>> tuple(fused.shape), float(np.abs(np.asarray(fused)[2]).max())
+    ((3, 6), 0.0)
     """
 
     config_arguments = ("units", "activation")

@@ -30,12 +30,13 @@ class SumFusion(Fusion):
         Tensor `(batch, units)` (or `(batch, dim)` without `units`).
 
     Example:
-    >>> image_feat = np.random.rand(2, 32).astype("float32")
-    >>> text_feat = np.random.rand(2, 16).astype("float32")
-    >>> present = np.array([[True, True], [True, False]])  # the second sample has no text
-    >>> fused = mmkeras.layers.SumFusion(units=64)([image_feat, text_feat], mask=present)
-    >>> print(fused.shape)
-    (2, 64)
+    Without `units` the features must already share a size; the mean is over the present ones:
+    >>> a = np.ones((2, 4), "float32")
+    >>> b = np.full((2, 4), 3.0, "float32")
+    >>> present = np.array([[True, True], [True, False]])  # the second sample has no `b`
+    >>> fused = mmkeras.layers.SumFusion()([a, b], mask=present)
+    >>> np.asarray(fused)[:, 0].tolist()
+    [2.0, 1.0]
     """
 
     config_arguments = ("units", "reduction", "activation")
