@@ -33,7 +33,6 @@ import importlib
 import os
 import pkgutil
 import re
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,7 @@ import pytest
 from bert_helpers import write_tiny_bert
 
 import mmkeras
+from tests.data.conftest import write_wav
 
 PACKAGE_DIR = Path(mmkeras.__file__).resolve().parent
 # `python -m mmkeras` runs the command line when imported.
@@ -82,16 +82,6 @@ def _doctests():
 
 
 DOCTESTS = _doctests()
-
-
-def _write_wav(path, freq, rate=8000, seconds=0.5):
-    t = np.arange(int(rate * seconds)) / rate
-    samples = (0.5 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
 
 
 RUN_YAML = """\
@@ -144,7 +134,7 @@ def _write_manifests(folder):
         label = ("cat", "dog")[i % 2]
         image = np.full((40, 48, 3), colours[label], np.float64) + rng.normal(0, 10, (40, 48, 3))
         cv2.imwrite(str(folder / f"{label}{i}.jpg"), np.clip(image, 0, 255).astype(np.uint8))
-        _write_wav(folder / f"{label}{i}.wav", tones[label])
+        write_wav(folder / f"{label}{i}.wav", tones[label])
         rows.append(
             {
                 "image": f"{label}{i}.jpg",

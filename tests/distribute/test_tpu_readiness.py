@@ -1,7 +1,6 @@
 """What a TPU needs, checked without one: static shapes, and models that compile with XLA."""
 
 import os
-import wave
 
 import keras
 import numpy as np
@@ -9,19 +8,9 @@ import pytest
 import tensorflow as tf
 
 import mmkeras as mk
+from tests.data.conftest import write_wav
 
 COLOURS = [(220, 30, 30), (30, 200, 40), (30, 40, 210)]
-
-
-def _write_wav(path, freq, seconds):
-    rate = 8000
-    t = np.arange(int(rate * seconds)) / rate
-    samples = (0.5 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
 
 
 @pytest.fixture
@@ -35,7 +24,7 @@ def multimodal(tmp_path):
         height, width = 20 + 3 * i, 30 - i  # images of different sizes
         image = np.full((height, width, 3), COLOURS[label], np.uint8)
         cv2.imwrite(str(tmp_path / f"img{i}.png"), image)
-        _write_wav(tmp_path / f"snd{i}.wav", 300.0 * (label + 1), seconds=0.1 + 0.05 * i)
+        write_wav(tmp_path / f"snd{i}.wav", 300.0 * (label + 1), seconds=0.1 + 0.05 * i)
         words = " ".join(["word"] * (1 + i))  # texts shorter and longer than max_length
         rows.append(
             {
