@@ -14,6 +14,19 @@ from tabular_data import tabular_run_config, write_tabular  # noqa: E402
 BERT_GOLDEN_PATH = os.path.join(os.path.dirname(__file__), "data", "bert_golden.json")
 
 
+# Session fixtures that cost seconds to build: with `pytest -n 2` (pytest-xdist, `--dist loadgroup`)
+# every test that uses one runs in the same worker, so each is built once per suite.
+SHARED_SESSION_FIXTURES = ("quick_demo", "served_export", "exported", "limited")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in SHARED_SESSION_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+                break
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     # Seeding is cheap; clearing the Keras session after every test is not (seconds per test on a
