@@ -70,6 +70,15 @@ def is_trackable(obj):
     return isinstance(obj, tf.Module | tf.__internal__.tracking.Trackable)
 
 
+def sublayers(layer):
+    """The direct sub-layers of any Keras layer (a model's `layers`, or a plain layer's own).
+
+    Private: `Layer._flatten_layers(include_self=False, recursive=False)`, the only way to list
+    the sub-layers of a layer that is not a model (e.g. keras-hub's `ViTEncoder`).
+    """
+    return list(layer._flatten_layers(include_self=False, recursive=False))
+
+
 # === Keras callbacks ===
 # Attributes that make up the state of Keras's stateful callbacks (reset in `on_train_begin`),
 # read from Keras 3.15's `keras/src/callbacks/early_stopping.py` and `reduce_lr_on_plateau.py`.
@@ -168,3 +177,55 @@ def disable_op_determinism():
     from tensorflow.python.framework import config
 
     config.disable_op_determinism()
+
+
+# === keras-hub ===
+# keras-hub converts Hugging Face checkpoints through `keras_hub.src.utils.transformers`: one
+# converter module per `model_type` (`convert_backbone_config`, `convert_weights`,
+# `backbone_cls`) and a `SafetensorLoader` that reads tensors by their Hugging Face names. Read
+# from keras-hub 0.32; `load_hf_backbone` is the one place mmkeras uses them.
+
+
+def load_hf_backbone(folder, config, overrides=None):
+    """A keras-hub backbone built from a local Hugging Face checkpoint by keras-hub's converter.
+
+    Args:
+        folder: the checkpoint folder (`config.json`, `model.safetensors`).
+        config: its parsed `config.json`.
+        overrides: backbone arguments that replace the converted ones (values the converter
+            leaves at a default different from the checkpoint's).
+
+    A converter asks for names as a task checkpoint holds them (`"vit.embeddings..."`); a
+    checkpoint saved from the bare model (`ViTModel`) holds `"embeddings..."`: the loader falls
+    back to the name without its first component.
+    """
+    import inspect
+
+    try:
+        from keras_hub.src.utils.transformers.preset_loader import TransformersPresetLoader
+        from keras_hub.src.utils.transformers.safetensor_utils import SafetensorLoader
+    except ImportError as error:
+        raise PrivateAPIError(
+            "mmkeras.compat.load_hf_backbone relies on keras-hub's private converter modules "
+            f"(keras_hub.src.utils.transformers), missing from the installed keras-hub "
+            f"({error}); install keras-hub 0.32 (pip install 'keras-hub==0.32.*')."
+        ) from error
+
+    class Loader(SafetensorLoader):
+        def get_prefixed_key(self, hf_weight_key, dict_like):
+            keys = dict_like.keys()
+            if hf_weight_key not in keys and "." in hf_weight_key:
+                bare = hf_weight_key.split(".", 1)[1]
+                if bare in keys:
+                    return bare
+            return super().get_prefixed_key(hf_weight_key, dict_like)
+
+    converter = TransformersPresetLoader(folder, config).converter
+    if len(inspect.signature(converter.convert_backbone_config).parameters) == 1:
+        arguments = converter.convert_backbone_config(config)
+    else:
+        arguments = converter.convert_backbone_config(config, converter.backbone_cls)
+    backbone = converter.backbone_cls(**{**arguments, **(overrides or {})})
+    with Loader(folder) as loader:
+        converter.convert_weights(backbone, loader, config)
+    return backbone

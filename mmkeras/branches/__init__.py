@@ -13,6 +13,7 @@ _EXPORTS = {
     "audio_rnn": "mmkeras.branches.audio_rnn_branch",
     "image_backbone": "mmkeras.branches.image_backbone_branch",
     "image_cnn": "mmkeras.branches.image_cnn_branch",
+    "pretrained": "mmkeras.branches.pretrained_branch",
     "set_trainable": "mmkeras.branches.freezing",
     "tabular_mlp": "mmkeras.branches.tabular_mlp_branch",
     "text_bert": "mmkeras.branches.text_bert_branch",

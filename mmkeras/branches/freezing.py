@@ -5,8 +5,14 @@ its *blocks*, bottom (nearest the input) to top, as `branch.trainable_blocks`: a
 each a tuple of layer names that train or freeze together. `set_trainable(branch, k)` then
 trains the top `k` blocks and freezes the rest, whatever the branch's layers are called. A
 `text_bert` branch's blocks are its encoder layers (the embeddings go with the lowest, the
-pooler with the top one); other builders make one block of each layer holding weights.
+pooler with the top one); other builders make one block of each layer holding weights. A block
+member may sit inside a nested network (the transformer layers of a pretrained backbone); it is
+recorded by its path of layer names, `"backbone/transformer_layer_3"`.
 """
+
+from mmkeras import compat
+
+PATH_SEPARATOR = "/"
 
 BLOCKS_ATTRIBUTE = "trainable_blocks"
 
@@ -15,13 +21,38 @@ def _layers_with_weights(branch):
     return tuple((layer.name,) for layer in branch.layers if layer.weights)
 
 
+def _find(branch, path):
+    """The layer at `path` (layer names joined by "/") below `branch`."""
+    layer = branch
+    for part in path.split(PATH_SEPARATOR):
+        children = {child.name: child for child in compat.sublayers(layer)}
+        if part not in children:
+            raise ValueError(
+                f"no layer {part!r} in {layer.name!r} (looking for {path!r} in {branch.name!r})"
+            )
+        layer = children[part]
+    return layer
+
+
+def _path(branch, target):
+    """The path of layer names from `branch` down to the layer object `target`."""
+    stack = [(child, child.name) for child in compat.sublayers(branch)]
+    while stack:
+        layer, path = stack.pop()
+        if layer is target:
+            return path
+        stack.extend((c, path + PATH_SEPARATOR + c.name) for c in compat.sublayers(layer))
+    raise ValueError(f"layer {target.name!r} is not inside {branch.name!r}")
+
+
 def record_blocks(branch, blocks=None):
     """Records the blocks of a branch, bottom to top, and returns the branch.
 
     Args:
         branch: a functional `keras.Model`.
-        blocks: optional list of blocks, each a layer or layer name, or a list of them;
-            default: one block per layer holding weights, in the model's layer order.
+        blocks: optional list of blocks, each a layer (at any depth inside `branch`) or a
+            layer name (of a direct layer of `branch`), or a list of them; default: one block
+            per layer holding weights, in the model's layer order.
 
     Returns:
         `branch`, with `branch.trainable_blocks` set to a tuple of tuples of layer names.
@@ -32,11 +63,11 @@ def record_blocks(branch, blocks=None):
         names = []
         for block in blocks:
             members = block if isinstance(block, list | tuple) else (block,)
-            names.append(tuple(m if isinstance(m, str) else m.name for m in members))
+            names.append(tuple(m if isinstance(m, str) else _path(branch, m) for m in members))
         names = tuple(names)
     for block in names:
         for name in block:
-            branch.get_layer(name)  # fails here, at build time, for a misspelt name
+            _find(branch, name)  # fails here, at build time, for a misspelt name
     setattr(branch, BLOCKS_ATTRIBUTE, names)
     return branch
 
@@ -50,15 +81,29 @@ def trainable_blocks(branch):
     names = getattr(branch, BLOCKS_ATTRIBUTE, None)
     if names is None:
         names = _layers_with_weights(branch)
-    return [[branch.get_layer(name) for name in block] for block in names]
+    return [[_find(branch, name) for name in block] for block in names]
 
 
 def _set_all(layer, value):
     # Freezing a functional model leaves its layers' own flags as they were, and a later
     # unfreeze would keep a top-k split: set every nested layer explicitly.
     layer.trainable = value
-    for inner in getattr(layer, "layers", ()):
+    for inner in compat.sublayers(layer):
         _set_all(inner, value)
+
+
+LORA_ATTRIBUTE = "lora_adapters_only"
+
+
+def _keep_lora_frozen(layer):
+    # A network fine-tuned through LoRA adapters (marked by the builder) trains its adapter
+    # kernels only: setting a layer trainable makes all its variables trainable again.
+    if getattr(layer, LORA_ATTRIBUTE, False):
+        for variable in layer.weights:
+            variable.trainable = variable.name.startswith("lora_kernel")
+        return
+    for inner in compat.sublayers(layer):
+        _keep_lora_frozen(inner)
 
 
 def set_trainable(branch, trainable):
@@ -81,6 +126,7 @@ def set_trainable(branch, trainable):
     """
     if isinstance(trainable, bool):
         _set_all(branch, trainable)
+        _keep_lora_frozen(branch)
         return branch
     if not isinstance(trainable, int) or trainable < 0:
         raise ValueError(
@@ -92,6 +138,7 @@ def set_trainable(branch, trainable):
     for block in blocks[: max(len(blocks) - trainable, 0)]:
         for layer in block:
             _set_all(layer, False)
+    _keep_lora_frozen(branch)
     return branch
 
 

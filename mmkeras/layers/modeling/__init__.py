@@ -9,6 +9,7 @@ _EXPORTS = {
     "MaskedMeanPooling": "mmkeras.layers.modeling.masked_mean_pooling",
     "SequenceMask": "mmkeras.layers.modeling.sequence_mask",
     "SpatialAttentionPooling": "mmkeras.layers.modeling.spatial_attention_pooling",
+    "TokenAt": "mmkeras.layers.modeling.token_at",
     "TokenAndPositionEmbedding": "mmkeras.layers.modeling.token_and_position_embedding",
     "TransformerEncoderBlock": "mmkeras.layers.modeling.transformer_encoder_block",
 }

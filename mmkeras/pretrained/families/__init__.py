@@ -1,0 +1,3 @@
+"""The built-in encoder families; importing this package registers each of them."""
+
+from mmkeras.pretrained.families import roberta, vit  # noqa: F401

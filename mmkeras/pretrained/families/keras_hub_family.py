@@ -1,0 +1,85 @@
+"""What the families whose network is a keras-hub backbone share."""
+
+import json
+
+import keras
+
+from mmkeras.pretrained.family import Family
+
+
+class KerasHubFamily(Family):
+    """A family whose network is a keras-hub `Backbone` (loaded by keras-hub's own loaders).
+
+    `config_overrides(source)` returns backbone arguments that keras-hub's Hugging Face
+    converter leaves at a default different from the checkpoint's (e.g. a layer-norm epsilon),
+    so that the outputs match the reference implementation.
+    """
+
+    def config_overrides(self, source):
+        return {}
+
+    def load(self, source):
+        if source.format == "transformers":
+            from mmkeras import compat
+
+            return compat.load_hf_backbone(
+                source.location,
+                source.config,
+                overrides=self.config_overrides(source),
+            )
+        import keras_hub
+
+        return keras_hub.models.Backbone.from_preset(source.location)
+
+
+def hf_preprocessor_config(source):
+    """The `preprocessor_config.json` of a local Hugging Face checkpoint, or `{}`."""
+    path = source.file("preprocessor_config.json")
+    if path is None:
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def image_normalization(source, default_mean, default_std, default_size):
+    """`(size, scale, offset)`: the checkpoint's image size and, per channel, the affine map
+    `x * scale + offset` from 0..255 pixels to the network's input (`(x / 255 - mean) / std`)."""
+    if source.format == "keras_hub":
+        import keras_hub
+
+        converter = keras_hub.layers.ImageConverter.from_preset(source.location)
+        size = tuple(converter.image_size) if converter.image_size else default_size
+        scale = keras.ops.convert_to_numpy(keras.ops.ones((3,)) * converter.scale) if converter.scale is not None else [1.0] * 3
+        offset = keras.ops.convert_to_numpy(keras.ops.zeros((3,)) + converter.offset) if converter.offset is not None else [0.0] * 3
+        return size, [float(s) for s in scale], [float(o) for o in offset]
+    config = hf_preprocessor_config(source)
+    mean = config.get("image_mean", default_mean)
+    std = config.get("image_std", default_std)
+    rescale = config.get("rescale_factor", 1 / 255) if config.get("do_rescale", True) else 1.0
+    if not config.get("do_normalize", True):
+        mean, std = [0.0] * 3, [1.0] * 3
+    size = config.get("size", default_size)
+    if isinstance(size, dict):
+        size = (size.get("height", size.get("shortest_edge")), size.get("width", size.get("shortest_edge")))
+    elif isinstance(size, int):
+        size = (size, size)
+    crop = config.get("crop_size") if config.get("do_center_crop") else None
+    if crop is not None:
+        size = (crop["height"], crop["width"]) if isinstance(crop, dict) else (crop, crop)
+    scale = [rescale / s for s in std]
+    offset = [-m / s for m, s in zip(mean, std, strict=True)]
+    return tuple(int(d) for d in size), scale, offset
+
+
+def checkpoint_file(source, name):
+    """The path of a file of a local checkpoint; a clear error if it is missing."""
+    path = source.file(name)
+    if path is None:
+        raise ValueError(
+            f"pretrained source {source.source!r}: the checkpoint has no {name} "
+            f"(looked in {source.location})."
+        )
+    return path
+
+
+__all__ = ["KerasHubFamily", "checkpoint_file", "hf_preprocessor_config", "image_normalization"]

@@ -1,0 +1,111 @@
+"""RoBERTa and XLM-RoBERTa text encoders (keras-hub backbones, Hugging Face checkpoints)."""
+
+import keras
+
+from mmkeras.layers.modeling import SequenceMask, TokenAt
+from mmkeras.pretrained.families.keras_hub_family import KerasHubFamily
+from mmkeras.pretrained.family import Encoded, register_family
+
+
+class TextEncoderFamily(KerasHubFamily):
+    """A keras-hub text backbone taking `{"token_ids", "padding_mask"}`.
+
+    The branch takes token ids `(batch, steps)` padded with the checkpoint's pad id; the padding
+    mask is `ids != pad_id`. Subclasses name the embedding layers and the transformer layers.
+    """
+
+    modality = "text"
+    default_pooling = "cls"
+    embedding_layers = ()
+    default_pad_id = 0
+
+    def pad_id(self, source):
+        if source.config is not None and source.format == "transformers":
+            return int(source.config.get("pad_token_id", self.default_pad_id))
+        return self.default_pad_id
+
+    def max_positions(self, network):
+        return getattr(network, "max_sequence_length", None)
+
+    def raw_input(self, network, source, max_length=None, **options):
+        limit = self.max_positions(network)
+        if max_length is not None and limit is not None and max_length > limit:
+            raise ValueError(
+                f"pretrained: max_length={max_length} is longer than the {limit} positions of "
+                f"this {self.name} checkpoint."
+            )
+        return keras.Input(shape=(max_length,), dtype="int32", name="text")
+
+    def encode(self, network, raw, source, training=None):
+        mask = SequenceMask(padding_id=self.pad_id(source), name="sequence_mask")(raw)
+        sequence = network({"token_ids": raw, "padding_mask": mask}, training=training)
+        return Encoded(sequence, mask, {"cls": TokenAt(0, name="cls_token")(sequence)})
+
+    def blocks(self, network):
+        layers = [[network.get_layer(f"transformer_layer_{i}")] for i in range(network.num_layers)]
+        layers[0][:0] = [network.get_layer(name) for name in self.embedding_layers]
+        return layers
+
+    def spec_arguments(self, source):
+        return {"pad_id": self.pad_id(source)}
+
+    def tokenizer(self, source):
+        import keras_hub
+
+        return keras_hub.tokenizers.Tokenizer.from_preset(source.location)
+
+
+@register_family
+class RobertaFamily(TextEncoderFamily):
+    """RoBERTa: byte-level BPE ids, `<s>` = 0 first, `</s>` = 2 last, `<pad>` = 1.
+
+    keras-hub numbers positions 0, 1, ... where the reference numbers them from `pad_id + 1`
+    and skips padding; the converter shifts the position table, so the states of real tokens
+    of right-padded text match the reference (padded positions differ and are masked).
+    """
+
+    name = "roberta"
+    model_types = ("roberta",)
+    backbone_classes = ("RobertaBackbone",)
+    embedding_layers = ("embeddings", "embeddings_layer_norm")
+    default_pad_id = 1
+
+    def load(self, source):
+        network = super().load(source)
+        if source.format == "transformers":
+            _fold_token_type_embedding(network, source)
+        return network
+
+
+def _fold_token_type_embedding(network, source):
+    """Adds the checkpoint's token-type-0 embedding to the position table.
+
+    The reference adds `token_type_embeddings[0]` to every token (RoBERTa has one token type);
+    keras-hub's backbone has no token-type table and its converter drops it, which is exact only
+    for checkpoints whose table is zero (as released RoBERTa checkpoints have it). Folding the
+    row into every position's embedding gives the same sum for any checkpoint.
+    """
+    import numpy as np
+    from safetensors import safe_open
+
+    path = source.file("model.safetensors")
+    if path is None:  # a sharded checkpoint: released RoBERTa checkpoints have a zero table
+        return
+    with safe_open(path, framework="np") as f:
+        names = [n for n in f.keys() if n.endswith("embeddings.token_type_embeddings.weight")]
+        if not names:
+            return
+        row = f.get_tensor(names[0])[0]
+    if not np.any(row):
+        return
+    table = network.embeddings.position_embedding.position_embeddings
+    table.assign(keras.ops.convert_to_numpy(table) + row[None, :].astype("float32"))
+
+
+@register_family
+class XLMRobertaFamily(RobertaFamily):
+    """XLM-RoBERTa: RoBERTa's architecture with a SentencePiece vocabulary."""
+
+    name = "xlm_roberta"
+    model_types = ("xlm-roberta",)
+    backbone_classes = ("XLMRobertaBackbone",)
