@@ -44,6 +44,7 @@ def pretrained(
     return_sequence=False,
     input_shape=None,
     max_length=None,
+    modality=None,
     name=None,
 ):
     """Builds a branch over a pretrained encoder, its preprocessing inside the model.
@@ -78,6 +79,8 @@ def pretrained(
         return_sequence: bool, also return the last hidden states and their mask.
         input_shape: images only: `(height, width, 3)`; default the checkpoint's size.
         max_length: text only: the length of the token id sequences; default variable.
+        modality: `"image"`, `"text"` or `"audio"`: which tower of a checkpoint that holds
+            several (CLIP, SigLIP); not needed otherwise.
         name: name of the returned model; default `"pretrained_<family>"`.
 
     Returns:
@@ -89,7 +92,7 @@ def pretrained(
     >>> branch = pretrained("hf://google/vit-base-patch16-224", output_dim=128)  # doctest: +SKIP
     """
     src = resolve_source(source)
-    family = family_for(src)
+    family = family_for(src, modality)
     _check_trainable(trainable)
     if lora_rank is not None:
         check_positive_int("lora_rank", lora_rank, "pretrained")

@@ -38,28 +38,49 @@ def registered_families():
     return dict(_FAMILIES)
 
 
-def family_for(source):
+def family_for(source, modality=None):
     """The `Family` instance that reads a `PretrainedSource`.
+
+    Args:
+        source: a `PretrainedSource`.
+        modality: None, or `"image"`, `"text"` or `"audio"`: which tower of a checkpoint that
+            has several (CLIP, SigLIP); required for those.
 
     Raises:
         ValueError: naming the checkpoint's `model_type` (or keras-hub class) and the families
-            mmkeras reads.
+            mmkeras reads, or the towers to choose from.
     """
     _load_builtin_families()
     model_type, backbone_class = source.model_type, source.backbone_class
-    for cls in _FAMILIES.values():
-        if model_type is not None and model_type in cls.model_types:
-            return cls()
-        if backbone_class is not None and backbone_class in cls.backbone_classes:
-            return cls()
-    known_types = sorted(t for cls in _FAMILIES.values() for t in cls.model_types)
-    known_classes = sorted(c for cls in _FAMILIES.values() for c in cls.backbone_classes)
+    matches = [
+        cls
+        for cls in _FAMILIES.values()
+        if (model_type is not None and model_type in cls.model_types)
+        or (backbone_class is not None and backbone_class in cls.backbone_classes)
+    ]
     found = f"model_type {model_type!r}" if model_type else f"keras-hub class {backbone_class!r}"
-    raise ValueError(
-        f"pretrained source {source.source!r}: mmkeras has no encoder family for {found}. "
-        f"Hugging Face model types read: {known_types}; keras-hub backbones read: "
-        f"{known_classes}. (BERT checkpoints: mk.branches.text_bert.)"
-    )
+    if not matches:
+        known_types = sorted(t for cls in _FAMILIES.values() for t in cls.model_types)
+        known_classes = sorted(c for cls in _FAMILIES.values() for c in cls.backbone_classes)
+        raise ValueError(
+            f"pretrained source {source.source!r}: mmkeras has no encoder family for {found}. "
+            f"Hugging Face model types read: {known_types}; keras-hub backbones read: "
+            f"{known_classes}. (BERT checkpoints: mk.branches.text_bert.)"
+        )
+    towers = sorted({cls.modality for cls in matches})
+    if modality is not None:
+        matches = [cls for cls in matches if cls.modality == modality]
+        if not matches:
+            raise ValueError(
+                f"pretrained source {source.source!r} ({found}) has no {modality} encoder; it "
+                f"has: {towers}."
+            )
+    if len(matches) > 1:
+        raise ValueError(
+            f"pretrained source {source.source!r} ({found}) holds several encoders: pass "
+            f"modality= one of {towers}."
+        )
+    return matches[0]()
 
 
 @dataclasses.dataclass
