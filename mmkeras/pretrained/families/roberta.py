@@ -47,7 +47,19 @@ class TextEncoderFamily(KerasHubFamily):
         return layers
 
     def spec_arguments(self, source):
-        return {"pad_id": self.pad_id(source)}
+        if source.format == "transformers":
+            config = source.config
+            return {
+                "pad_id": self.pad_id(source),
+                "start_id": int(config.get("bos_token_id", 0)),
+                "end_id": int(config.get("eos_token_id", 2)),
+            }
+        tokenizer = self.tokenizer(source)
+        return {
+            "pad_id": int(tokenizer.pad_token_id),
+            "start_id": int(tokenizer.start_token_id),
+            "end_id": int(tokenizer.end_token_id),
+        }
 
     def tokenizer(self, source):
         import keras_hub
