@@ -44,6 +44,8 @@ def pretrained(
     return_sequence=False,
     input_shape=None,
     max_length=None,
+    sample_rate=None,
+    duration=None,
     modality=None,
     name=None,
 ):
@@ -79,6 +81,9 @@ def pretrained(
         return_sequence: bool, also return the last hidden states and their mask.
         input_shape: images only: `(height, width, 3)`; default the checkpoint's size.
         max_length: text only: the length of the token id sequences; default variable.
+        sample_rate: audio only: the waveform's sample rate in Hz; it must be the
+            checkpoint's (checked when given).
+        duration: audio only: the waveform's length in seconds; default the family's.
         modality: `"image"`, `"text"` or `"audio"`: which tower of a checkpoint that holds
             several (CLIP, SigLIP); not needed otherwise.
         name: name of the returned model; default `"pretrained_<family>"`.
@@ -102,7 +107,12 @@ def pretrained(
     pooling = family.default_pooling if pooling is None else pooling
     if pooling not in POOLINGS:
         raise ValueError(f"pretrained: `pooling` must be one of {POOLINGS}; received {pooling!r}.")
-    options = {"input_shape": input_shape, "max_length": max_length}
+    options = {
+        "input_shape": input_shape,
+        "max_length": max_length,
+        "sample_rate": sample_rate,
+        "duration": duration,
+    }
 
     network = family.load(src)
     raw = family.raw_input(network, src, **options)

@@ -124,8 +124,9 @@ class Family:
     def raw_input(self, network, source, **options):
         """Returns the branch's `keras.Input` for the raw tensor (see `docs/conventions.md`).
 
-        `options` are the branch's `input_shape` (images), `max_length` (text) and
-        `duration` (audio), each None unless the user gave it.
+        `options` are the branch's `input_shape` (images), `max_length` (text),
+        `sample_rate` and `duration` (audio), each None unless the user gave it; a family
+        refuses, with a clear error, a value its checkpoint cannot take.
         """
         raise NotImplementedError(f"{type(self).__name__}.raw_input")
 
