@@ -44,6 +44,8 @@ class PretrainedTokenizer(tf.Module):
         self.start_id = arguments.get("start_id")
         self.end_id = arguments.get("end_id")
         self.tokenizer = self.family.tokenizer(self.source)
+        if not self.tokenizer.built:  # a SavedModel tracks built layers only
+            self.tokenizer.build(None)
         import keras_hub
 
         self._packer = keras_hub.layers.StartEndPacker(

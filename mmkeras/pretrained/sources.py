@@ -115,12 +115,13 @@ def _hugging_face(source):
         )
     try:
         import huggingface_hub
+        from huggingface_hub import constants as hf_constants
     except ImportError as error:  # keras-hub depends on it, so this is a broken install
         raise ImportError(
             f"pretrained source {source!r} needs the `huggingface_hub` package: "
             "`pip install huggingface_hub`."
         ) from error
-    cache = huggingface_hub.constants.HF_HUB_CACHE
+    cache = hf_constants.HF_HUB_CACHE
     try:
         folder = huggingface_hub.snapshot_download(
             repo, allow_patterns=list(HF_FILES), local_files_only=True

@@ -81,10 +81,12 @@ class RobertaFamily(TextEncoderFamily):
     backbone_classes = ("RobertaBackbone",)
     embedding_layers = ("embeddings", "embeddings_layer_norm")
     default_pad_id = 1
+    # keras-hub's RoBERTa converter drops the token-type table (its XLM-RoBERTa converter folds it).
+    fold_token_type = True
 
     def load(self, source):
         network = super().load(source)
-        if source.format == "transformers":
+        if source.format == "transformers" and self.fold_token_type:
             _fold_token_type_embedding(network, source)
         return network
 
@@ -121,3 +123,4 @@ class XLMRobertaFamily(RobertaFamily):
     name = "xlm_roberta"
     model_types = ("xlm-roberta",)
     backbone_classes = ("XLMRobertaBackbone",)
+    fold_token_type = False
