@@ -18,6 +18,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from image_data import image_run_config
 
 from mmkeras import branches, downloads
 from mmkeras.branches.image_backbone_branch import BACKBONES
@@ -391,3 +392,33 @@ def test_arguments_are_checked_before_any_download(keras_home, network):
     with pytest.raises(ValueError, match="output_dim=0"):
         branches.image_backbone("resnet50", input_shape=SHAPE, weights="imagenet", output_dim=0)
     assert network.calls == []
+
+
+# === The YAML config ===
+@pytest.mark.parametrize("value", ["imagenet", "ImageNet"])
+def test_a_config_passes_imagenet_through_as_a_name_not_a_path(value, tmp_path):
+    import mmkeras.config as C
+    from mmkeras.train.builders import build_pipeline, resolve_config
+
+    data = image_run_config(tmp_path, "imagenet", 4)
+    data["data"]["image"]["size"] = [32, 32]
+    data["data"]["errors"] = "skip"
+    data["model"]["branches"]["image"] = {
+        "kind": "image_backbone",
+        "backbone": "resnet50",
+        "weights": value,
+    }
+    config = C.from_dict(data, base_dir=str(tmp_path))
+    pipe = build_pipeline(config)
+    pipe.adapt(str(tmp_path / "train.csv"))
+    resolved = resolve_config(config, pipe).model.branches["image"].builder_kwargs()
+    assert resolved["weights"] == value
+    assert resolved["input_shape"] == [32, 32, 3]
+
+
+def test_the_finetune_example_uses_imagenet_weights():
+    import mmkeras.config as C
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    config = C.load(os.path.join(root, "examples", "configs", "finetune_stages.yaml"))
+    assert config.model.branches["image"].builder_kwargs()["weights"] == "imagenet"
