@@ -23,6 +23,8 @@ BACKBONES = {
     "mobilenetv3large": ("MobileNetV3Large", "built_in"),
 }
 POOLINGS = ("avg", "max")
+# The per-channel ImageNet standard deviations (RGB, 0..1 scale).
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _check_weights(weights, builder):
@@ -68,9 +70,12 @@ def _efficientnet_std_correction(model):
 
     The ImageNet EfficientNet weights store each channel's standard deviation where the
     `Normalization` layer expects a variance, so inputs end up divided by sqrt(std) instead of
-    std; Keras only compensates when it downloads the weights itself. Applying
-    `x / sqrt(s) + 255 m (1 - 1 / sqrt(s))` before the backbone makes its first layers compute
-    `(x / 255 - m) / s`. Freshly initialised statistics (variance 1) need nothing.
+    std. `keras.applications` compensates only when it downloads the weights itself, with a
+    `Rescaling(1 / sqrt(std))` after that layer; mmkeras builds the backbone without weights and
+    loads the file (from the Keras cache or a local path), so it compensates here, for both:
+    applying `x / sqrt(s) + 255 m (1 - 1 / sqrt(s))` before the backbone makes its first layers
+    compute `(x / 255 - m) / s`, as Keras's own ImageNet model does. Other statistics (freshly
+    initialised, or a true variance) are used as they are.
     """
     norm = next(
         (layer for layer in model.layers if isinstance(layer, keras.layers.Normalization)), None
@@ -80,7 +85,7 @@ def _efficientnet_std_correction(model):
     # The variables, not `norm.mean`: that is a cached copy refreshed only by adapt().
     mean = np.ravel(keras.ops.convert_to_numpy(norm.adapt_mean)).astype("float64")
     stored = np.ravel(keras.ops.convert_to_numpy(norm.adapt_variance)).astype("float64")
-    if np.allclose(stored, 1.0):
+    if stored.shape != (3,) or not np.allclose(stored, IMAGENET_STD, rtol=0, atol=1e-6):
         return None
     scale = 1.0 / np.sqrt(stored)
     offset = 255.0 * mean * (1.0 - scale)

@@ -21,14 +21,13 @@ import pytest
 from image_data import image_run_config
 
 from mmkeras import branches, downloads
-from mmkeras.branches.image_backbone_branch import BACKBONES
+from mmkeras.branches.image_backbone_branch import BACKBONES, IMAGENET_STD
 from mmkeras.branches.imagenet_weights import IMAGENET_WEIGHTS, imagenet_weights_file
 from mmkeras.errors import DownloadError
 
 SHAPE = (32, 32, 3)
 IMAGES = np.random.default_rng(0).uniform(0, 255, (2, *SHAPE)).astype("float32")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def write_legacy_h5(model, path):
@@ -386,6 +385,17 @@ def test_efficientnet_imagenet_matches_the_model_keras_downloads(keras_home, net
         include_top=False, weights=str(path), input_shape=SHAPE
     )
     assert np.abs(_stem(uncorrected, IMAGES) - expected).max() > 0.1 * scale
+
+
+@pytest.mark.slow
+def test_efficientnet_statistics_of_other_data_are_not_corrected(tmp_path):
+    network = _efficientnet_with_imagenet_statistics()
+    norm = next(layer for layer in network.layers if isinstance(layer, keras.layers.Normalization))
+    norm.adapt_variance.assign(np.reshape([0.05, 0.06, 0.07], norm.adapt_variance.shape))
+    path = tmp_path / "adapted.weights.h5"
+    network.save_weights(path)
+    branch = branches.image_backbone("efficientnetb0", input_shape=SHAPE, weights=str(path))
+    assert "imagenet_std_correction" not in [layer.name for layer in branch.layers]
 
 
 def test_arguments_are_checked_before_any_download(keras_home, network):
