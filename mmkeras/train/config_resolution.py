@@ -9,7 +9,8 @@ from mmkeras.names import BRANCH_MODALITIES as _BRANCH_MODALITY
 
 AUTO = "auto"
 
-# Builder arguments that hold file paths (relative to the config file).
+# Builder arguments that hold file paths (relative to the config file); `weights: imagenet` names
+# the published weights instead.
 _PATH_ARGS = ("path", "weights")
 
 
@@ -104,7 +105,7 @@ def resolve_config(config, pipe):
         problems += _regions_for_attention(config, branch, where, names)
         for arg in _PATH_ARGS:
             value = branch.get(arg)
-            if isinstance(value, str) and value != "imagenet":
+            if isinstance(value, str) and value.lower() != "imagenet":
                 branch[arg] = resolve_path(config, value)
         if kind == "pretrained" and isinstance(branch.get("source"), str):
             branch["source"] = resolve_checkpoint(config, branch["source"])

@@ -7,6 +7,7 @@ import pytest
 from pretrained_checkpoints import checkpoint_folder
 
 from mmkeras import downloads
+from mmkeras.errors import DownloadError
 from mmkeras.pretrained import family_for, resolve_source
 
 
@@ -54,7 +55,7 @@ def test_offline_a_hugging_face_id_not_in_the_cache_fails_at_once(tmp_path, monk
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     start = time.monotonic()
-    with pytest.raises(ConnectionError) as error:
+    with pytest.raises(DownloadError) as error:
         resolve_source("hf://FacebookAI/roberta-base")
     assert time.monotonic() - start < 5
     message = str(error.value)
@@ -89,7 +90,7 @@ def test_check_reachable_names_the_host_when_it_does_not_answer(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", unreachable)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("MMKERAS_OFFLINE", raising=False)
-    with pytest.raises(ConnectionError, match="huggingface.co:443 cannot be reached.*Network is"):
+    with pytest.raises(DownloadError, match="cannot connect to huggingface.co:443.*Network is"):
         downloads.check_reachable("https://huggingface.co", "x", ["a", "b"])
 
 
