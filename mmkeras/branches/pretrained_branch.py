@@ -129,6 +129,7 @@ def pretrained(
     if head:
         blocks.append([model.get_layer("feature")])
     record_blocks(model, blocks)
+    model.pretrained_blocks = num_encoder_blocks
     model.pretrained_family = family.name
     model.pretrained_source = src.source
     if lora_rank is not None:

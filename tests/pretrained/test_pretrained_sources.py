@@ -99,3 +99,31 @@ def test_offline_switches(monkeypatch, value, offline):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("MMKERAS_OFFLINE", value)
     assert downloads.offline_requested() is offline
+
+
+def test_a_locally_saved_keras_hub_preset_loads_like_its_hugging_face_checkpoint(tmp_path):
+    """A keras-hub preset folder (`save_to_preset`) with its image converter."""
+    import keras
+    import keras_hub
+    import numpy as np
+
+    import mmkeras as mk
+
+    hf_branch = mk.branches.pretrained(checkpoint_folder("vit"))
+    encoder = hf_branch.get_layer("encoder")
+    preset = str(tmp_path / "vit_preset")
+    encoder.save_to_preset(preset)
+    normalization = hf_branch.get_layer("image_normalization")
+    converter = keras_hub.layers.ViTImageConverter(
+        image_size=(32, 32), scale=normalization.scale, offset=normalization.offset
+    )
+    converter.save_to_preset(preset)
+    source = resolve_source(preset)
+    assert source.format == "keras_hub" and source.backbone_class == "ViTBackbone"
+    branch = mk.branches.pretrained(preset)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(branch(images)),
+        keras.ops.convert_to_numpy(hf_branch(images)),
+        atol=1e-6,
+    )

@@ -7,6 +7,10 @@ import keras
 from mmkeras.pretrained.family import Family
 
 
+# The layer name of the network inside a pretrained branch (block paths read "encoder/...").
+NETWORK_NAME = "encoder"
+
+
 class KerasHubFamily(Family):
     """A family whose network is a keras-hub `Backbone` (loaded by keras-hub's own loaders).
 
@@ -26,10 +30,11 @@ class KerasHubFamily(Family):
                 source.location,
                 source.config,
                 overrides=self.config_overrides(source),
+                name=NETWORK_NAME,
             )
         import keras_hub
 
-        return keras_hub.models.Backbone.from_preset(source.location)
+        return keras_hub.models.Backbone.from_preset(source.location, name=NETWORK_NAME)
 
 
 def hf_preprocessor_config(source):
