@@ -4,7 +4,7 @@ import socket
 import time
 
 import pytest
-from pretrained_checkpoints import checkpoint_folder
+from pretrained_golden import golden_dir as checkpoint_folder
 
 from mmkeras import downloads
 from mmkeras.errors import DownloadError

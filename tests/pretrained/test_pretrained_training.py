@@ -6,7 +6,8 @@ import csv
 import keras
 import numpy as np
 import pytest
-from pretrained_checkpoints import checkpoint_folder, load_golden
+from pretrained_golden import golden_dir as checkpoint_folder
+from pretrained_golden import load_golden
 
 import mmkeras as mk
 from mmkeras.config import from_dict
