@@ -12,6 +12,7 @@ _EXPORTS = {
     "TokenAt": "mmkeras.layers.modeling.token_at",
     "TokenAndPositionEmbedding": "mmkeras.layers.modeling.token_and_position_embedding",
     "TransformerEncoderBlock": "mmkeras.layers.modeling.transformer_encoder_block",
+    "WhisperLogMel": "mmkeras.layers.modeling.whisper_log_mel",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)
