@@ -5,6 +5,7 @@ from mmkeras._lazy import attach
 _EXPORTS = {
     "RobertaFamily": "mmkeras.pretrained.families.roberta",
     "ViTFamily": "mmkeras.pretrained.families.vit",
+    "WhisperFamily": "mmkeras.pretrained.families.whisper",
     "XLMRobertaFamily": "mmkeras.pretrained.families.roberta",
 }
 
