@@ -136,7 +136,9 @@ class TextSpec(Spec):
         Example:
         >>> spec = TextSpec.from_pretrained("hf://FacebookAI/roberta-base", max_length=128)  # doctest: +SKIP
         """
-        return cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
+        spec = cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
+        spec.text_tokenizer  # noqa: B018 (loads the tokenizer now: a bad checkpoint fails here)
+        return spec
 
     @property
     def shape(self):

@@ -67,7 +67,9 @@ class PretrainedSource:
             return None
         if self.config is None:
             return _keras_hub_class_of(self.location)
-        return self.config.get("class_name") or self.config.get("registered_name", "").split(">")[-1]
+        return (
+            self.config.get("class_name") or self.config.get("registered_name", "").split(">")[-1]
+        )
 
     def file(self, name):
         """The local path of one file of a local checkpoint, or None if it has no such file."""

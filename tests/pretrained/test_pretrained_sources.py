@@ -60,7 +60,10 @@ def test_offline_a_hugging_face_id_not_in_the_cache_fails_at_once(tmp_path, monk
     assert time.monotonic() - start < 5
     message = str(error.value)
     assert "offline mode is set (HF_HUB_OFFLINE=1)" in message
-    assert "(1) network access" in message and "(2) the checkpoint in the Hugging Face cache" in message
+    assert (
+        "(1) network access" in message
+        and "(2) the checkpoint in the Hugging Face cache" in message
+    )
     assert "(3) a local folder" in message
 
 
