@@ -94,7 +94,12 @@ def pretrained(
         "sequence", "sequence_mask"}`. Its blocks are the encoder's transformer layers.
 
     Example:
-    >>> branch = pretrained("hf://google/vit-base-patch16-224", output_dim=128)  # doctest: +SKIP
+    >>> branch = pretrained("vit", output_dim=8)  # a local Hugging Face ViT checkpoint folder
+    >>> branch.input.shape, branch.output.shape  # 0..255 pixels at the checkpoint's size
+    ((None, 32, 32, 3), (None, 8))
+    >>> text = pretrained("roberta", pooling="mean", trainable=1, return_sequence=True)
+    >>> sorted(text.output)
+    ['feature', 'sequence', 'sequence_mask']
     """
     src = resolve_source(source)
     family = family_for(src, modality)

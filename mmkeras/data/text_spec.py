@@ -134,7 +134,9 @@ class TextSpec(Spec):
             **kwargs: other `TextSpec` arguments (`source="file"` for text files).
 
         Example:
-        >>> spec = TextSpec.from_pretrained("hf://FacebookAI/roberta-base", max_length=128)  # doctest: +SKIP
+        >>> spec = TextSpec.from_pretrained("roberta", max_length=8)  # a local RoBERTa folder
+        >>> spec.text_tokenizer(["a small dog"]).numpy()  # <s> ... </s>, then <pad> = 1
+        array([[  0,  68, 404, 341,   2,   1,   1,   1]], dtype=int32)
         """
         spec = cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
         spec.text_tokenizer  # noqa: B018 (loads the tokenizer now: a bad checkpoint fails here)
