@@ -225,20 +225,18 @@ def make_model(config, pipe):
     Raises:
         ConfigError: `distill.teacher` is not a `.keras` file or a run directory.
     """
-    import keras
-
     student = build_model(config)
     if not config.distill:
         return student, student
     from mmkeras.models.distiller import Distiller
-    from mmkeras.models.keras_file import check_keras_file
+    from mmkeras.models.keras_file import load_model
 
     path = config.distill.teacher
     if os.path.isdir(path):
         path = os.path.join(path, "model.keras")
     if not os.path.isfile(path):
         raise ConfigError([f"distill.teacher: {path!r} is not a .keras file or a run directory"])
-    teacher = keras.saving.load_model(check_keras_file(path), safe_mode=True)
+    teacher = load_model(path)
     distiller = Distiller(
         student,
         teacher,

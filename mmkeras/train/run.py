@@ -38,8 +38,6 @@ class Run:
         Raises:
             FileNotFoundError: the directory has no finished run.
         """
-        import keras
-
         register_custom_objects()
         from mmkeras.config import load
         from mmkeras.data import Pipeline
@@ -55,9 +53,9 @@ class Run:
         if pipeline is None:
             pipeline = Pipeline.load(os.path.join(run_dir, "pipeline"))
         if model is None:
-            from mmkeras.models.keras_file import check_keras_file
+            from mmkeras.models.keras_file import load_model
 
-            model = keras.saving.load_model(check_keras_file(model_path), safe_mode=True)
+            model = load_model(model_path)
         return cls(
             run_dir,
             config,
