@@ -86,9 +86,9 @@ class ImageSpec(Spec):
                 fixed height and width; a checkpoint without an image encoder.
 
         Example:
-        >>> spec = ImageSpec.from_pretrained("hf://facebook/dinov2-small")  # doctest: +SKIP
-        >>> spec.size  # doctest: +SKIP
-        (224, 224)
+        >>> branch = mmkeras.branches.image_backbone("mobilenetv2", input_shape=(96, 96, 3))
+        >>> ImageSpec.from_pretrained(branch, resize_method="bicubic").size
+        (96, 96)
         """
         if "size" in kwargs:
             raise ValueError(
