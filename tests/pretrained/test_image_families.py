@@ -197,6 +197,47 @@ def test_a_saved_dinov2_branch_loads_in_a_fresh_process(goldens, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+PRESET_CONVERTERS = {
+    "vit": ("ViTImageConverter", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "deit": ("DeiTImageConverter", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "dinov2": ("DINOV2ImageConverter", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_keras_hub_preset_folder_matches_too(family, goldens, tmp_path):
+    """A keras-hub preset (backbone and image converter) made from the reference checkpoint.
+
+    DINOv2's preset is at the crop size with the checkpoint's table, as keras-hub's presets
+    are (224 pixels, a 518-pixel table): the branch resamples the stored table itself.
+    """
+    import keras_hub
+
+    from mmkeras import compat
+    from mmkeras.pretrained import family_for, resolve_source
+
+    golden = goldens[family]
+    side = golden["pixel_values"].shape[-1]
+    source = resolve_source(golden_dir(family))
+    # The backbone as a correct conversion holds it (ViT's epsilon), at the crop size.
+    overrides = {**family_for(source).config_overrides(source), "image_shape": (side, side, 3)}
+    backbone = compat.load_hf_backbone(source.location, source.config, overrides=overrides)
+    backbone.save_to_preset(str(tmp_path))
+    converter_name, mean, std = PRESET_CONVERTERS[family]
+    converter = getattr(keras_hub.layers, converter_name)(
+        image_size=(side, side),
+        scale=[1 / (255 * s) for s in std],
+        offset=[-m / s for m, s in zip(mean, std, strict=True)],
+    )
+    converter.save_to_preset(str(tmp_path))
+
+    branch = mk.branches.pretrained(str(tmp_path), return_sequence=True)
+    assert branch.input_shape == (None, side, side, 3)
+    out = branch.predict(raw_images(golden), verbose=0)
+    assert max_difference(out["sequence"], golden["last_hidden_state"]) < TOLERANCE
+    assert mk.data.ImageSpec.from_pretrained(str(tmp_path)).size == (side, side)
+
+
 def _paths(variables):
     return {v.path for v in variables}
 
