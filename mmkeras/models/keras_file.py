@@ -51,9 +51,7 @@ def load_model(path, safe_mode=True, **kwargs):
     """Loads a `.keras` file saved from an mmkeras model (`safe_mode=True` by default).
 
     Importing `mmkeras.models` registers every mmkeras layer, task and model class with Keras;
-    plain `keras.saving.load_model` works too once it has been imported. The networks of
-    pretrained families that mmkeras defines (`mmkeras>DINOv2Network`) register with their
-    family, which this function imports when the file names one.
+    plain `keras.saving.load_model` works too once it has been imported.
 
     Args:
         path: path of the `.keras` file.
@@ -68,14 +66,4 @@ def load_model(path, safe_mode=True, **kwargs):
 
     import mmkeras.models  # noqa: F401 - registers the layers, tasks and models
 
-    path = check_keras_file(path)
-    if _names_pretrained_networks(path):
-        from mmkeras.pretrained import registered_families
-
-        registered_families()  # imports the family modules, which register their networks
-    return keras.saving.load_model(path, safe_mode=safe_mode, **kwargs)
-
-
-def _names_pretrained_networks(path):
-    with zipfile.ZipFile(path) as archive:
-        return b'"mmkeras.pretrained.' in archive.read("config.json")
+    return keras.saving.load_model(check_keras_file(path), safe_mode=safe_mode, **kwargs)

@@ -225,18 +225,20 @@ def make_model(config, pipe):
     Raises:
         ConfigError: `distill.teacher` is not a `.keras` file or a run directory.
     """
+    import keras
+
     student = build_model(config)
     if not config.distill:
         return student, student
     from mmkeras.models.distiller import Distiller
-    from mmkeras.models.keras_file import load_model
+    from mmkeras.models.keras_file import check_keras_file
 
     path = config.distill.teacher
     if os.path.isdir(path):
         path = os.path.join(path, "model.keras")
     if not os.path.isfile(path):
         raise ConfigError([f"distill.teacher: {path!r} is not a .keras file or a run directory"])
-    teacher = load_model(path)
+    teacher = keras.saving.load_model(check_keras_file(path), safe_mode=True)
     distiller = Distiller(
         student,
         teacher,

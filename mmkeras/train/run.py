@@ -38,6 +38,8 @@ class Run:
         Raises:
             FileNotFoundError: the directory has no finished run.
         """
+        import keras
+
         register_custom_objects()
         from mmkeras.config import load
         from mmkeras.data import Pipeline
@@ -53,9 +55,9 @@ class Run:
         if pipeline is None:
             pipeline = Pipeline.load(os.path.join(run_dir, "pipeline"))
         if model is None:
-            from mmkeras.models.keras_file import load_model
+            from mmkeras.models.keras_file import check_keras_file
 
-            model = load_model(model_path)
+            model = keras.saving.load_model(check_keras_file(model_path), safe_mode=True)
         return cls(
             run_dir,
             config,
