@@ -177,6 +177,18 @@ def test_a_trained_dinov2_position_table_survives_saving(goldens, tmp_path):
         np.testing.assert_array_equal(after, before)
 
 
+def test_every_network_a_family_registers_has_its_stand_in():
+    import importlib
+
+    from mmkeras.pretrained.saved_networks import NETWORKS
+
+    registry = keras.saving.get_custom_objects()
+    for name, (module, class_name) in NETWORKS.items():
+        network_class = getattr(importlib.import_module(module), class_name)
+        assert keras.saving.get_registered_name(network_class) == name
+        assert registry[name] is network_class  # the family, once imported, replaces it
+
+
 @pytest.mark.slow
 def test_a_saved_dinov2_branch_loads_in_a_fresh_process(goldens, tmp_path):
     images = raw_images(goldens["dinov2"])

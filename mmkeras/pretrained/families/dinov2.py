@@ -26,7 +26,8 @@ class DINOv2Network(keras_hub.models.DINOV2Backbone):
     resampled once, as the reference does it, when the branch is built
     (`mmkeras.pretrained.position_tables`). Saving copies the trained table into the stored
     one; keras-hub's own check skips the copy whenever the trained changes sum to a negative
-    number, and the reloaded model would then lose them.
+    number, and the reloaded model would then lose them. Files naming this class load before
+    the family is imported (`mmkeras.pretrained.saved_networks`).
 
     Args:
         image_shape: `(size, size, 3)`, a square image whose side is a multiple of
