@@ -3,10 +3,11 @@
 A checkpoint's table holds one embedding per patch of the image size it was trained at (plus
 one for the class token). Run at another size, the reference implementations (Hugging Face's
 DINOv2) resample the patch embeddings as an image with PyTorch's bicubic interpolation
-(`align_corners=False`). TensorFlow's bicubic resize uses another kernel coefficient (-0.5
-instead of -0.75) and another border rule, which moves DINOv2's outputs by about 0.08 on a tiny
-checkpoint; these functions reproduce PyTorch's arithmetic instead, once, in NumPy, when a
-branch is built.
+(`align_corners=False`; antialiased for DINOv2 with registers). Without antialiasing,
+TensorFlow's bicubic resize uses another kernel coefficient (-0.5 instead of -0.75) and another
+border rule, which moved DINOv2's last hidden state by 0.05 on the tiny reference checkpoint
+(8x8 patches resampled to 7x7); with it, TensorFlow and PyTorch agree. These functions
+reproduce PyTorch's arithmetic in both cases, once, in NumPy, when a branch is built.
 
 Bicubic resampling is separable: each axis is a matrix product with `bicubic_matrix`.
 """

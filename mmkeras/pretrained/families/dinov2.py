@@ -95,10 +95,10 @@ class DINOv2Family(KerasHubFamily):
     square images whose side is a multiple of the patch size (`input_shape`); default the size
     the checkpoint's image processor crops to (224 for the released models), else the
     checkpoint's own size. The table is resampled once when the branch is built, with PyTorch's
-    bicubic arithmetic as the reference (keras-hub's TensorFlow resampling is 0.08 away on a
-    tiny checkpoint), and is then an ordinary weight of that size. Measured against Hugging
-    Face's `Dinov2Model` on a tiny random checkpoint, at its own size and at a resampled one:
-    last hidden state within 3e-6.
+    bicubic arithmetic as the reference (keras-hub's TensorFlow resampling moved the outputs
+    of a tiny checkpoint by 0.05), and is then an ordinary weight of that size. Measured
+    against Hugging Face's `Dinov2Model` and `Dinov2WithRegistersModel` on tiny random
+    checkpoints, at their own size and at resampled ones: last hidden state within 3e-6.
 
     keras-hub's DINOv2 fixes the layer-norm epsilon at 1e-6 and uses exact GELU (or SwiGLU):
     checkpoints with other settings are refused.
