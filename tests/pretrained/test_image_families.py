@@ -118,7 +118,9 @@ def test_dinov2_default_size_is_the_image_processors_crop(goldens, branches):
     assert branches["dinov2"].input_shape == (None, crop, crop, 3)
 
 
-@pytest.mark.parametrize("shape", [(30, 30, 3), (28, 32, 3), (28, 28, 1)])
+@pytest.mark.parametrize(
+    "shape", [(30, 30, 3), (28, 32, 3), (28, 28, 1), (28, 28), (28.0, 28.0, 3)]
+)
 def test_dinov2_refuses_sizes_its_patches_cannot_tile(shape):
     with pytest.raises(ValueError, match=r"square RGB images whose side is a multiple of"):
         mk.branches.pretrained(golden_dir("dinov2"), input_shape=shape)

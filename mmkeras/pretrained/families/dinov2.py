@@ -1,6 +1,8 @@
 """DINOv2 image encoders, with or without registers (Hugging Face `dinov2` and
 `dinov2_with_registers` checkpoints, keras-hub `DINOV2Backbone` presets)."""
 
+import numbers
+
 import keras
 import keras_hub
 
@@ -134,15 +136,16 @@ class DINOv2Family(KerasHubFamily):
         if input_shape is None:
             size, _, _ = self._normalization(source, loaded)
             input_shape = (*size, 3)
-        side = self._check_shape(tuple(input_shape), loaded.patch_size)
+        side = self._check_shape(input_shape, loaded.patch_size)
         return network_at_size(loaded, side)
 
     def _check_shape(self, shape, patch):
+        shape = tuple(shape) if isinstance(shape, list | tuple) else (shape,)
         ok = (
             len(shape) == 3
+            and all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shape)
             and shape[2] == 3
             and shape[0] == shape[1]
-            and isinstance(shape[0], int)
             and shape[0] > 0
             and shape[0] % patch == 0
         )
@@ -152,7 +155,7 @@ class DINOv2Family(KerasHubFamily):
                 f"multiple of the patch size {patch}, input_shape=(side, side, 3); received "
                 f"input_shape={shape!r}."
             )
-        return shape[0]
+        return int(shape[0])
 
     def raw_input(self, network, source, input_shape=None, **options):
         shape = tuple(network.image_shape)
