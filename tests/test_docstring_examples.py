@@ -161,7 +161,7 @@ def _write_manifests(folder):
         writer.writerows(messy)
     write_tiny_bert(folder / "bert")
     # Tiny Hugging Face checkpoints (random weights) for the examples of pretrained encoders.
-    for family in ("roberta", "vit"):
+    for family in ("roberta", "vit", "whisper"):
         shutil.copytree(Path(golden_dir(family)), folder / family)
     (folder / "finetune.yaml").write_text(FINETUNE_YAML)
     (folder / "run.yaml").write_text(RUN_YAML)

@@ -39,6 +39,47 @@ class AudioSpec(Spec):
         )
         self.augment = check_augment(augment, "AudioSpec", "AudioAugment")
 
+    @classmethod
+    def from_pretrained(cls, pretrained, **kwargs):
+        """An `AudioSpec` yielding waveforms as a pretrained audio encoder takes them.
+
+        Args:
+            pretrained: a branch built by `mk.branches.pretrained` (its checkpoint is read
+                again), or a checkpoint (a keras-hub preset name, `"hf://org/name"`, a local
+                folder) of an audio encoder.
+            **kwargs: the other `AudioSpec` arguments (`augment`, `max_duration`, and
+                `duration` for encoders that take any length); `sample_rate` comes from the
+                checkpoint, and so does `duration` where the encoder takes a fixed length
+                (Whisper's 30 s chunk).
+
+        Returns:
+            An `AudioSpec`.
+
+        Example:
+        >>> AudioSpec.from_pretrained("whisper").sample_rate  # a local Whisper checkpoint
+        16000
+        """
+        source = getattr(pretrained, "pretrained_source", pretrained)
+        if "sample_rate" in kwargs:
+            raise ValueError(
+                "AudioSpec.from_pretrained: `sample_rate` comes from the checkpoint; received "
+                f"sample_rate={kwargs['sample_rate']!r}. Use AudioSpec(sample_rate=...) instead."
+            )
+        from mmkeras.pretrained.family import family_for
+        from mmkeras.pretrained.sources import resolve_source
+
+        resolved = resolve_source(source)
+        arguments = family_for(resolved, "audio").spec_arguments(resolved)
+        fixed = arguments.get("duration")
+        if fixed is not None:
+            if "duration" in kwargs and float(kwargs["duration"]) != float(fixed):
+                raise ValueError(
+                    f"AudioSpec.from_pretrained: this encoder takes {fixed} s of audio; received "
+                    f"duration={kwargs['duration']!r}."
+                )
+            kwargs["duration"] = fixed
+        return cls(sample_rate=int(arguments["sample_rate"]), **kwargs)
+
     @property
     def num_samples(self):
         """Length of one example in samples."""

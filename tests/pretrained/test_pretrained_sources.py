@@ -130,3 +130,24 @@ def test_a_locally_saved_keras_hub_preset_loads_like_its_hugging_face_checkpoint
         keras.ops.convert_to_numpy(hf_branch(images)),
         atol=1e-6,
     )
+
+
+def test_an_audio_spec_from_a_whisper_checkpoint_takes_its_rate_and_chunk():
+    import json
+
+    import mmkeras as mk
+
+    folder = checkpoint_folder("whisper")
+    with open(f"{folder}/preprocessor_config.json") as f:
+        processor = json.load(f)
+    spec = mk.data.AudioSpec.from_pretrained(folder)
+    assert spec.sample_rate == processor["sampling_rate"]
+    assert spec.duration == processor["chunk_length"]
+    branch = mk.branches.pretrained(folder)
+    assert mk.data.AudioSpec.from_pretrained(branch).sample_rate == spec.sample_rate
+    with pytest.raises(ValueError, match="takes 1.* s of audio; received duration=5"):
+        mk.data.AudioSpec.from_pretrained(folder, duration=5)
+    with pytest.raises(ValueError, match="`sample_rate` comes from the checkpoint"):
+        mk.data.AudioSpec.from_pretrained(folder, sample_rate=8000)
+    with pytest.raises(ValueError, match="has no audio encoder"):
+        mk.data.AudioSpec.from_pretrained(checkpoint_folder("vit"))
