@@ -259,8 +259,9 @@ class SpeechEncoderFamily(Family):
         bottom = [network.get_layer(name) for name in (FEATURE_ENCODER, FEATURE_PROJECTION)]
         bottom.append(network.get_layer(POSITIONAL_EMBEDDING))
         encoder_norm = network.get_layer(ENCODER_LAYER_NORM)
-        pre_norm = blocks[0][0].pre_norm if blocks else False
-        if pre_norm:
+        if not blocks:  # no transformer layer: the whole encoder is one block
+            return [[*bottom, encoder_norm]]
+        if blocks[0][0].pre_norm:  # the final layer norm goes with the top layer
             blocks[-1].append(encoder_norm)
         else:
             bottom.append(encoder_norm)
