@@ -8,40 +8,32 @@ an attention mask). Each golden holds two waveforms (1.0 s and 0.37 s), the extr
 for the zero-padded pair, and the reference's last hidden states for that batch.
 """
 
-import base64
 import json
 import os
 import shutil
 
 import numpy as np
 import pytest
+from pretrained_golden import golden_dir, load_config, load_golden
 
 import mmkeras as mk
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "pretrained")
 FAMILIES = ("wav2vec2", "hubert")
 ATOL = 1e-4
 
 
-def _unpack(packed):
-    dtype = np.dtype(packed["dtype"]).newbyteorder("<")
-    return np.frombuffer(base64.b64decode(packed["base64"]), dtype=dtype).reshape(packed["shape"])
-
-
 class Golden:
     def __init__(self, family):
-        self.folder = os.path.join(DATA, family)
-        with open(os.path.join(self.folder, "golden.json"), encoding="utf-8") as f:
-            golden = json.load(f)
+        self.folder = golden_dir(family)
+        golden = load_golden(family)
         scale = np.float32(golden["waveform_scale"])
-        self.waveforms = [_unpack(w).astype("float32") * scale for w in golden["waveforms"]]
-        self.lengths = golden["input_lengths"]
-        self.frames = golden["frame_lengths"]
+        self.waveforms = [w.astype("float32") * scale for w in golden["waveforms"]]
+        self.lengths = [int(n) for n in golden["input_lengths"]]
+        self.frames = [int(n) for n in golden["frame_lengths"]]
         self.masked = golden["return_attention_mask"]
-        self.input_values = _unpack(golden["input_values"]).astype("float32")
-        self.states = np.asarray(golden["last_hidden_state"], "float32")
-        with open(os.path.join(self.folder, "config.json"), encoding="utf-8") as f:
-            self.pre_norm = json.load(f)["do_stable_layer_norm"]
+        self.input_values = golden["input_values"]
+        self.states = golden["last_hidden_state"]
+        self.pre_norm = load_config(family)["do_stable_layer_norm"]
 
     def padded(self):
         """The waveforms zero-padded to the longest, as a pipeline batches them."""
@@ -76,10 +68,8 @@ def test_the_two_layouts_and_weight_norm_namings_are_covered():
 
     layouts = {}
     for family in FAMILIES:
-        folder = os.path.join(DATA, family)
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-        with safe_open(os.path.join(folder, "model.safetensors"), framework="np") as f:
+        config = load_config(family)
+        with safe_open(os.path.join(golden_dir(family), "model.safetensors"), framework="np") as f:
             names = list(f.keys())
         legacy = any(name.endswith("pos_conv_embed.conv.weight_g") for name in names)
         layouts[family] = (config["feat_extract_norm"], config["do_stable_layer_norm"], legacy)
