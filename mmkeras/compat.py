@@ -186,7 +186,7 @@ def disable_op_determinism():
 # from keras-hub 0.32; `load_hf_backbone` is the one place mmkeras uses them.
 
 
-def load_hf_backbone(folder, config, overrides=None):
+def load_hf_backbone(folder, config, overrides=None, name=None):
     """A keras-hub backbone built from a local Hugging Face checkpoint by keras-hub's converter.
 
     Args:
@@ -194,6 +194,7 @@ def load_hf_backbone(folder, config, overrides=None):
         config: its parsed `config.json`.
         overrides: backbone arguments that replace the converted ones (values the converter
             leaves at a default different from the checkpoint's).
+        name: the backbone's layer name (default keras-hub's).
 
     A converter asks for names as a task checkpoint holds them (`"vit.embeddings..."`); a
     checkpoint saved from the bare model (`ViTModel`) holds `"embeddings..."`: the loader falls
@@ -225,7 +226,9 @@ def load_hf_backbone(folder, config, overrides=None):
         arguments = converter.convert_backbone_config(config)
     else:
         arguments = converter.convert_backbone_config(config, converter.backbone_cls)
-    backbone = converter.backbone_cls(**{**arguments, **(overrides or {})})
+    backbone = converter.backbone_cls(
+        **{**arguments, **(overrides or {})}, **({"name": name} if name else {})
+    )
     with Loader(folder) as loader:
         converter.convert_weights(backbone, loader, config)
     return backbone

@@ -39,3 +39,13 @@ def disk_full_error(path, doing="writing", hint="the previous version is kept"):
     return DiskFullError(
         errno.ENOSPC, f"no space left on device {doing} {path}; {hint}. Free some space and retry"
     )
+
+
+class DownloadError(OSError):
+    """A file mmkeras downloads on request could not be had: offline, or a failed download.
+
+    Raised before any transfer when downloads are off (`MMKERAS_OFFLINE=1`, `HF_HUB_OFFLINE=1`)
+    or the host is unreachable, and after a transfer that failed or does not match its
+    published hash (a failed transfer leaves nothing in the cache). The message names the file,
+    the cache folder it is expected in, and the other ways to supply it.
+    """

@@ -6,7 +6,8 @@ task and training code look their parts up by them. Imports nothing (the config 
 without importing Keras).
 """
 
-# Branch builder of `mmkeras.branches` -> the modality of the input it reads.
+# Branch builder of `mmkeras.branches` -> the modality of the input it reads (None: any, decided
+# by the checkpoint and the input it is given, as for `pretrained`).
 BRANCH_MODALITIES = {
     "image_cnn": "image",
     "image_backbone": "image",
@@ -16,6 +17,7 @@ BRANCH_MODALITIES = {
     "audio_cnn": "audio",
     "audio_rnn": "audio",
     "tabular_mlp": "tabular",
+    "pretrained": None,
 }
 BRANCH_KINDS = tuple(BRANCH_MODALITIES)
 

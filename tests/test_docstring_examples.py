@@ -33,11 +33,13 @@ import importlib
 import os
 import pkgutil
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bert_helpers import write_tiny_bert
+from pretrained_golden import golden_dir
 
 import mmkeras
 from tests.data.conftest import write_wav
@@ -158,6 +160,9 @@ def _write_manifests(folder):
         writer.writeheader()
         writer.writerows(messy)
     write_tiny_bert(folder / "bert")
+    # Tiny Hugging Face checkpoints (random weights) for the examples of pretrained encoders.
+    for family in ("roberta", "vit"):
+        shutil.copytree(Path(golden_dir(family)), folder / family)
     (folder / "finetune.yaml").write_text(FINETUNE_YAML)
     (folder / "run.yaml").write_text(RUN_YAML)
     (folder / "cat.jpg").write_bytes((folder / "cat0.jpg").read_bytes())

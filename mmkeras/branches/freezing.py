@@ -97,13 +97,23 @@ LORA_ATTRIBUTE = "lora_adapters_only"
 
 def _keep_lora_frozen(layer):
     # A network fine-tuned through LoRA adapters (marked by the builder) trains its adapter
-    # kernels only: setting a layer trainable makes all its variables trainable again.
+    # kernels only, in the layers that are trainable: making a layer trainable made all its
+    # variables trainable again.
     if getattr(layer, LORA_ATTRIBUTE, False):
-        for variable in layer.weights:
-            variable.trainable = variable.name.startswith("lora_kernel")
+        _adapters_only(layer)
         return
     for inner in compat.sublayers(layer):
         _keep_lora_frozen(inner)
+
+
+def _adapters_only(layer):
+    inner = compat.sublayers(layer)
+    nested = {id(w) for sub in inner for w in sub.weights}
+    for variable in layer.weights:
+        if id(variable) not in nested:  # the layer's own variables
+            variable.trainable = layer.trainable and variable.name.startswith("lora_kernel")
+    for sub in inner:
+        _adapters_only(sub)
 
 
 def set_trainable(branch, trainable):

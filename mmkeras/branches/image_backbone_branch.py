@@ -1,5 +1,6 @@
 """Image encoders over `keras.applications` backbones."""
 
+import difflib
 import os
 
 import keras
@@ -8,6 +9,7 @@ import numpy as np
 from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
 from mmkeras.branches._common import branch_outputs, check_input_shape
 from mmkeras.branches.freezing import record_blocks
+from mmkeras.branches.imagenet_weights import imagenet_weights_path
 from mmkeras.layers.modeling import CaffePreprocessing
 
 # name -> (keras.applications constructor, how raw 0..255 RGB pixels are prepared for it)
@@ -21,31 +23,27 @@ BACKBONES = {
     "mobilenetv3large": ("MobileNetV3Large", "built_in"),
 }
 POOLINGS = ("avg", "max")
+# The per-channel ImageNet standard deviations (RGB, 0..1 scale).
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _check_weights(weights, backbone, builder):
+def _check_weights(weights, builder):
+    """`weights` as `None`, `"imagenet"` or the path of an existing local file."""
+    allowed = (
+        "Allowed values: None (random initialisation), 'imagenet' (downloaded once into the "
+        "Keras cache) or the path of an existing local .h5 / .weights.h5 file."
+    )
     if weights is None:
         return None
     if isinstance(weights, str) and weights.lower() == "imagenet":
-        raise ValueError(
-            f"{builder}: weights='imagenet' is not supported because mmkeras never downloads "
-            "anything. Get the no-top weights file once on a machine with internet access, e.g. "
-            f"`keras.applications.{BACKBONES[backbone][0]}(include_top=False, "
-            "weights='imagenet')` leaves it in ~/.keras/models/ (a file ending in "
-            "'_notop.h5'), copy it here and pass its path: weights='/path/to/file_notop.h5'. "
-            "Allowed values: None or the path of a local .h5 / .weights.h5 file."
-        )
+        return "imagenet"
     if not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(
-            f"{builder}: `weights` must be None or the path of a local weights file; received "
-            f"weights={weights!r}."
-        )
+        raise ValueError(f"{builder}: unknown weights={weights!r}. {allowed}")
     path = os.fspath(weights)
     if not os.path.isfile(path):
-        raise ValueError(
-            f"{builder}: weights file not found: weights={path!r}. Allowed values: None or the "
-            "path of an existing local .h5 / .weights.h5 file."
-        )
+        close = difflib.get_close_matches(path.lower(), ["imagenet"], n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{builder}: weights file not found: weights={path!r}.{hint} {allowed}")
     return path
 
 
@@ -72,9 +70,12 @@ def _efficientnet_std_correction(model):
 
     The ImageNet EfficientNet weights store each channel's standard deviation where the
     `Normalization` layer expects a variance, so inputs end up divided by sqrt(std) instead of
-    std; Keras only compensates when it downloads the weights itself. Applying
-    `x / sqrt(s) + 255 m (1 - 1 / sqrt(s))` before the backbone makes its first layers compute
-    `(x / 255 - m) / s`. Freshly initialised statistics (variance 1) need nothing.
+    std. `keras.applications` compensates only when it downloads the weights itself, with a
+    `Rescaling(1 / sqrt(std))` after that layer; mmkeras builds the backbone without weights and
+    loads the file (from the Keras cache or a local path), so it compensates here, for both:
+    applying `x / sqrt(s) + 255 m (1 - 1 / sqrt(s))` before the backbone makes its first layers
+    compute `(x / 255 - m) / s`, as Keras's own ImageNet model does. Other statistics (freshly
+    initialised, or a true variance) are used as they are.
     """
     norm = next(
         (layer for layer in model.layers if isinstance(layer, keras.layers.Normalization)), None
@@ -84,7 +85,7 @@ def _efficientnet_std_correction(model):
     # The variables, not `norm.mean`: that is a cached copy refreshed only by adapt().
     mean = np.ravel(keras.ops.convert_to_numpy(norm.adapt_mean)).astype("float64")
     stored = np.ravel(keras.ops.convert_to_numpy(norm.adapt_variance)).astype("float64")
-    if np.allclose(stored, 1.0):
+    if stored.shape != (3,) or not np.allclose(stored, IMAGENET_STD, rtol=0, atol=1e-6):
         return None
     scale = 1.0 / np.sqrt(stored)
     offset = 255.0 * mean * (1.0 - scale)
@@ -110,8 +111,18 @@ def image_backbone(
     The input is raw RGB pixels on the 0..255 scale; each backbone's own preprocessing runs
     inside the model as plain layers: ResNet "caffe" mode (`mmkeras.layers.CaffePreprocessing`),
     MobileNetV2 scaling to -1..1 (`Rescaling`), and the preprocessing built into EfficientNet
-    and MobileNetV3. Nothing is downloaded: `weights` is None (random initialisation) or the
-    path of a local file, e.g. the Keras `*_notop.h5` ImageNet file.
+    and MobileNetV3.
+
+    `weights="imagenet"` loads the backbone's ImageNet weights without its top, the file
+    `keras.applications` publishes (`mmkeras.branches.imagenet_weights.IMAGENET_WEIGHTS` names
+    it). It is taken from the Keras cache (`$KERAS_HOME/models`, by default `~/.keras/models`)
+    without touching the network, or downloaded there once. Offline (no network, or
+    `MMKERAS_OFFLINE=1` / `HF_HUB_OFFLINE=1`) a missing file fails at once with
+    `mmkeras.errors.DownloadError`, which names the file, the folder, and the other ways to
+    supply it: copy the file into that folder, or pass its path as `weights`. The ImageNet
+    weights suit any input size of at least 32x32; MobileNetV2 has files for square inputs of
+    96, 128, 160, 192 and 224 pixels and uses the 224 one otherwise, MobileNetV3 has only the
+    224 one, as in `keras.applications`.
 
     With `trainable=False` the backbone is frozen and called in inference mode, so its batch
     normalisation statistics stay fixed; this also holds after a later
@@ -121,8 +132,9 @@ def image_backbone(
         backbone: one of `"resnet50"`, `"resnet101"`, `"efficientnetb0"`,
             `"efficientnetb1"`, `"mobilenetv2"`, `"mobilenetv3small"`, `"mobilenetv3large"`.
         input_shape: `(height, width, 3)`, at least 32x32.
-        weights: None or the path of a local weights file for the backbone without its top
-            (`.h5` as Keras publishes them, or a `.weights.h5` saved with `save_weights`).
+        weights: None (random initialisation), `"imagenet"`, or the path of a local weights
+            file for the backbone without its top (`.h5` as Keras publishes them, or a
+            `.weights.h5` saved with `save_weights`).
         trainable: bool, whether the backbone's weights are trained.
         output_dim: int or None. None returns the pooled backbone feature (its channel
             count); an int adds a Dense projection to that size.
@@ -152,7 +164,7 @@ def image_backbone(
             f"{builder}: `input_shape` must be (height, width, 3) with height and width >= 32; "
             f"received input_shape={input_shape!r}."
         )
-    path = _check_weights(weights, backbone, builder)
+    path = _check_weights(weights, builder)
     if not isinstance(trainable, bool):
         raise ValueError(
             f"{builder}: `trainable` must be a bool; received trainable={trainable!r}."
@@ -162,6 +174,8 @@ def image_backbone(
     check_choice("pooling", pooling, POOLINGS, builder)
     check_rate("dropout", dropout, builder)
 
+    if path == "imagenet":
+        path = imagenet_weights_path(backbone, input_shape, builder)
     network, preprocessing = _build_application(backbone, input_shape, path, builder)
     network.trainable = trainable
 

@@ -44,6 +44,8 @@ def pretrained(
     return_sequence=False,
     input_shape=None,
     max_length=None,
+    sample_rate=None,
+    duration=None,
     modality=None,
     name=None,
 ):
@@ -79,6 +81,9 @@ def pretrained(
         return_sequence: bool, also return the last hidden states and their mask.
         input_shape: images only: `(height, width, 3)`; default the checkpoint's size.
         max_length: text only: the length of the token id sequences; default variable.
+        sample_rate: audio only: the waveform's sample rate in Hz; it must be the
+            checkpoint's (checked when given).
+        duration: audio only: the waveform's length in seconds; default the family's.
         modality: `"image"`, `"text"` or `"audio"`: which tower of a checkpoint that holds
             several (CLIP, SigLIP); not needed otherwise.
         name: name of the returned model; default `"pretrained_<family>"`.
@@ -89,7 +94,12 @@ def pretrained(
         "sequence", "sequence_mask"}`. Its blocks are the encoder's transformer layers.
 
     Example:
-    >>> branch = pretrained("hf://google/vit-base-patch16-224", output_dim=128)  # doctest: +SKIP
+    >>> branch = pretrained("vit", output_dim=8)  # a local Hugging Face ViT checkpoint folder
+    >>> branch.input.shape, branch.output.shape  # 0..255 pixels at the checkpoint's size
+    ((None, 32, 32, 3), (None, 8))
+    >>> text = pretrained("roberta", pooling="mean", trainable=1, return_sequence=True)
+    >>> sorted(text.output)
+    ['feature', 'sequence', 'sequence_mask']
     """
     src = resolve_source(source)
     family = family_for(src, modality)
@@ -102,7 +112,12 @@ def pretrained(
     pooling = family.default_pooling if pooling is None else pooling
     if pooling not in POOLINGS:
         raise ValueError(f"pretrained: `pooling` must be one of {POOLINGS}; received {pooling!r}.")
-    options = {"input_shape": input_shape, "max_length": max_length}
+    options = {
+        "input_shape": input_shape,
+        "max_length": max_length,
+        "sample_rate": sample_rate,
+        "duration": duration,
+    }
 
     network = family.load(src)
     raw = family.raw_input(network, src, **options)
@@ -119,6 +134,7 @@ def pretrained(
     if head:
         blocks.append([model.get_layer("feature")])
     record_blocks(model, blocks)
+    model.pretrained_blocks = num_encoder_blocks
     model.pretrained_family = family.name
     model.pretrained_source = src.source
     if lora_rank is not None:

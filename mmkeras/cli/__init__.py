@@ -55,10 +55,10 @@ def _parser(commands):
 
 
 def _user_error_types():
-    from mmkeras.errors import DiskFullError
+    from mmkeras.errors import DiskFullError, DownloadError
 
     types = [UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError]
-    types.append(DiskFullError)
+    types += [DiskFullError, DownloadError]
     data = sys.modules.get("mmkeras.data.data_validation_error")
     if data is not None:
         types.append(data.DataValidationError)

@@ -45,7 +45,7 @@ class ImageConfig(Section):
 class TextConfig(Section):
     """Arguments of `mmkeras.data.TextSpec`."""
 
-    tokenizer: Literal["word", "wordpiece"] = "word"
+    tokenizer: Literal["word", "wordpiece", "pretrained"] = "word"
     max_length: int = Field(64, gt=0)
     vocab_size: int = Field(20000, ge=3)
     vocab: str | None = None
@@ -60,6 +60,13 @@ class TextConfig(Section):
             raise PydanticCustomError(
                 "wordpiece_vocab",
                 "tokenizer 'wordpiece' needs `vocab`, the path of a vocab.txt",
+                {},
+            )
+        if self.tokenizer == "pretrained" and not self.vocab:
+            raise PydanticCustomError(
+                "pretrained_vocab",
+                "tokenizer 'pretrained' needs `vocab`, the checkpoint (a keras-hub preset name, "
+                "'hf://org/name' or a local folder)",
                 {},
             )
         return self

@@ -29,8 +29,9 @@ class BranchConfig(Section):
 
     @property
     def modality(self):
-        """The modality of the input this branch reads (`"image"`, `"text"`, ...)."""
-        return BRANCH_MODALITIES[self.kind]
+        """The modality of the input this branch reads (`"image"`, `"text"`, ...); for a
+        `pretrained` branch, its `modality` key (None when left to the checkpoint)."""
+        return BRANCH_MODALITIES[self.kind] or (self.model_extra or {}).get("modality")
 
 
 class ModelConfig(Section):

@@ -201,7 +201,7 @@ class RunConfig(Section):
         if self.distill is not None:
             problems.append(f"distill: does not apply to a {kind} task")
         branches = {k: b.kind for k, b in model.branches.items()}
-        modalities = sorted(b.modality for b in model.branches.values())
+        modalities = sorted(str(b.modality) for b in model.branches.values())
         if kind == "retrieval" and modalities != ["image", "text"]:
             problems.append(
                 "model.branches: a retrieval task takes two branches, one image and one text; "

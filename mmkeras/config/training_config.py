@@ -119,7 +119,7 @@ class FinetuneConfig(Section):
     """Fine-tuning in stages; the total number of epochs is the sum over the stages.
 
     `pretrained` lists the branch keys the stages freeze and unfreeze; by default every
-    `text_bert` branch and every `image_backbone` branch with `weights`.
+    `text_bert` and `pretrained` branch and every `image_backbone` branch with `weights`.
     """
 
     pretrained: list[str] | None = None

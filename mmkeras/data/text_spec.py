@@ -11,7 +11,7 @@ from mmkeras.atomic_files import atomic_path
 from mmkeras.data.spec import Spec
 from mmkeras.data.word_tokenizer import WordTokenizer
 
-_TOKENIZERS = ("word", "wordpiece")
+_TOKENIZERS = ("word", "wordpiece", "pretrained")
 _SPLITS = ("whitespace", "unicode_script", "character")
 _SOURCES = ("column", "file")
 
@@ -27,6 +27,9 @@ class TextSpec(Spec):
       `Pipeline.adapt` from the training manifest, most frequent first, capped at `vocab_size`
       ids including `0` = padding and `1` = out-of-vocabulary.
     - `"wordpiece"`: a BERT `vocab.txt` (`vocab=`); ids include `[CLS]`/`[SEP]`, `0` pads.
+    - `"pretrained"`: the own tokenizer of a pretrained checkpoint (`vocab=` a keras-hub preset
+      name, `"hf://org/name"` or a local folder; see `TextSpec.from_pretrained`): the ids and
+      padding a `mk.branches.pretrained` text branch of that checkpoint expects.
 
     Sequences are padded with 0 or truncated to `max_length`. With `start_end=True` (word
     tokenizer only) ids 2 and 3 are reserved for `[START]` and `[END]` and every sequence reads
@@ -34,10 +37,11 @@ class TextSpec(Spec):
     truncated to `max_length - 2` so the end token always fits).
 
     Args:
-        tokenizer: `"word"` or `"wordpiece"`.
+        tokenizer: `"word"`, `"wordpiece"` or `"pretrained"`.
         max_length: int, length of the token id sequences.
         vocab_size: int, the word vocabulary's size (ignored for WordPiece).
-        vocab: path of a WordPiece `vocab.txt` (required for `"wordpiece"`).
+        vocab: path of a WordPiece `vocab.txt` (required for `"wordpiece"`), or the checkpoint
+            (required for `"pretrained"`).
         split: `"whitespace"`, `"unicode_script"` or `"character"` (one token per character,
             robust to typos) for the word tokenizer.
         lower_case: bool (word tokenizer) or None (WordPiece: read from `tokenizer_config.json`).
@@ -84,6 +88,11 @@ class TextSpec(Spec):
                 "TextSpec: tokenizer='wordpiece' needs `vocab`, the path of a vocab.txt; "
                 f"received vocab={vocab!r}."
             )
+        if tokenizer == "pretrained" and not vocab:
+            raise ValueError(
+                "TextSpec: tokenizer='pretrained' needs `vocab`, the checkpoint (a keras-hub "
+                f"preset name, 'hf://org/name' or a local folder); received vocab={vocab!r}."
+            )
         if not isinstance(start_end, bool):
             raise ValueError(f"TextSpec: `start_end` must be a bool, received {start_end!r}.")
         if start_end and tokenizer != "word":
@@ -112,6 +121,27 @@ class TextSpec(Spec):
         self.start_end = start_end
         self.reset_state()
 
+    @classmethod
+    def from_pretrained(cls, source, max_length=128, **kwargs):
+        """A `TextSpec` that tokenizes as the checkpoint `source` does.
+
+        The ids, special tokens and pad id are the checkpoint's own, as a
+        `mk.branches.pretrained(source)` text branch expects them.
+
+        Args:
+            source: a keras-hub preset name, `"hf://org/name"` or a local checkpoint folder.
+            max_length: int, the length of every id sequence (special tokens included).
+            **kwargs: other `TextSpec` arguments (`source="file"` for text files).
+
+        Example:
+        >>> spec = TextSpec.from_pretrained("roberta", max_length=8)  # a local RoBERTa folder
+        >>> spec.text_tokenizer(["a small dog"]).numpy()  # <s> ... </s>, then <pad> = 1
+        array([[  0,  68, 404, 341,   2,   1,   1,   1]], dtype=int32)
+        """
+        spec = cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
+        spec.text_tokenizer  # noqa: B018 (loads the tokenizer now: a bad checkpoint fails here)
+        return spec
+
     @property
     def shape(self):
         """Shape of one token id sequence: `(max_length,)`."""
@@ -135,6 +165,10 @@ class TextSpec(Spec):
             self._tokenizer = WordPieceTokenizer(
                 self.vocab, lower_case=self.lower_case, max_length=self.max_length
             )
+        if self._tokenizer is None and self.tokenizer == "pretrained":
+            from mmkeras.data.pretrained_tokenizer import PretrainedTokenizer
+
+            self._tokenizer = PretrainedTokenizer(self.vocab, self.max_length)
         return self._tokenizer
 
     def _word_tokenizer(self, vocabulary=None):
@@ -213,6 +247,12 @@ class TextSpec(Spec):
             with atomic_path(os.path.join(folder, filename)) as tmp:
                 self._tokenizer.save_vocabulary(tmp)
             return config, {"vocabularies": filename}
+        if self.tokenizer == "pretrained":
+            # The checkpoint's tokenizer files (no weights) are copied in.
+            subfolder = f"pretrained_{name}"
+            self.text_tokenizer.save_files(os.path.join(folder, subfolder))
+            config["vocab"] = subfolder
+            return config, {}
         # WordPiece files are copied in, so the saved folder is self-contained.
         subfolder = f"wordpiece_{name}"
         os.makedirs(os.path.join(folder, subfolder), exist_ok=True)
@@ -229,7 +269,7 @@ class TextSpec(Spec):
     @classmethod
     def from_saved_config(cls, config, folder):
         config = dict(config)
-        if config.get("tokenizer") == "wordpiece":
+        if config.get("tokenizer") in ("wordpiece", "pretrained"):
             config["vocab"] = os.path.join(folder, config["vocab"])
         return cls.from_config(config)
 

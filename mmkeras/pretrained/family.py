@@ -124,8 +124,9 @@ class Family:
     def raw_input(self, network, source, **options):
         """Returns the branch's `keras.Input` for the raw tensor (see `docs/conventions.md`).
 
-        `options` are the branch's `input_shape` (images), `max_length` (text) and
-        `duration` (audio), each None unless the user gave it.
+        `options` are the branch's `input_shape` (images), `max_length` (text),
+        `sample_rate` and `duration` (audio), each None unless the user gave it; a family
+        refuses, with a clear error, a value its checkpoint cannot take.
         """
         raise NotImplementedError(f"{type(self).__name__}.raw_input")
 
@@ -153,13 +154,17 @@ class Family:
         """What a `Spec` needs to feed this family: a dict (keys depend on the modality).
 
         Image families: `size` (height, width) the checkpoint was trained at. Text families:
-        `pad_id` and `max_length`. Audio families: `sample_rate`.
+        `pad_id`, and `start_id` / `end_id` (None where the checkpoint adds no such token).
+        Audio families: `sample_rate` (and `duration` where the encoder takes a fixed length).
         """
         return {}
 
-    def tokenizer(self, source, max_length):
-        """Text families: the checkpoint's own tokenizer, a TF-ops callable strings -> ids."""
-        raise ValueError(f"pretrained: the {self.name} family has no tokenizer (it reads {self.modality}).")
+    def tokenizer(self, source):
+        """Text families: the checkpoint's own tokenizer, a Keras layer of TF ops mapping
+        strings to ragged ids without special tokens (`TextSpec.from_pretrained` adds them)."""
+        raise ValueError(
+            f"pretrained: the {self.name} family has no tokenizer (it reads {self.modality})."
+        )
 
 
 __all__ = ["Encoded", "Family", "family_for", "register_family", "registered_families"]

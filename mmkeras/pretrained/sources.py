@@ -67,7 +67,9 @@ class PretrainedSource:
             return None
         if self.config is None:
             return _keras_hub_class_of(self.location)
-        return self.config.get("class_name") or self.config.get("registered_name", "").split(">")[-1]
+        return (
+            self.config.get("class_name") or self.config.get("registered_name", "").split(">")[-1]
+        )
 
     def file(self, name):
         """The local path of one file of a local checkpoint, or None if it has no such file."""
@@ -115,12 +117,13 @@ def _hugging_face(source):
         )
     try:
         import huggingface_hub
+        from huggingface_hub import constants as hf_constants
     except ImportError as error:  # keras-hub depends on it, so this is a broken install
         raise ImportError(
             f"pretrained source {source!r} needs the `huggingface_hub` package: "
             "`pip install huggingface_hub`."
         ) from error
-    cache = huggingface_hub.constants.HF_HUB_CACHE
+    cache = hf_constants.HF_HUB_CACHE
     try:
         folder = huggingface_hub.snapshot_download(
             repo, allow_patterns=list(HF_FILES), local_files_only=True

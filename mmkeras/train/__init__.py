@@ -27,6 +27,7 @@ _EXPORTS = {
     "Trainer": "mmkeras.train.trainer",
     "WarmupCosine": "mmkeras.train.warmup_cosine",
     "bert_lr_multipliers": "mmkeras.train.finetune",
+    "layerwise_lr_multipliers": "mmkeras.train.finetune",
     "dtype_policy": "mmkeras.train.precision",
     "fit": "mmkeras.train.trainer",
     "get_strategy": "mmkeras.train.strategies",

@@ -7,7 +7,7 @@ built and adapted first, and the model is built from the configuration it resolv
 import os
 
 from mmkeras.config import ConfigError
-from mmkeras.train.config_resolution import resolve_config, resolve_path
+from mmkeras.train.config_resolution import resolve_checkpoint, resolve_config, resolve_path
 
 __all__ = [
     "build_model",
@@ -49,7 +49,7 @@ def _text_spec(section, config, start_end=False):
     from mmkeras.data import TextSpec
 
     kwargs = section.model_dump(exclude={"modality"})
-    kwargs["vocab"] = resolve_path(config, kwargs["vocab"])
+    kwargs["vocab"] = resolve_checkpoint(config, kwargs["vocab"])
     return TextSpec(**kwargs, start_end=start_end)
 
 

@@ -9,7 +9,8 @@ from mmkeras.names import BRANCH_MODALITIES as _BRANCH_MODALITY
 
 AUTO = "auto"
 
-# Builder arguments that hold file paths (relative to the config file).
+# Builder arguments that hold file paths (relative to the config file); `weights: imagenet` names
+# the published weights instead.
 _PATH_ARGS = ("path", "weights")
 
 
@@ -21,11 +22,20 @@ def resolve_path(config, path):
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(config.base_dir, path))
 
 
+def resolve_checkpoint(config, source):
+    """A checkpoint named in a config: a folder relative to the config file becomes absolute;
+    `hf://`, `kaggle://` and preset names stay as written."""
+    if source is None or "://" in str(source):
+        return source
+    path = resolve_path(config, source)
+    return path if os.path.exists(path) else source
+
+
 def _auto_sources(pipe, key, kind):
     """Values the adapted pipeline knows for the arguments of branch `key`."""
     spec = pipe.specs[key]
     modality = pipe.modality(key)
-    sources = {}
+    sources = {"modality": modality} if kind == "pretrained" else {}
     if modality == "image":
         sources["input_shape"] = list(spec.shape)
     elif modality == "text":
@@ -75,7 +85,7 @@ def resolve_config(config, pipe):
         if key not in pipe.input_names:
             problems.append(f"{where}: {key!r} is not an input of data.schema")
             continue
-        if _BRANCH_MODALITY[kind] != pipe.modality(key):
+        if _BRANCH_MODALITY[kind] not in (None, pipe.modality(key)):
             problems.append(
                 f"{where}.kind: {kind!r} reads {_BRANCH_MODALITY[kind]}, but input {key!r} is "
                 f"{pipe.modality(key)}"
@@ -95,8 +105,10 @@ def resolve_config(config, pipe):
         problems += _regions_for_attention(config, branch, where, names)
         for arg in _PATH_ARGS:
             value = branch.get(arg)
-            if isinstance(value, str) and value != "imagenet":
+            if isinstance(value, str) and value.lower() != "imagenet":
                 branch[arg] = resolve_path(config, value)
+        if kind == "pretrained" and isinstance(branch.get("source"), str):
+            branch["source"] = resolve_checkpoint(config, branch["source"])
         required = [
             p.name for p in params if p.default is inspect.Parameter.empty and p.name not in branch
         ]
@@ -110,7 +122,7 @@ def resolve_config(config, pipe):
         data["data"][field] = resolve_path(config, data["data"][field])
     data["data"]["root"] = resolve_path(config, data["data"]["root"])
     if data["data"]["text"] and data["data"]["text"]["vocab"]:
-        data["data"]["text"]["vocab"] = resolve_path(config, data["data"]["text"]["vocab"])
+        data["data"]["text"]["vocab"] = resolve_checkpoint(config, data["data"]["text"]["vocab"])
     if data["distill"]:
         data["distill"]["teacher"] = resolve_path(config, data["distill"]["teacher"])
     if problems:

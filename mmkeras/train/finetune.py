@@ -133,6 +133,11 @@ def _bert_layers(branch):
     return embeddings, encoder, pooler
 
 
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"`{name}` must be a float > 0; received {name}={value!r}.")
+
+
 def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     """Learning-rate multipliers for the pretrained weights of a `text_bert` branch.
 
@@ -146,8 +151,7 @@ def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     Returns:
         dict `{regex: float}` for `DiscriminativeAdamW(lr_multipliers=...)`.
     """
-    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0:
-        raise ValueError(f"`multiplier` must be a float > 0; received multiplier={multiplier!r}.")
+    _check_positive("multiplier", multiplier)
     if (
         isinstance(layer_decay, bool)
         or not isinstance(layer_decay, (int, float))
@@ -164,6 +168,52 @@ def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     for i, layer in enumerate(encoder):
         multipliers[f"^{re.escape(layer.name)}/"] = float(multiplier * layer_decay ** (n - 1 - i))
     multipliers[f"^{re.escape(embeddings.name)}/"] = float(multiplier * layer_decay**n)
+    return multipliers
+
+
+def layerwise_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
+    """Learning-rate multipliers, decaying layer by layer, for the pretrained blocks of a branch.
+
+    Works for any branch that records its blocks (`mk.branches.pretrained`, `text_bert`,
+    `image_backbone`): the top pretrained block gets `multiplier`, the one below
+    `multiplier * layer_decay`, and so on down to the embeddings. A projection the builder
+    added on top (`output_dim`) is not pretrained and keeps the full learning rate.
+
+    Args:
+        branch: a branch model (its `trainable_blocks`, see `mk.branches.trainable_blocks`).
+        multiplier: float > 0, the multiplier of the top pretrained block.
+        layer_decay: float in (0, 1], the factor from one block to the one below.
+
+    Returns:
+        dict `{regex: float}` for `DiscriminativeAdamW(lr_multipliers=...)`, one exact
+        variable path each.
+
+    Example:
+    >>> branch = mmkeras.branches.text_bert("bert", max_length=8)
+    >>> multipliers = layerwise_lr_multipliers(branch, 0.5, layer_decay=0.5)
+    >>> sorted(set(multipliers.values()))
+    [0.25, 0.5]
+    """
+    _check_positive("multiplier", multiplier)
+    if (
+        isinstance(layer_decay, bool)
+        or not isinstance(layer_decay, (int, float))
+        or not 0 < layer_decay <= 1
+    ):
+        raise ValueError(
+            f"`layer_decay` must be a float in (0, 1]; received layer_decay={layer_decay!r}."
+        )
+    from mmkeras.branches.freezing import trainable_blocks
+
+    blocks = trainable_blocks(branch)
+    pretrained = getattr(branch, "pretrained_blocks", len(blocks))
+    blocks = blocks[:pretrained]
+    multipliers = {}
+    for depth, block in enumerate(reversed(blocks)):
+        value = float(multiplier * layer_decay**depth)
+        for layer in block:
+            for variable in layer.weights:
+                multipliers[f"^{re.escape(variable.path)}$"] = value
     return multipliers
 
 
@@ -187,4 +237,9 @@ def unfreeze_top_layers(branch, k):
     set_trainable(branch, k)
 
 
-__all__ = ["DiscriminativeAdamW", "bert_lr_multipliers", "unfreeze_top_layers"]
+__all__ = [
+    "DiscriminativeAdamW",
+    "bert_lr_multipliers",
+    "layerwise_lr_multipliers",
+    "unfreeze_top_layers",
+]

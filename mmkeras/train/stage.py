@@ -2,8 +2,8 @@
 
 A run without `finetune` is one stage that leaves every layer as the model was built. With
 `finetune`, each entry of `finetune.stages` is a stage that first sets the pretrained branches
-(`finetune.pretrained`, or by default every `text_bert` branch and every `image_backbone` with
-weights) to its `trainable` setting, through `mmkeras.branches.set_trainable`.
+(`finetune.pretrained`, or by default every `text_bert` and `pretrained` branch and every
+`image_backbone` with weights) to its `trainable` setting, through `mmkeras.branches.set_trainable`.
 
 >>> plan = stage_plan(mmkeras.config.load("finetune.yaml"))
 >>> print(describe_plan(plan))
@@ -24,7 +24,9 @@ def pretrained_branches(config):
     out = []
     for key, branch in config.model.branches.items():
         weights = branch.builder_kwargs().get("weights")
-        if branch.kind == "text_bert" or (branch.kind == "image_backbone" and weights):
+        if branch.kind in ("text_bert", "pretrained") or (
+            branch.kind == "image_backbone" and weights
+        ):
             out.append(key)
     return tuple(out)
 

@@ -41,6 +41,16 @@ BACKUP = run_finish.BACKUP
 PIPELINE = "pipeline"
 
 
+def parameter_counts(model):
+    """`"1,234 trainable of 5,678 (21.7%)"`: the parameters the optimizer updates in a stage."""
+    import numpy as np
+
+    total = sum(int(np.prod(w.shape)) for w in model.weights)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    share = 100.0 * trainable / total if total else 0.0
+    return f"{trainable:,} trainable of {total:,} ({share:.1f}%)"
+
+
 class Trainer:
     """Trains the model a `RunConfig` describes, into the run directory `output_dir/name`.
 
@@ -345,6 +355,7 @@ class Trainer:
                 f"{stage.last_epoch}, learning rate {stage.learning_rate:g}, pretrained branches "
                 f"trainable: {stage.trainable}",
             )
+        say(self.verbose, f"  parameters: {parameter_counts(model)}")
         callbacks = [EpochEnder(self.steps - skip)] if skip else []
         callbacks += [LearningRateLogger(), *self.stateful, *self.plain, resume]
         data = self.stream.dataset(epoch, stage.last_epoch, skip)

@@ -5,6 +5,7 @@ from mmkeras._lazy import attach
 _EXPORTS = {
     "CaffePreprocessing": "mmkeras.layers.modeling.caffe_preprocessing",
     "FeatureTokenizer": "mmkeras.layers.modeling.feature_tokenizer",
+    "FixedPositionEmbedding": "mmkeras.layers.modeling.fixed_position_embedding",
     "LogMelSpectrogram": "mmkeras.layers.modeling.log_mel_spectrogram",
     "MaskedMeanPooling": "mmkeras.layers.modeling.masked_mean_pooling",
     "SequenceMask": "mmkeras.layers.modeling.sequence_mask",
@@ -12,6 +13,8 @@ _EXPORTS = {
     "TokenAt": "mmkeras.layers.modeling.token_at",
     "TokenAndPositionEmbedding": "mmkeras.layers.modeling.token_and_position_embedding",
     "TransformerEncoderBlock": "mmkeras.layers.modeling.transformer_encoder_block",
+    "WaveformPaddingMask": "mmkeras.layers.modeling.waveform_padding_mask",
+    "WhisperLogMel": "mmkeras.layers.modeling.whisper_log_mel",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

@@ -1,4 +1,14 @@
-"""The built-in encoder families; importing this package registers each of them."""
+"""The built-in encoder families, one module each; importing this package registers them all."""
 
-from mmkeras.pretrained.families import roberta, vit  # noqa: F401
-from mmkeras.pretrained.families import wav2vec2  # noqa: F401
+from mmkeras._lazy import attach
+
+_EXPORTS = {
+    "HubertFamily": "mmkeras.pretrained.families.wav2vec2",
+    "RobertaFamily": "mmkeras.pretrained.families.roberta",
+    "ViTFamily": "mmkeras.pretrained.families.vit",
+    "Wav2Vec2Family": "mmkeras.pretrained.families.wav2vec2",
+    "WhisperFamily": "mmkeras.pretrained.families.whisper",
+    "XLMRobertaFamily": "mmkeras.pretrained.families.roberta",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)

@@ -6,6 +6,9 @@ import keras
 
 from mmkeras.pretrained.family import Family
 
+# The layer name of the network inside a pretrained branch (block paths read "encoder/...").
+NETWORK_NAME = "encoder"
+
 
 class KerasHubFamily(Family):
     """A family whose network is a keras-hub `Backbone` (loaded by keras-hub's own loaders).
@@ -26,10 +29,11 @@ class KerasHubFamily(Family):
                 source.location,
                 source.config,
                 overrides=self.config_overrides(source),
+                name=NETWORK_NAME,
             )
         import keras_hub
 
-        return keras_hub.models.Backbone.from_preset(source.location)
+        return keras_hub.models.Backbone.from_preset(source.location, name=NETWORK_NAME)
 
 
 def hf_preprocessor_config(source):
@@ -49,8 +53,16 @@ def image_normalization(source, default_mean, default_std, default_size):
 
         converter = keras_hub.layers.ImageConverter.from_preset(source.location)
         size = tuple(converter.image_size) if converter.image_size else default_size
-        scale = keras.ops.convert_to_numpy(keras.ops.ones((3,)) * converter.scale) if converter.scale is not None else [1.0] * 3
-        offset = keras.ops.convert_to_numpy(keras.ops.zeros((3,)) + converter.offset) if converter.offset is not None else [0.0] * 3
+        scale = (
+            keras.ops.convert_to_numpy(keras.ops.ones((3,)) * converter.scale)
+            if converter.scale is not None
+            else [1.0] * 3
+        )
+        offset = (
+            keras.ops.convert_to_numpy(keras.ops.zeros((3,)) + converter.offset)
+            if converter.offset is not None
+            else [0.0] * 3
+        )
         return size, [float(s) for s in scale], [float(o) for o in offset]
     config = hf_preprocessor_config(source)
     mean = config.get("image_mean", default_mean)
@@ -60,7 +72,10 @@ def image_normalization(source, default_mean, default_std, default_size):
         mean, std = [0.0] * 3, [1.0] * 3
     size = config.get("size", default_size)
     if isinstance(size, dict):
-        size = (size.get("height", size.get("shortest_edge")), size.get("width", size.get("shortest_edge")))
+        size = (
+            size.get("height", size.get("shortest_edge")),
+            size.get("width", size.get("shortest_edge")),
+        )
     elif isinstance(size, int):
         size = (size, size)
     crop = config.get("crop_size") if config.get("do_center_crop") else None

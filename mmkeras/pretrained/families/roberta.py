@@ -47,7 +47,19 @@ class TextEncoderFamily(KerasHubFamily):
         return layers
 
     def spec_arguments(self, source):
-        return {"pad_id": self.pad_id(source)}
+        if source.format == "transformers":
+            config = source.config
+            return {
+                "pad_id": self.pad_id(source),
+                "start_id": int(config.get("bos_token_id", 0)),
+                "end_id": int(config.get("eos_token_id", 2)),
+            }
+        tokenizer = self.tokenizer(source)
+        return {
+            "pad_id": int(tokenizer.pad_token_id),
+            "start_id": int(tokenizer.start_token_id),
+            "end_id": int(tokenizer.end_token_id),
+        }
 
     def tokenizer(self, source):
         import keras_hub
@@ -69,10 +81,12 @@ class RobertaFamily(TextEncoderFamily):
     backbone_classes = ("RobertaBackbone",)
     embedding_layers = ("embeddings", "embeddings_layer_norm")
     default_pad_id = 1
+    # keras-hub's RoBERTa converter drops the token-type table (its XLM-RoBERTa converter folds it).
+    fold_token_type = True
 
     def load(self, source):
         network = super().load(source)
-        if source.format == "transformers":
+        if source.format == "transformers" and self.fold_token_type:
             _fold_token_type_embedding(network, source)
         return network
 
@@ -109,3 +123,4 @@ class XLMRobertaFamily(RobertaFamily):
     name = "xlm_roberta"
     model_types = ("xlm-roberta",)
     backbone_classes = ("XLMRobertaBackbone",)
+    fold_token_type = False
