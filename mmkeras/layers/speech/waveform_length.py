@@ -12,6 +12,8 @@ class WaveformLength(keras.layers.Layer):
     mmkeras pipelines pad (and a Hugging Face feature extractor pads) waveforms with zeros at
     the end, so a branch that takes one raw tensor learns each clip's length from it. Trailing
     samples that are exactly zero in the recording itself count as padding (digital silence).
+    A waveform with no nonzero sample is real over its whole length (as `WaveformPaddingMask`
+    has it): nothing shows where its padding would start.
 
     Args:
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
@@ -26,6 +28,8 @@ class WaveformLength(keras.layers.Layer):
     >>> waveform = np.array([[0.1, -0.2, 0.3, 0.0], [0.0, 0.5, 0.0, 0.0]], "float32")
     >>> keras.ops.convert_to_numpy(WaveformLength()(waveform))
     array([3, 2], dtype=int32)
+    >>> keras.ops.convert_to_numpy(WaveformLength()(np.zeros((1, 4), "float32")))  # silence
+    array([4], dtype=int32)
     """
 
     def build(self, input_shape):

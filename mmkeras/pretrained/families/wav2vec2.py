@@ -50,7 +50,7 @@ from mmkeras.layers.speech import (
     WaveformNormalization,
 )
 from mmkeras.layers.speech._ops import stack_output_length
-from mmkeras.pretrained.families.keras_hub_family import hf_preprocessor_config
+from mmkeras.pretrained.families.keras_hub_family import NETWORK_NAME, hf_preprocessor_config
 from mmkeras.pretrained.family import Encoded, Family, register_family
 
 # The reference feature extractor's variance epsilon (`zero_mean_unit_var_norm`).
@@ -206,7 +206,7 @@ class SpeechEncoderFamily(Family):
             )(x, mask=mask)
         if stable:
             x = encoder_norm(x)
-        return keras.Model({"waveform": waveform, "lengths": lengths}, x, name=self.name)
+        return keras.Model({"waveform": waveform, "lengths": lengths}, x, name=NETWORK_NAME)
 
     def load(self, source):
         if source.format != "transformers":
@@ -223,12 +223,42 @@ class SpeechEncoderFamily(Family):
 
     # === Branch ===
 
-    def raw_input(self, network, source, input_shape=None, **options):
+    def raw_input(
+        self,
+        network,
+        source,
+        input_shape=None,
+        max_length=None,
+        sample_rate=None,
+        duration=None,
+        **options,
+    ):
+        if max_length is not None:
+            raise ValueError(
+                f"pretrained: max_length={max_length!r} is for text; a {self.name} branch "
+                "takes waveforms (set their length with duration= or input_shape=(samples,))."
+            )
+        rate = self._preprocessing(source)["sample_rate"]
+        if sample_rate is not None and sample_rate != rate:
+            raise ValueError(
+                f"pretrained: this {self.name} checkpoint takes waveforms at {rate} Hz; received "
+                f"sample_rate={sample_rate!r}. Resample the audio to {rate} Hz (mk.data.AudioSpec"
+                f"(sample_rate={rate}) does)."
+            )
+        settings = self.settings(source)
+        minimum = _receptive_field(settings["conv_kernel"], settings["conv_stride"])
         samples = None
+        if duration is not None:
+            number = not isinstance(duration, bool) and isinstance(duration, (int, float))
+            samples = int(round(duration * rate)) if number else 0
+            if samples < minimum:
+                raise ValueError(
+                    f"pretrained: a {self.name} branch needs waveforms of at least {minimum} "
+                    f"samples (one frame: {minimum / rate:g} s at {rate} Hz); received "
+                    f"duration={duration!r}."
+                )
         if input_shape is not None:
-            settings = self.settings(source)
             shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-            minimum = _receptive_field(settings["conv_kernel"], settings["conv_stride"])
             ok = shape is not None and len(shape) == 1
             ok = ok and (shape[0] is None or (isinstance(shape[0], int) and shape[0] >= minimum))
             if not ok:
