@@ -196,6 +196,11 @@ def test_lora_trains_only_the_adapters(golden):
     )  # fmt: skip
     changed = _train_one_step(branch, golden.padded(), np.ones((2, 32), "float32"))
     assert changed and all("lora_kernel" in path for path in changed), changed
+    # With trainable=1, only the top block's adapters train.
+    top = mk.branches.pretrained(golden.folder, lora_rank=2, trainable=1)
+    assert sorted(v.path for v in top.trainable_weights) == [
+        path for path in trainable if path.startswith("transformer_layer_1/")
+    ]
 
 
 def test_one_training_step_inside_build_model(golden):
