@@ -119,7 +119,7 @@ def pretrained(
         "duration": duration,
     }
 
-    network = family.load(src)
+    network = family.build_network(src, **options)
     raw = family.raw_input(network, src, **options)
     # A frozen encoder runs in inference mode (no dropout noise on fixed features).
     encoded = family.encode(network, raw, src, training=False if trainable is False else None)
@@ -131,6 +131,14 @@ def pretrained(
     blocks = family.blocks(network)
     num_encoder_blocks = len(blocks)
     head = 1 if output_dim is not None else 0
+    # Layers the family adds around the network with checkpoint weights (a pooling head)
+    # freeze, train and take LoRA's freezing with the network's top block.
+    around = [
+        layer
+        for layer in model.layers
+        if layer.weights and layer is not network and layer.name != "feature"
+    ]
+    blocks[-1].extend(around)
     if head:
         blocks.append([model.get_layer("feature")])
     record_blocks(model, blocks)
@@ -139,7 +147,8 @@ def pretrained(
     model.pretrained_source = src.source
     if lora_rank is not None:
         family.enable_lora(network, lora_rank)
-        setattr(network, LORA_ATTRIBUTE, True)
+        for layer in (network, *around):
+            setattr(layer, LORA_ATTRIBUTE, True)
         trainable = True if trainable is False else trainable
     # The projection (the top block) trains whatever `trainable` says of the encoder.
     if isinstance(trainable, bool):

@@ -57,6 +57,59 @@ class ImageSpec(Spec):
         )
         self.augment = check_augment(augment, "ImageSpec", "OpenCVAugment")
 
+    @classmethod
+    def from_pretrained(cls, pretrained, **kwargs):
+        """An `ImageSpec` yielding images at the size a pretrained encoder takes.
+
+        Pixels stay on the 0..255 scale: a pretrained branch normalises them as its checkpoint
+        does, inside the model.
+
+        The spec resizes whole images to that size (`resize_method`, bilinear by default);
+        Hugging Face image processors resample with PIL and may resize the shorter side and
+        centre-crop, so pixels of images at another size differ slightly from theirs.
+
+        Args:
+            pretrained: a branch (`mk.branches.pretrained`, `mk.branches.image_backbone`, or
+                any model with one image input `(batch, height, width, channels)`, reloaded
+                from a `.keras` file too): its input's size and channels; or a checkpoint (a
+                keras-hub preset name, `"hf://org/name"`, a local folder): the size its image
+                processor yields (the centre crop where it crops), as
+                `mk.branches.pretrained(checkpoint)` takes by default.
+            **kwargs: the other `ImageSpec` arguments (`augment`, `max_pixels`,
+                `resize_method`); `size` comes from `pretrained`.
+
+        Returns:
+            An `ImageSpec`.
+
+        Raises:
+            ValueError: `size` among `kwargs`; a model without exactly one image input of
+                fixed height and width; a checkpoint without an image encoder.
+
+        Example:
+        >>> branch = mmkeras.branches.image_backbone("mobilenetv2", input_shape=(96, 96, 3))
+        >>> ImageSpec.from_pretrained(branch, resize_method="bicubic").size
+        (96, 96)
+        """
+        if "size" in kwargs:
+            raise ValueError(
+                "ImageSpec.from_pretrained: `size` comes from the pretrained branch or "
+                f"checkpoint; received size={kwargs['size']!r}. Use ImageSpec(size=...) for "
+                "another size."
+            )
+        import keras
+
+        if isinstance(pretrained, keras.Model):
+            size, channels = _model_image_size(pretrained)
+            kwargs.setdefault("channels", channels)
+            return cls(size=size, **kwargs)
+        from mmkeras.pretrained.family import family_for
+        from mmkeras.pretrained.sources import resolve_source
+
+        source = resolve_source(pretrained)
+        family = family_for(source, "image")
+        size = family.spec_arguments(source)["size"]
+        return cls(size=tuple(int(d) for d in size), **kwargs)
+
     @property
     def shape(self):
         """Shape of one decoded image: `(height, width, channels)`."""
@@ -125,3 +178,15 @@ class ImageSpec(Spec):
 
     def __repr__(self):
         return f"ImageSpec(size={self.size}, channels={self.channels}, augment={self.augment!r})"
+
+
+def _model_image_size(model):
+    """`((height, width), channels)` of the one image input of `model`."""
+    shapes = [tuple(tensor.shape) for tensor in model.inputs]
+    if len(shapes) != 1 or len(shapes[0]) != 4 or None in shapes[0][1:]:
+        raise ValueError(
+            f"ImageSpec.from_pretrained: model {model.name!r} must have one image input "
+            f"(batch, height, width, channels) of fixed size; its inputs have shapes {shapes}."
+        )
+    _, height, width, channels = shapes[0]
+    return (int(height), int(width)), int(channels)

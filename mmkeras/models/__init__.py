@@ -23,3 +23,4 @@ _EXPORTS = {
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, eager=True)
 
 import mmkeras.layers  # noqa: E402, F401 - registers the layers that saved models name
+import mmkeras.pretrained.saved_networks  # noqa: E402, F401 - and the networks of pretrained families

@@ -121,6 +121,14 @@ class Family:
         """Returns the network (a `keras.Model` or layer) with the checkpoint's weights."""
         raise NotImplementedError(f"{type(self).__name__}.load")
 
+    def build_network(self, source, **options):
+        """Returns the network a branch with these `options` runs (those of `raw_input`).
+
+        The network of `load`, unless it depends on the options: DINOv2 builds its position
+        table for the branch's image size.
+        """
+        return self.load(source)
+
     def raw_input(self, network, source, **options):
         """Returns the branch's `keras.Input` for the raw tensor (see `docs/conventions.md`).
 

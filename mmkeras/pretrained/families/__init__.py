@@ -3,6 +3,8 @@
 from mmkeras._lazy import attach
 
 _EXPORTS = {
+    "DeiTFamily": "mmkeras.pretrained.families.deit",
+    "DINOv2Family": "mmkeras.pretrained.families.dinov2",
     "HubertFamily": "mmkeras.pretrained.families.wav2vec2",
     "RobertaFamily": "mmkeras.pretrained.families.roberta",
     "ViTFamily": "mmkeras.pretrained.families.vit",

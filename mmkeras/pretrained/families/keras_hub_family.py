@@ -97,4 +97,81 @@ def checkpoint_file(source, name):
     return path
 
 
-__all__ = ["KerasHubFamily", "checkpoint_file", "hf_preprocessor_config", "image_normalization"]
+def checkpoint_tensor(source, name):
+    """A tensor of a local Hugging Face checkpoint as a NumPy array, or None if it has none.
+
+    Args:
+        source: a `PretrainedSource` of format `"transformers"`.
+        name: the tensor's name without the model prefix, e.g. `"pooler.dense.weight"`: it
+            matches `"pooler.dense.weight"` and `"vit.pooler.dense.weight"` alike.
+
+    Reads `model.safetensors`, or the shard that `model.safetensors.index.json` names.
+    """
+    from safetensors import safe_open
+
+    def matching(names):
+        return [n for n in names if n == name or n.endswith("." + name)]
+
+    index = source.file("model.safetensors.index.json")
+    if index is not None:
+        with open(index, encoding="utf-8") as f:
+            weight_map = json.load(f).get("weight_map", {})
+        found = matching(weight_map)
+        path = source.file(weight_map[found[0]]) if found else None
+    else:
+        path = source.file("model.safetensors")
+    if path is None:
+        return None
+    with safe_open(path, framework="np") as f:
+        found = matching(f.keys())
+        return f.get_tensor(found[0]) if found else None
+
+
+_POOLER_ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "gelu": "gelu", "sigmoid": "sigmoid"}
+
+
+def checkpoint_pooler(source, cls_token):
+    """The checkpoint's pooling head on the class token's state, or None where it has none.
+
+    Hugging Face's `pooler_output` of ViT, DeiT and RoBERTa models saved with their pooler:
+    `activation(dense(cls))`, activation `pooler_act` (tanh by default). The Dense layer,
+    named `"pooler"`, holds the checkpoint's weights.
+
+    Args:
+        source: a `PretrainedSource`; keras-hub presets carry no pooler (None).
+        cls_token: the symbolic class token state `(batch, width)`.
+    """
+    if source.format != "transformers":
+        return None
+    kernel = checkpoint_tensor(source, "pooler.dense.weight")
+    bias = checkpoint_tensor(source, "pooler.dense.bias")
+    activation = _POOLER_ACTIVATIONS.get(source.config.get("pooler_act", "tanh"))
+    if kernel is None or bias is None or activation is None:
+        return None
+    layer = keras.layers.Dense(kernel.shape[0], activation=activation, name="pooler")
+    pooled = layer(cls_token)
+    layer.set_weights([kernel.T, bias])
+    return pooled
+
+
+def check_config_value(source, family, key, value, default, note=""):
+    """Raises a clear error when the checkpoint's `config.json` has `key` other than `value`."""
+    if source.format != "transformers":
+        return
+    found = source.config.get(key, default)
+    if found != value:
+        raise ValueError(
+            f"pretrained source {source.source!r}: {family} checkpoints with {key}={found!r} "
+            f"are not supported; mmkeras reads {key}={value!r}{note}."
+        )
+
+
+__all__ = [
+    "KerasHubFamily",
+    "check_config_value",
+    "checkpoint_file",
+    "checkpoint_pooler",
+    "checkpoint_tensor",
+    "hf_preprocessor_config",
+    "image_normalization",
+]

@@ -3,7 +3,12 @@
 import keras
 
 from mmkeras.layers.modeling import SequenceMask, TokenAt
-from mmkeras.pretrained.families.keras_hub_family import KerasHubFamily
+from mmkeras.pretrained.families.keras_hub_family import (
+    KerasHubFamily,
+    check_config_value,
+    checkpoint_pooler,
+    checkpoint_tensor,
+)
 from mmkeras.pretrained.family import Encoded, register_family
 
 
@@ -39,7 +44,12 @@ class TextEncoderFamily(KerasHubFamily):
     def encode(self, network, raw, source, training=None):
         mask = SequenceMask(padding_id=self.pad_id(source), name="sequence_mask")(raw)
         sequence = network({"token_ids": raw, "padding_mask": mask}, training=training)
-        return Encoded(sequence, mask, {"cls": TokenAt(0, name="cls_token")(sequence)})
+        cls = TokenAt(0, name="cls_token")(sequence)
+        pooled = {"cls": cls}
+        pooler = checkpoint_pooler(source, cls)
+        if pooler is not None:
+            pooled["pooler"] = pooler
+        return Encoded(sequence, mask, pooled)
 
     def blocks(self, network):
         layers = [[network.get_layer(f"transformer_layer_{i}")] for i in range(network.num_layers)]
@@ -73,7 +83,18 @@ class RobertaFamily(TextEncoderFamily):
 
     keras-hub numbers positions 0, 1, ... where the reference numbers them from `pad_id + 1`
     and skips padding; the converter shifts the position table, so the states of real tokens
-    of right-padded text match the reference (padded positions differ and are masked).
+    of right-padded text match the reference (padded positions differ and are masked). The
+    reference also adds the checkpoint's one token-type embedding to every token, which
+    keras-hub's backbone lacks: it is folded into the position table (`_fold_token_type`).
+    A pad id inside the text (the literal string "<pad>", which the reference tokenizer keeps
+    as an attended token) is padding to the branch: such rows differ from the reference after
+    that token. `pooling="pooler"` is the checkpoint's pooling head (`pooler_output`, tanh of
+    a dense layer on `<s>`) where it holds one. Measured against Hugging Face's `RobertaModel`
+    and `XLMRobertaModel` on tiny random checkpoints: last hidden state within 3e-6 at real
+    positions of right-padded rows.
+
+    keras-hub's RoBERTa fixes the layer-norm epsilon at 1e-5 and uses exact GELU and absolute
+    positions: checkpoints with other settings are refused.
     """
 
     name = "roberta"
@@ -81,46 +102,44 @@ class RobertaFamily(TextEncoderFamily):
     backbone_classes = ("RobertaBackbone",)
     embedding_layers = ("embeddings", "embeddings_layer_norm")
     default_pad_id = 1
-    # keras-hub's RoBERTa converter drops the token-type table (its XLM-RoBERTa converter folds it).
-    fold_token_type = True
+    # keras-hub's XLM-RoBERTa converter folds the token-type row itself; its RoBERTa one drops it.
+    converter_folds_token_type = False
+
+    def config_overrides(self, source):
+        check_config_value(source, self.name, "hidden_act", "gelu", "gelu", " (exact GELU)")
+        check_config_value(source, self.name, "layer_norm_eps", 1e-5, 1e-12)
+        check_config_value(source, self.name, "position_embedding_type", "absolute", "absolute")
+        return {"dropout": float(source.config.get("hidden_dropout_prob", 0.1))}
 
     def load(self, source):
         network = super().load(source)
-        if source.format == "transformers" and self.fold_token_type:
-            _fold_token_type_embedding(network, source)
+        if source.format == "transformers" and not self.converter_folds_token_type:
+            _fold_token_type(network, source)
         return network
 
 
-def _fold_token_type_embedding(network, source):
+def _fold_token_type(network, source):
     """Adds the checkpoint's token-type-0 embedding to the position table.
 
     The reference adds `token_type_embeddings[0]` to every token (RoBERTa has one token type);
-    keras-hub's backbone has no token-type table and its converter drops it, which is exact only
-    for checkpoints whose table is zero (as released RoBERTa checkpoints have it). Folding the
-    row into every position's embedding gives the same sum for any checkpoint.
+    keras-hub's backbone has no token-type table. Folding the row into every position's
+    embedding gives the same sum for any checkpoint (released RoBERTa checkpoints have a zero
+    row, a tiny random one does not).
     """
     import numpy as np
-    from safetensors import safe_open
 
-    path = source.file("model.safetensors")
-    if path is None:  # a sharded checkpoint: released RoBERTa checkpoints have a zero table
+    table = checkpoint_tensor(source, "embeddings.token_type_embeddings.weight")
+    if table is None or not np.any(table[0]):
         return
-    with safe_open(path, framework="np") as f:
-        names = [n for n in f.keys() if n.endswith("embeddings.token_type_embeddings.weight")]
-        if not names:
-            return
-        row = f.get_tensor(names[0])[0]
-    if not np.any(row):
-        return
-    table = network.embeddings.position_embedding.position_embeddings
-    table.assign(keras.ops.convert_to_numpy(table) + row[None, :].astype("float32"))
+    positions = network.embeddings.position_embedding.position_embeddings
+    positions.assign(keras.ops.convert_to_numpy(positions) + table[0][None, :].astype("float32"))
 
 
 @register_family
 class XLMRobertaFamily(RobertaFamily):
-    """XLM-RoBERTa: RoBERTa's architecture with a SentencePiece vocabulary."""
+    """XLM-RoBERTa: RoBERTa's architecture with a SentencePiece vocabulary (see `RobertaFamily`)."""
 
     name = "xlm_roberta"
     model_types = ("xlm-roberta",)
     backbone_classes = ("XLMRobertaBackbone",)
-    fold_token_type = False
+    converter_folds_token_type = True

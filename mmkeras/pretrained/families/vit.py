@@ -3,7 +3,12 @@
 import keras
 
 from mmkeras.layers.modeling import SequenceMask, TokenAt
-from mmkeras.pretrained.families.keras_hub_family import KerasHubFamily, image_normalization
+from mmkeras.pretrained.families.keras_hub_family import (
+    KerasHubFamily,
+    check_config_value,
+    checkpoint_pooler,
+    image_normalization,
+)
 from mmkeras.pretrained.family import Encoded, register_family
 
 
@@ -29,9 +34,13 @@ class ViTFamily(KerasHubFamily):
     """Vision Transformer: patch embedding, a class token, pre-norm blocks, a final LayerNorm.
 
     The branch's sequence is the final LayerNorm's output over the class token and the patches
-    (Hugging Face's `last_hidden_state`); `pooling="cls"` takes the class token's state. The
-    keras-hub converter leaves the layer-norm epsilon at 1e-6 while ViT checkpoints use their
-    config's `layer_norm_eps` (1e-12): the backbone is built with the checkpoint's value.
+    (Hugging Face's `last_hidden_state`); `pooling="cls"` takes the class token's state, and
+    `pooling="pooler"` the checkpoint's pooling head (`pooler_output`, tanh of a dense layer on
+    the class token) where the checkpoint holds one (`ViTModel` saved with its pooler; not
+    the image classifiers, not keras-hub presets). The keras-hub converter leaves the
+    layer-norm epsilon at 1e-6 while ViT checkpoints use their config's `layer_norm_eps`
+    (1e-12): the backbone is built with the checkpoint's value. Measured against Hugging
+    Face's `ViTModel` on a tiny random checkpoint: last hidden state within 3e-6.
     """
 
     name = "vit"
@@ -39,18 +48,20 @@ class ViTFamily(KerasHubFamily):
     model_types = ("vit",)
     backbone_classes = ("ViTBackbone",)
     default_pooling = "cls"
+    # keras-hub's layer names, and the normalisation a checkpoint without a preprocessor uses.
+    embedding_layer = "vit_patching_and_embedding"
+    encoder_layer = "vit_encoder"
+    default_mean = (0.5, 0.5, 0.5)
+    default_std = (0.5, 0.5, 0.5)
 
     def config_overrides(self, source):
-        act = source.config.get("hidden_act", "gelu")
-        if act != "gelu":
-            raise ValueError(
-                f"pretrained source {source.source!r}: hidden_act={act!r} is not supported for "
-                "ViT (keras-hub's ViT uses exact GELU, 'gelu')."
-            )
+        check_config_value(source, self.name, "hidden_act", "gelu", "gelu", " (exact GELU)")
         return {"layer_norm_epsilon": float(source.config.get("layer_norm_eps", 1e-12))}
 
     def _normalization(self, source):
-        return image_normalization(source, [0.5] * 3, [0.5] * 3, (224, 224))
+        return image_normalization(
+            source, list(self.default_mean), list(self.default_std), (224, 224)
+        )
 
     def raw_input(self, network, source, input_shape=None, **options):
         size = tuple(network.image_shape[:2])
@@ -61,11 +72,16 @@ class ViTFamily(KerasHubFamily):
         _, scale, offset = self._normalization(source)
         sequence = network(normalized_images(raw, scale, offset), training=training)
         mask = SequenceMask(name="sequence_mask")(sequence)
-        return Encoded(sequence, mask, {"cls": TokenAt(0, name="cls_token")(sequence)})
+        cls = TokenAt(0, name="cls_token")(sequence)
+        pooled = {"cls": cls}
+        pooler = checkpoint_pooler(source, cls)
+        if pooler is not None:
+            pooled["pooler"] = pooler
+        return Encoded(sequence, mask, pooled)
 
     def blocks(self, network):
-        embedding = network.get_layer("vit_patching_and_embedding")
-        encoder = network.get_layer("vit_encoder")
+        embedding = network.get_layer(self.embedding_layer)
+        encoder = network.get_layer(self.encoder_layer)
         layers = [[layer] for layer in encoder.encoder_layers]
         layers[0].insert(0, embedding)
         layers[-1].append(encoder.layer_norm)
