@@ -158,7 +158,7 @@ class SpeechEncoderFamily(Family):
 
     # === Network ===
 
-    def build_network(self, settings):
+    def encoder_network(self, settings):
         """The encoder as a functional model `{"waveform", "lengths"} -> last hidden states`."""
         waveform = keras.Input(shape=(None,), dtype="float32", name="waveform")
         lengths = keras.Input(shape=(), dtype="int32", name="lengths")
@@ -220,7 +220,7 @@ class SpeechEncoderFamily(Family):
                 f"{self.name} presets."
             )
         settings = self.settings(source)
-        network = self.build_network(settings)
+        network = self.encoder_network(settings)
         with _CheckpointReader(source, self.weight_prefix) as reader:
             _assign_weights(network, settings, reader)
         return network
