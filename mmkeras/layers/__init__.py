@@ -1,5 +1,5 @@
-"""Keras layers of mmkeras: fusion layers, the modeling layers the branches use, and the BERT and
-captioning layers.
+"""Keras layers of mmkeras: fusion layers, the modeling layers the branches use, the BERT,
+captioning and speech-encoder layers.
 
 Every layer is registered for `.keras` serialization under the package name `mmkeras`; importing
 this package imports (and so registers) all of them.
@@ -7,7 +7,7 @@ this package imports (and so registers) all of them.
 
 from mmkeras._lazy import attach
 
-_SUBPACKAGES = ("bert", "captioning", "fusion", "modeling")
+_SUBPACKAGES = ("bert", "captioning", "fusion", "modeling", "speech")
 
 
 def _exports():

@@ -5,8 +5,10 @@ from mmkeras._lazy import attach
 _EXPORTS = {
     "DeiTFamily": "mmkeras.pretrained.families.deit",
     "DINOv2Family": "mmkeras.pretrained.families.dinov2",
+    "HubertFamily": "mmkeras.pretrained.families.wav2vec2",
     "RobertaFamily": "mmkeras.pretrained.families.roberta",
     "ViTFamily": "mmkeras.pretrained.families.vit",
+    "Wav2Vec2Family": "mmkeras.pretrained.families.wav2vec2",
     "WhisperFamily": "mmkeras.pretrained.families.whisper",
     "XLMRobertaFamily": "mmkeras.pretrained.families.roberta",
 }
