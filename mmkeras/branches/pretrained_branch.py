@@ -9,7 +9,7 @@ from mmkeras.layers.modeling import MaskedMeanPooling
 from mmkeras.pretrained.family import family_for
 from mmkeras.pretrained.sources import resolve_source
 
-POOLINGS = ("cls", "mean", "pooler")
+POOLINGS = ("cls", "mean", "pooler", "projection")
 
 
 def _check_trainable(trainable):
