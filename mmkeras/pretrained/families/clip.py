@@ -54,14 +54,13 @@ TEXT_DEFAULTS = {
     "layer_norm_eps": 1e-5,
     "eos_token_id": 49407,
 }
-FULL_MODEL = "clip"
 
 
 def tower_config(source, tower, defaults):
     """The `vision_config` / `text_config` of a full checkpoint, or the config of one tower,
     over the reference's defaults."""
     config = source.config
-    if source.model_type == FULL_MODEL:
+    if f"{tower}_config" in config or "vision_config" in config or "text_config" in config:
         config = config.get(f"{tower}_config") or {}
     return {**defaults, **config}
 

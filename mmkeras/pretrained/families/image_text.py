@@ -66,7 +66,8 @@ def build_vision_tower(arch, name):
     `patch_bias`, `pre_norm_epsilon` (None: no norm before the blocks), `post_norm_epsilon`,
     `pooling` (`"class_token"`: the class token's state after the post-norm, which leaves the
     sequence un-normalised, as CLIP; `"attention"`: the post-normed sequence pooled by a
-    `MultiheadAttentionPooling` head, as SigLIP), `head_epsilon`, `projection_dim` (None: none).
+    `MultiheadAttentionPooling` head, as SigLIP; None: the post-normed sequence, no pooler),
+    `head_epsilon`, `projection_dim` (None: none).
     """
     size = arch["image_size"]
     pixels = keras.Input(shape=(size, size, 3), name="pixel_values")
@@ -81,23 +82,24 @@ def build_vision_tower(arch, name):
         x = keras.layers.LayerNormalization(epsilon=arch["pre_norm_epsilon"], name="pre_norm")(x)
     x = _blocks(x, arch, causal=False, mask=None)
     post_norm = keras.layers.LayerNormalization(epsilon=arch["post_norm_epsilon"], name="post_norm")
+    outputs = {}
     if arch["pooling"] == "class_token":
-        sequence = x
-        pooler = post_norm(TokenAt(0, name="class_token")(x))
+        outputs["sequence"] = x
+        outputs["pooler"] = post_norm(TokenAt(0, name="class_token")(x))
     else:
-        sequence = post_norm(x)
-        pooler = MultiheadAttentionPooling(
+        outputs["sequence"] = post_norm(x)
+    if arch["pooling"] == "attention":
+        outputs["pooler"] = MultiheadAttentionPooling(
             arch["num_heads"],
             arch["intermediate_dim"],
             activation=arch["activation"],
             layer_norm_epsilon=arch["head_epsilon"],
             name="head",
-        )(sequence)
-    outputs = {"sequence": sequence, "pooler": pooler}
+        )(outputs["sequence"])
     if arch.get("projection_dim"):
         outputs["projection"] = keras.layers.Dense(
             arch["projection_dim"], use_bias=False, name="projection"
-        )(pooler)
+        )(outputs["pooler"])
     return keras.Model(pixels, outputs, name=name)
 
 
