@@ -93,6 +93,8 @@ class ImageTowerFamily(Family):
 
     modality = "image"
     default_pooling = "pooler"
+    # The pooling that gives the embedding a dual encoder compares (`DualEncoder.from_pretrained`).
+    embedding_pooling = "projection"
     default_mean = OPENAI_MEAN
     default_std = OPENAI_STD
 
@@ -228,6 +230,7 @@ class TextTowerFamily(Family):
 
     modality = "text"
     default_pooling = "pooler"
+    embedding_pooling = "projection"
     # SigLIP: the reference ran on ids padded to the full length without a mask, so the
     # branch takes exactly that many ids.
     fixed_length = False

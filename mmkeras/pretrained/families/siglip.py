@@ -65,6 +65,7 @@ class SigLIPVisionFamily(ImageTowerFamily):
     default_mean = [0.5, 0.5, 0.5]
     default_std = [0.5, 0.5, 0.5]
     class_token = False
+    embedding_pooling = "pooler"
 
     def load(self, source):
         if source.format == "keras_hub":
@@ -183,6 +184,7 @@ class SigLIPTextFamily(TextTowerFamily):
     model_types = ("siglip", "siglip_text_model")
     backbone_classes = ("SigLIPBackbone", "SigLIPTextEncoder")
     fixed_length = True
+    embedding_pooling = "pooler"
 
     def load(self, source):
         if source.format == "keras_hub":
