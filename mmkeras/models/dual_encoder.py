@@ -418,30 +418,33 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         from mmkeras.pretrained.sources import resolve_source
 
         src = resolve_source(source)
-        towers = {}
+        families = {}
         for modality in (IMAGE, TEXT):
             try:
-                family = family_for(src, modality)
+                families[modality] = family_for(src, modality)
             except ValueError as error:
                 raise ValueError(
                     f"DualEncoder.from_pretrained: {error} A dual encoder needs a checkpoint "
                     "with an image and a text tower (CLIP, SigLIP)."
                 ) from None
-            pooling = getattr(family, "embedding_pooling", None)
-            if pooling is None:
+            if getattr(families[modality], "embedding_pooling", None) is None:
                 raise ValueError(
                     f"DualEncoder.from_pretrained: pretrained source {src.source!r} "
-                    f"({family.name}) is not an image-text checkpoint (CLIP, SigLIP)."
+                    f"({families[modality].name}) is not an image-text checkpoint (CLIP, "
+                    "SigLIP)."
                 )
-            towers[modality] = pretrained(
+        towers = {
+            modality: pretrained(
                 src.location,
-                pooling=pooling,
+                pooling=family.embedding_pooling,
                 trainable=trainable,
                 lora_rank=lora_rank,
                 max_length=max_length if modality == TEXT else None,
                 modality=modality,
                 name=f"{family.name}_tower",
             )
+            for modality, family in families.items()
+        }
         logit_scale, logit_bias = logit_parameters(src)
         if loss is None:
             loss = "softmax" if logit_bias is None else "sigmoid"
@@ -456,7 +459,7 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             # The checkpoint's scale must not be clipped (SigLIP's exceeds CLIP's cap of 100).
             max_logit_scale=max(100.0, float(math.ceil(math.exp(logit_scale) + 1.0))),
             pretrained_source=src.source,
-            name=name or f"dual_encoder_{family.name.split('_')[0]}",
+            name=name or f"dual_encoder_{families[TEXT].name.split('_')[0]}",
         )
         model.contrastive_logits.logit_scale.assign(logit_scale)
         if model.contrastive_logits.logit_bias is not None:

@@ -88,6 +88,14 @@ def keras_hub_part(source, attribute, expected):
     return encoder, backbone
 
 
+def keras_hub_positions(embedding):
+    """The position table of a keras-hub vision embedding as its `position_ids` read it (they
+    are a weight of the preset, `arange` in converted checkpoints)."""
+    table = keras.ops.convert_to_numpy(embedding.position_embedding.embeddings)
+    ids = keras.ops.convert_to_numpy(embedding.position_ids).reshape(-1)
+    return table[ids]
+
+
 class ImageTowerFamily(Family):
     """An image tower: normalises 0..255 pixels inside the model, runs the tower."""
 
@@ -208,7 +216,7 @@ class CLIPVisionFamily(ImageTowerFamily):
             embedding.projection, source_embedding.patch_embedding, "patch embedding"
         )
         embedding.class_embedding.assign(source_embedding.class_embedding)
-        embedding.position_embedding.assign(source_embedding.position_embedding.embeddings)
+        embedding.position_embedding.assign(keras_hub_positions(source_embedding))
         image_text.copy_weights(network.get_layer("pre_norm"), encoder.pre_layer_norm, "norm")
         for index, layer in enumerate(encoder.encoder_layers):
             image_text.copy_keras_hub_block(

@@ -26,6 +26,7 @@ from mmkeras.pretrained.families.clip import (
     ImageTowerFamily,
     TextTowerFamily,
     keras_hub_part,
+    keras_hub_positions,
     tower_config,
 )
 from mmkeras.pretrained.family import Encoded, register_family
@@ -131,7 +132,7 @@ class SigLIPVisionFamily(ImageTowerFamily):
         image_text.copy_weights(
             embedding.projection, encoder.embedding.patch_embedding, "patch embedding"
         )
-        embedding.position_embedding.assign(encoder.embedding.position_embedding.embeddings)
+        embedding.position_embedding.assign(keras_hub_positions(encoder.embedding))
         for index, layer in enumerate(encoder.encoder_layers):
             image_text.copy_keras_hub_block(
                 network.get_layer(f"encoder_block_{index}"),
