@@ -69,8 +69,6 @@ class SigLIPTokenizer(keras.layers.Layer):
     def __init__(self, proto, special_tokens, unknown_token, end_id, lowercase=True, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
-        import tensorflow_text as tf_text
-
         if isinstance(proto, str):
             proto = proto.encode("latin-1")
         self.proto = bytes(proto)
@@ -78,13 +76,18 @@ class SigLIPTokenizer(keras.layers.Layer):
         self.unknown_token = unknown_token
         self.end_id = int(end_id)
         self.lowercase = bool(lowercase)
-        self.sentencepiece = tf_text.SentencepieceTokenizer(model=self.proto, out_type="int32")
+        self._load_sentencepiece()
         self.prefix_length = int(self.sentencepiece.tokenize(unknown_token).shape[0])
         self.underline_id = int(self.sentencepiece.string_to_id(UNDERLINE))
         # Longest first: the alternation takes the first that matches.
         tokens = sorted(self.special_tokens, key=len, reverse=True)
         self.special_pattern = "|".join(_escape(token) for token in tokens)
         self.special_ids = _table(self.special_tokens)
+
+    def _load_sentencepiece(self):
+        import tensorflow_text as tf_text
+
+        self.sentencepiece = tf_text.SentencepieceTokenizer(model=self.proto, out_type="int32")
 
     @classmethod
     def from_source(cls, source):
@@ -160,7 +163,15 @@ class SigLIPTokenizer(keras.layers.Layer):
         scalar = inputs.shape.rank == 0
         if scalar:
             inputs = inputs[None]
-        ids = self._tokenize(inputs)
+        try:
+            ids = self._tokenize(inputs)
+        except tf.errors.NotFoundError:
+            if not tf.executing_eagerly():
+                raise
+            # TensorFlow Text's SentencePiece model lives in an eager kernel, which
+            # `tf.random.set_seed` (`keras.utils.set_random_seed`) clears: load it again.
+            self._load_sentencepiece()
+            ids = self._tokenize(inputs)
         return ids[0] if scalar else ids
 
     def get_config(self):
