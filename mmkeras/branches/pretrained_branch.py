@@ -65,8 +65,10 @@ def pretrained(
 
     Args:
         source: the checkpoint (see above).
-        pooling: `"cls"` (the class token's state), `"mean"` (mean over real positions) or
-            `"pooler"` (the checkpoint's own pooling head, where it has one); default: the
+        pooling: `"cls"` (the class token's state), `"mean"` (mean over real positions),
+            `"pooler"` (the checkpoint's own pooling head, where it has one) or `"projection"`
+            (the pooled feature through the checkpoint's projection into the space a
+            contrastive model compares, where it has one: CLIP's towers); default: the
             family's usual one.
         trainable: False (frozen, called in inference mode), True (every block trains) or an
             int k (the top k blocks train; see `mk.branches.set_trainable`).
