@@ -20,9 +20,7 @@ END_TOKEN = "<|endoftext|>"
 WHITESPACE = r"[\t-\r\x{85}\p{Z}]+"
 # CLIP's pre-tokenizer: its special tokens, contractions, letter runs, single digits, and runs
 # of anything else but whitespace.
-WORD = (
-    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+"
-)
+WORD = r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+"
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")

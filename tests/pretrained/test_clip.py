@@ -165,7 +165,9 @@ def test_contrastive_fine_tuning_runs(reference):
 
 
 def test_checkpoint_with_two_towers_needs_modality():
-    with pytest.raises(ValueError, match=r"holds several encoders: pass modality= one of \['image', 'text'\]"):
+    with pytest.raises(
+        ValueError, match=r"holds several encoders: pass modality= one of \['image', 'text'\]"
+    ):
         mk.branches.pretrained(FOLDER)
     with pytest.raises(ValueError, match=r"has no audio encoder; it has: \['image', 'text'\]"):
         mk.branches.pretrained(FOLDER, modality="audio")
@@ -200,12 +202,21 @@ def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     import keras_hub
 
     vision_encoder = keras_hub.models.CLIPVisionEncoder(
-        patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, intermediate_dim=20,
+        patch_size=8,
+        hidden_dim=16,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=20,
         image_shape=(32, 32, 3),
     )
     text_encoder = keras_hub.models.CLIPTextEncoder(
-        vocabulary_size=40, embedding_dim=16, hidden_dim=16, num_layers=2, num_heads=2,
-        intermediate_dim=20, max_sequence_length=8,
+        vocabulary_size=40,
+        embedding_dim=16,
+        hidden_dim=16,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=20,
+        max_sequence_length=8,
     )
     backbone = keras_hub.models.CLIPBackbone(vision_encoder, text_encoder, projection_dim=12)
     perturb(backbone, seed=3)
@@ -252,7 +263,10 @@ def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     np.testing.assert_array_equal(out["sequence_mask"][0], [1, 1, 1, 1, 0, 0, 0, 0])
     source = resolve_source(str(tmp_path))
     assert family_for(source, "text").spec_arguments(source) == {
-        "pad_id": 39, "start_id": 38, "end_id": 39, "max_length": 8,
+        "pad_id": 39,
+        "start_id": 38,
+        "end_id": 39,
+        "max_length": 8,
     }
     ids = family_for(source, "text").tokenizer(source)(["A B", "ab c"]).to_list()
     assert ids == [[26, 27], [37, 28]]

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 from image_text_golden import perturb, raw_images
-from pretrained_golden import golden_dir, load_config, load_golden
+from pretrained_golden import golden_dir, load_golden
 
 import mmkeras as mk
 from mmkeras.pretrained import family_for, resolve_source
@@ -155,7 +155,9 @@ def test_sigmoid_fine_tuning_runs(reference):
 
 
 def test_checkpoint_with_two_towers_needs_modality():
-    with pytest.raises(ValueError, match=r"holds several encoders: pass modality= one of \['image', 'text'\]"):
+    with pytest.raises(
+        ValueError, match=r"holds several encoders: pass modality= one of \['image', 'text'\]"
+    ):
         mk.branches.pretrained(FOLDER)
 
 
@@ -168,12 +170,22 @@ def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     import keras_hub
 
     vision_encoder = keras_hub.models.SigLIPVisionEncoder(
-        patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, intermediate_dim=20,
+        patch_size=8,
+        hidden_dim=16,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=20,
         image_shape=(32, 32, 3),
     )
     text_encoder = keras_hub.models.SigLIPTextEncoder(
-        vocabulary_size=40, embedding_dim=16, hidden_dim=16, num_layers=2, num_heads=2,
-        intermediate_dim=20, max_sequence_length=8, projection_dim=12,
+        vocabulary_size=40,
+        embedding_dim=16,
+        hidden_dim=16,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=20,
+        max_sequence_length=8,
+        projection_dim=12,
     )
     backbone = keras_hub.models.SigLIPBackbone(vision_encoder, text_encoder)
     perturb(backbone, seed=5)
@@ -201,7 +213,10 @@ def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     )
     source = resolve_source(str(tmp_path))
     assert family_for(source, "text").spec_arguments(source) == {
-        "pad_id": 1, "start_id": None, "end_id": 1, "max_length": 8,
+        "pad_id": 1,
+        "start_id": None,
+        "end_id": 1,
+        "max_length": 8,
     }
 
 

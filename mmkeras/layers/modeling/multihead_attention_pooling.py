@@ -54,9 +54,7 @@ class MultiheadAttentionPooling(ConfigArgumentsMixin, keras.layers.Layer):
                 f"num_heads={self.num_heads}."
             )
         policy = self.dtype_policy
-        self.probe = self.add_weight(
-            shape=(1, 1, dim), initializer="glorot_uniform", name="probe"
-        )
+        self.probe = self.add_weight(shape=(1, 1, dim), initializer="glorot_uniform", name="probe")
         self.attention = keras.layers.MultiHeadAttention(
             num_heads=self.num_heads, key_dim=dim // self.num_heads, dtype=policy, name="attention"
         )

@@ -152,9 +152,7 @@ class CLIPVisionFamily(ImageTowerFamily):
             return self._load_keras_hub(source)
         config = tower_config(source, "vision", VISION_DEFAULTS)
         weights = image_text.SafetensorWeights(source)
-        prefix = weights.find_prefix(
-            ("vision_model.", ""), "embeddings.patch_embedding.weight"
-        )
+        prefix = weights.find_prefix(("vision_model.", ""), "embeddings.patch_embedding.weight")
         epsilon = float(config["layer_norm_eps"])
         arch = {
             "image_size": int(config["image_size"]),
@@ -170,17 +168,13 @@ class CLIPVisionFamily(ImageTowerFamily):
             "pre_norm_epsilon": epsilon,
             "post_norm_epsilon": epsilon,
             "pooling": "class_token",
-            "projection_dim": projection_dim(
-                source, config, weights, "visual_projection.weight"
-            ),
+            "projection_dim": projection_dim(source, config, weights, "visual_projection.weight"),
         }
         network = image_text.build_vision_tower(arch, "clip_vision_tower")
         image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
         image_text.assign_norm(network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm")
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(
-            network.get_layer("post_norm"), weights, f"{prefix}post_layernorm"
-        )
+        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
         if arch["projection_dim"]:
             image_text.assign_linear(
                 network.get_layer("projection"), weights, "visual_projection", bias=False
@@ -198,9 +192,7 @@ class CLIPVisionFamily(ImageTowerFamily):
             "num_layers": int(encoder.num_layers),
             "num_heads": int(encoder.num_heads),
             "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(
-                encoder.intermediate_activation, self.name
-            ),
+            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
             "block_epsilon": 1e-5,
             "class_token": True,
             "patch_bias": False,
@@ -345,9 +337,7 @@ class CLIPTextFamily(TextTowerFamily):
             "num_layers": int(encoder.num_layers),
             "num_heads": int(encoder.num_heads),
             "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(
-                encoder.intermediate_activation, self.name
-            ),
+            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
             "block_epsilon": 1e-5,
             "final_norm_epsilon": 1e-6,
             "causal": True,
@@ -364,9 +354,7 @@ class CLIPTextFamily(TextTowerFamily):
             )
         network = image_text.build_text_tower(arch, "clip_text_tower")
         embedding = network.get_layer("embedding")
-        embedding.token_embedding.embeddings.assign(
-            encoder.embedding.token_embedding.embeddings
-        )
+        embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
         embedding.position_embeddings.assign(
             encoder.embedding.position_embedding.position_embeddings
         )

@@ -226,8 +226,7 @@ class SafetensorWeights:
     def get(self, name):
         if name not in self.files:
             raise ValueError(
-                f"pretrained source {self.source.source!r}: the checkpoint has no tensor "
-                f"{name!r}."
+                f"pretrained source {self.source.source!r}: the checkpoint has no tensor {name!r}."
             )
         from safetensors import safe_open
 

@@ -19,8 +19,6 @@ default `max_length`). A shorter padding changes every output. The branch's `seq
 still marks the real positions (the ids before the padding, and the end token).
 """
 
-import keras
-
 from mmkeras.pretrained.families import image_text
 from mmkeras.pretrained.families.clip import (
     ImageTowerFamily,
@@ -96,9 +94,7 @@ class SigLIPVisionFamily(ImageTowerFamily):
         network = image_text.build_vision_tower(arch, "siglip_vision_tower")
         image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(
-            network.get_layer("post_norm"), weights, f"{prefix}post_layernorm"
-        )
+        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
         if use_head:
             _assign_head(network.get_layer("head"), weights, f"{prefix}head")
         return network
@@ -115,9 +111,7 @@ class SigLIPVisionFamily(ImageTowerFamily):
             "num_layers": int(encoder.num_layers),
             "num_heads": int(encoder.num_heads),
             "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(
-                encoder.intermediate_activation, self.name
-            ),
+            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
             "block_epsilon": epsilon,
             "class_token": False,
             "patch_bias": True,
@@ -160,7 +154,10 @@ def _assign_head(head, weights, name):
     kernels = weights.get(f"{name}.attention.in_proj_weight")
     biases = weights.get(f"{name}.attention.in_proj_bias")
     width = kernels.shape[0] // 3
-    parts = [(kernels[i * width : (i + 1) * width], biases[i * width : (i + 1) * width]) for i in range(3)]
+    parts = [
+        (kernels[i * width : (i + 1) * width], biases[i * width : (i + 1) * width])
+        for i in range(3)
+    ]
     output = (
         weights.get(f"{name}.attention.out_proj.weight"),
         weights.get(f"{name}.attention.out_proj.bias"),
@@ -229,9 +226,7 @@ class SigLIPTextFamily(TextTowerFamily):
             "num_layers": int(encoder.num_layers),
             "num_heads": int(encoder.num_heads),
             "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(
-                encoder.intermediate_activation, self.name
-            ),
+            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
             "block_epsilon": epsilon,
             "final_norm_epsilon": epsilon,
             "causal": False,
