@@ -228,3 +228,13 @@ def test_tokenizer_survives_reseeding():
     before = tokenizer(["a photo of a dog"]).to_list()
     keras.utils.set_random_seed(1)
     assert tokenizer(["a photo of a dog"]).to_list() == before
+
+
+def test_tokenizer_runs_in_tf_data(reference):
+    import tensorflow as tf
+
+    source = resolve_source(FOLDER)
+    tokenizer = family_for(source, "text").tokenizer(source)
+    dataset = tf.data.Dataset.from_tensor_slices(reference["sentences"][:3]).map(tokenizer)
+    first = next(iter(dataset)).numpy().tolist()
+    assert first == reference["input_ids"][0][:13].tolist()  # the tokens before </s>
