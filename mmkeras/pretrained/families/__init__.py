@@ -3,10 +3,14 @@
 from mmkeras._lazy import attach
 
 _EXPORTS = {
+    "CLIPTextFamily": "mmkeras.pretrained.families.clip",
+    "CLIPVisionFamily": "mmkeras.pretrained.families.clip",
     "DeiTFamily": "mmkeras.pretrained.families.deit",
     "DINOv2Family": "mmkeras.pretrained.families.dinov2",
     "HubertFamily": "mmkeras.pretrained.families.wav2vec2",
     "RobertaFamily": "mmkeras.pretrained.families.roberta",
+    "SigLIPTextFamily": "mmkeras.pretrained.families.siglip",
+    "SigLIPVisionFamily": "mmkeras.pretrained.families.siglip",
     "ViTFamily": "mmkeras.pretrained.families.vit",
     "Wav2Vec2Family": "mmkeras.pretrained.families.wav2vec2",
     "WhisperFamily": "mmkeras.pretrained.families.whisper",
