@@ -138,9 +138,11 @@ class TextSpec(Spec):
         >>> spec.text_tokenizer(["a small dog"]).numpy()  # <s> ... </s>, then <pad> = 1
         array([[  0,  68, 404, 341,   2,   1,   1,   1]], dtype=int32)
         """
-        spec = cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
-        spec.text_tokenizer  # noqa: B018 (loads the tokenizer now: a bad checkpoint fails here)
-        return spec
+        from mmkeras.pretrained.family import family_for
+        from mmkeras.pretrained.sources import resolve_source
+
+        family_for(resolve_source(source), "text")  # a checkpoint without a text encoder fails here
+        return cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
 
     @property
     def shape(self):
@@ -166,7 +168,7 @@ class TextSpec(Spec):
                 self.vocab, lower_case=self.lower_case, max_length=self.max_length
             )
         if self._tokenizer is None and self.tokenizer == "pretrained":
-            from mmkeras.data.pretrained_tokenizer import PretrainedTokenizer
+            from mmkeras.pretrained.text_ids import PretrainedTokenizer
 
             self._tokenizer = PretrainedTokenizer(self.vocab, self.max_length)
         return self._tokenizer

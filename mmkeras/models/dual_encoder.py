@@ -307,11 +307,11 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
                 "by DualEncoder.from_pretrained has; pass token ids (num_texts, steps) instead."
             )
         if self not in _TOKENIZERS:
-            from mmkeras.pretrained.text_ids import TextIds
+            from mmkeras.pretrained.text_ids import PretrainedTokenizer
 
             length = self.input[TEXT].shape[1]
-            _TOKENIZERS[self] = TextIds(self.pretrained_source, length)
-        return _TOKENIZERS[self](array.reshape(-1).tolist())
+            _TOKENIZERS[self] = PretrainedTokenizer(self.pretrained_source, length)
+        return _TOKENIZERS[self](array.reshape(-1).tolist()).numpy()
 
     def zero_shot(self, images, texts, batch_size=64):
         """Scores every image against every text, as the checkpoint's own model does.
