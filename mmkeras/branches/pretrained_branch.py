@@ -9,7 +9,7 @@ from mmkeras.layers.modeling import MaskedMeanPooling
 from mmkeras.pretrained.family import family_for
 from mmkeras.pretrained.sources import resolve_source
 
-POOLINGS = ("cls", "mean", "pooler")
+POOLINGS = ("cls", "mean", "pooler", "projection")
 
 
 def _check_trainable(trainable):
@@ -67,8 +67,10 @@ def pretrained(
 
     Args:
         source: the checkpoint (see above).
-        pooling: `"cls"` (the class token's state), `"mean"` (mean over real positions) or
-            `"pooler"` (the checkpoint's own pooling head, where it has one); default: the
+        pooling: `"cls"` (the class token's state), `"mean"` (mean over real positions),
+            `"pooler"` (the checkpoint's own pooling head, where it has one) or `"projection"`
+            (the pooled feature through the checkpoint's projection into the space a
+            contrastive model compares, where it has one: CLIP's towers); default: the
             family's usual one.
         trainable: False (frozen, called in inference mode), True (every block trains) or an
             int k (the top k blocks train; see `mk.branches.set_trainable`).

@@ -1,5 +1,6 @@
 """`DualEncoder`: image and text encoders trained with a symmetric contrastive loss (CLIP-style)."""
 
+import math
 import weakref
 
 import keras
@@ -15,10 +16,14 @@ from mmkeras.models.layer_arguments import LayerArgumentsMixin
 IMAGE = "image"
 TEXT = "text"
 DEFAULT_KS = (1, 5, 10)
+PROJECTIONS = ("dense", "linear", None)
+LOSSES = ("softmax", "sigmoid")
 
 # Encoder sub-models per DualEncoder, kept outside the model so that saving does not see them
 # and `predict` is not traced again on every call.
 _ENCODERS = weakref.WeakKeyDictionary()
+# The checkpoint tokenizer of a model built by `from_pretrained`, built on first use.
+_TOKENIZERS = weakref.WeakKeyDictionary()
 
 
 def _feature(outputs):
@@ -43,8 +48,14 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
     labels: in a batch of `B` image-text pairs, each image must pick out its own text among the
     `B` texts and each text its own image; the loss is the mean of the two cross-entropies over
     the scaled cosine similarities (the other items of the batch are the negatives), so larger
-    batches give harder training. During `fit` and `evaluate` the model reports in-batch
-    recall@k in both directions; `evaluate_retrieval` measures it over a whole set.
+    batches give harder training. `loss="sigmoid"` (SigLIP's) instead scores every pair of the
+    batch on its own, a binary "paired or not" with a learned bias. During `fit` and
+    `evaluate` the model reports in-batch recall@k in both directions; `evaluate_retrieval`
+    measures it over a whole set.
+
+    `DualEncoder.from_pretrained` builds one from a CLIP or SigLIP checkpoint, with its
+    projections, logit scale (and SigLIP's bias and loss), so that `zero_shot` classifies
+    images against texts as the checkpoint does before any training.
 
     The model is functional, with inputs `{"image", "text"}` and outputs
     `{"image_embedding", "text_embedding", "logits"}` (`logits` is the `(B, B)` similarity matrix
@@ -55,8 +66,18 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             (or a dict with `"feature"`), e.g. `mmkeras.branches.image_cnn(...)`.
         text_branch: the same for token ids, e.g. `mmkeras.branches.text_transformer(...)`.
         embed_dim: int, size of the shared embedding space.
-        temperature: `"learnable"` (starts at 0.07, as in CLIP) or a positive float.
+        temperature: `"learnable"` (starts at 0.07, as in CLIP; 0.1 with the sigmoid loss, as
+            in SigLIP) or a positive float.
         recall_ks: tuple of ints, the k of the recall@k metrics reported during training.
+        projection: `"dense"` (a Dense layer with a bias onto `embed_dim`), `"linear"` (without
+            a bias, as CLIP's projections) or None (the branch features are the embeddings:
+            both must be `embed_dim` wide).
+        loss: `"softmax"` (the symmetric cross-entropy, CLIP's) or `"sigmoid"` (SigLIP's
+            pairwise sigmoid loss; the logits then get a learnable bias starting at -10).
+        max_logit_scale: float > 1, the largest `1 / temperature` a learnable temperature
+            reaches (CLIP clips it at 100).
+        pretrained_source: str or None, the checkpoint whose tokenizer `zero_shot` and
+            `encode_texts` use for strings (`from_pretrained` sets it).
         **kwargs: standard `keras.Model` arguments (`name`, `trainable`).
 
     Example:
@@ -85,6 +106,10 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         embed_dim,
         temperature="learnable",
         recall_ks=DEFAULT_KS,
+        projection="dense",
+        loss="softmax",
+        max_logit_scale=100.0,
+        pretrained_source=None,
         **kwargs,
     ):
         _check_branch("image_branch", image_branch)
@@ -102,24 +127,62 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
                 f"recall_ks={recall_ks!r}."
             )
 
+        if projection not in PROJECTIONS:
+            raise ValueError(
+                f"`projection` must be one of {PROJECTIONS}; received projection={projection!r}."
+            )
+        if loss not in LOSSES:
+            raise ValueError(f"`loss` must be one of {LOSSES}; received loss={loss!r}.")
+        if pretrained_source is not None and not isinstance(pretrained_source, str):
+            raise ValueError(
+                "`pretrained_source` must be None or the checkpoint a model was built from (a "
+                f"string); received pretrained_source={pretrained_source!r}."
+            )
+        if projection is None:
+            for argument, branch in (("image_branch", image_branch), ("text_branch", text_branch)):
+                width = _feature(branch.output).shape[-1]
+                if width != embed_dim:
+                    raise ValueError(
+                        f"projection=None uses the branch features as embeddings: `{argument}` "
+                        f"({branch.name}) gives features of size {width}, not "
+                        f"embed_dim={embed_dim}."
+                    )
+        sigmoid = loss == "sigmoid"
+
         # === Layers ===
         self.image_branch = image_branch
         self.text_branch = text_branch
-        self.image_projection = keras.layers.Dense(embed_dim, name="image_projection")
-        self.text_projection = keras.layers.Dense(embed_dim, name="text_projection")
+        self.image_projection = self.text_projection = None
+        if projection is not None:
+            use_bias = projection == "dense"
+            self.image_projection = keras.layers.Dense(
+                embed_dim, use_bias=use_bias, name="image_projection"
+            )
+            self.text_projection = keras.layers.Dense(
+                embed_dim, use_bias=use_bias, name="text_projection"
+            )
         self.image_normalization = keras.layers.UnitNormalization(name="image_embedding")
         self.text_normalization = keras.layers.UnitNormalization(name="text_embedding")
-        self.contrastive_logits = ContrastiveLogits(temperature=temperature, name="logits")
+        self.contrastive_logits = ContrastiveLogits(
+            temperature=temperature,
+            initial_temperature=0.1 if sigmoid else 0.07,
+            max_logit_scale=max_logit_scale,
+            bias="learnable" if sigmoid else None,
+            name="logits",
+        )
 
         # === Functional Model ===
         image_spec = image_branch.inputs[0]
         text_spec = text_branch.inputs[0]
         image = keras.Input(shape=tuple(image_spec.shape[1:]), dtype=image_spec.dtype, name=IMAGE)
         text = keras.Input(shape=tuple(text_spec.shape[1:]), dtype=text_spec.dtype, name=TEXT)
-        image_embedding = self.image_normalization(
-            self.image_projection(_feature(image_branch(image)))
-        )
-        text_embedding = self.text_normalization(self.text_projection(_feature(text_branch(text))))
+        image_feature = _feature(image_branch(image))
+        text_feature = _feature(text_branch(text))
+        if projection is not None:
+            image_feature = self.image_projection(image_feature)
+            text_feature = self.text_projection(text_feature)
+        image_embedding = self.image_normalization(image_feature)
+        text_embedding = self.text_normalization(text_feature)
         logits = self.contrastive_logits((image_embedding, text_embedding))
         super().__init__(
             inputs={IMAGE: image, TEXT: text},
@@ -135,6 +198,10 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         self.embed_dim = embed_dim
         self.temperature = temperature
         self.recall_ks = recall_ks
+        self.projection = projection
+        self.loss_kind = loss
+        self.max_logit_scale = float(max_logit_scale)
+        self.pretrained_source = pretrained_source
         self.recall_trackers = {
             f"{direction}_recall@{k}": keras.metrics.Mean(name=f"{direction}_recall@{k}")
             for direction in ("image_to_text", "text_to_image")
@@ -142,8 +209,14 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         }
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Symmetric cross-entropy over in-batch negatives (the pair of row `i` is column `i`)."""
+        """Symmetric cross-entropy over in-batch negatives (the pair of row `i` is column `i`),
+        or with `loss="sigmoid"` the mean over images of the summed pairwise sigmoid losses."""
         logits = ops.cast(y_pred["logits"], "float32")
+        if self.loss_kind == "sigmoid":
+            loss = sigmoid_pair_loss(logits)
+            for extra in self.losses:
+                loss = loss + ops.cast(ops.sum(extra), "float32")
+            return loss
         labels = ops.arange(ops.shape(logits)[0])
         image_to_text = keras.losses.sparse_categorical_crossentropy(
             labels, logits, from_logits=True
@@ -213,8 +286,61 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         return np.asarray(self.image_encoder().predict(images, batch_size=batch_size, verbose=0))
 
     def encode_texts(self, texts, batch_size=64):
-        """Embeds token-id sequences; returns a float32 array `(num_texts, embed_dim)`."""
+        """Embeds texts; returns a float32 array `(num_texts, embed_dim)` of unit vectors.
+
+        `texts` are token-id sequences `(num_texts, steps)`, or strings for a model built by
+        `from_pretrained` (tokenized with the checkpoint's own tokenizer).
+        """
+        texts = self.token_ids(texts)
         return np.asarray(self.text_encoder().predict(texts, batch_size=batch_size, verbose=0))
+
+    def token_ids(self, texts):
+        """`texts` as token ids: strings are tokenized with the checkpoint's tokenizer (a model
+        from `from_pretrained`), padded to the text input's length (or the checkpoint's); ids
+        are returned as they are."""
+        array = np.asarray(texts)
+        if array.dtype.kind not in "USO":
+            return array
+        if self.pretrained_source is None:
+            raise ValueError(
+                "DualEncoder: strings need the checkpoint's tokenizer, which only a model built "
+                "by DualEncoder.from_pretrained has; pass token ids (num_texts, steps) instead."
+            )
+        if self not in _TOKENIZERS:
+            from mmkeras.pretrained.text_ids import TextIds
+
+            length = self.input[TEXT].shape[1]
+            _TOKENIZERS[self] = TextIds(self.pretrained_source, length)
+        return _TOKENIZERS[self](array.reshape(-1).tolist())
+
+    def zero_shot(self, images, texts, batch_size=64):
+        """Scores every image against every text, as the checkpoint's own model does.
+
+        With the softmax loss (CLIP) each image's row is a softmax over the texts (class
+        probabilities, e.g. texts `["a photo of a cat", "a photo of a dog"]`); with the sigmoid
+        loss (SigLIP) each entry is the sigmoid of its logit, the probability that the image
+        and the text match, on its own.
+
+        Args:
+            images: array `(num_images, H, W, 3)` of 0..255 pixels.
+            texts: strings (a model from `from_pretrained`) or token ids `(num_texts, steps)`.
+            batch_size: int, batch size for encoding.
+
+        Returns:
+            float32 array `(num_images, num_texts)`.
+        """
+        image_embeddings = self.encode_images(images, batch_size=batch_size)
+        text_embeddings = self.encode_texts(texts, batch_size=batch_size)
+        head = self.contrastive_logits
+        scale = float(ops.convert_to_numpy(head.scale()))
+        shift = float(ops.convert_to_numpy(head.shift()))
+        logits = image_embeddings.astype("float64") @ text_embeddings.astype("float64").T
+        logits = logits * scale + shift
+        if self.loss_kind == "sigmoid":
+            return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        return (probabilities / probabilities.sum(axis=1, keepdims=True)).astype("float32")
 
     def evaluate_retrieval(
         self, images, texts, ks=DEFAULT_KS, image_ids=None, text_ids=None, batch_size=64
@@ -246,6 +372,100 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             text_ids=text_ids,
         )
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        source,
+        trainable=True,
+        lora_rank=None,
+        max_length=None,
+        loss=None,
+        recall_ks=DEFAULT_KS,
+        name=None,
+    ):
+        """A dual encoder from a CLIP or SigLIP checkpoint, ready for zero-shot use.
+
+        Both towers come from the one checkpoint (`mmkeras.branches.pretrained` with
+        `modality="image"` and `"text"`), with its projections (CLIP's `visual_projection` and
+        `text_projection`; SigLIP's pooling heads), its logit scale and, for SigLIP, its logit
+        bias and sigmoid loss. Without training, `zero_shot` gives the checkpoint's own
+        probabilities (CLIP: `logits_per_image.softmax(-1)`; SigLIP:
+        `sigmoid(logits_per_image)`); `fit` then fine-tunes contrastively.
+
+        Args:
+            source: the checkpoint: a local folder, `"hf://org/name"`, or a keras-hub
+                `CLIPBackbone` / `SigLIPBackbone` preset.
+            trainable: False, True (every block trains; the default) or an int k (the top k
+                blocks of each tower train).
+            lora_rank: int or None: LoRA adapters of this rank on the attention projections.
+            max_length: int or None, the length of the text input (default: variable for CLIP,
+                the checkpoint's full length for SigLIP, which needs it).
+            loss: None (the checkpoint's: `"sigmoid"` for SigLIP, `"softmax"` for CLIP),
+                `"softmax"` or `"sigmoid"`.
+            recall_ks: tuple of ints, the k of the recall@k metrics reported during training.
+            name: name of the model; default `"dual_encoder_<family>"`.
+
+        Returns:
+            A `DualEncoder`, not compiled (`compile_defaults()` compiles it).
+
+        Raises:
+            ValueError: for a checkpoint that is not a CLIP or SigLIP model with both towers
+                and a logit scale.
+        """
+        from mmkeras.branches.pretrained_branch import pretrained
+        from mmkeras.pretrained.families.image_text import logit_parameters
+        from mmkeras.pretrained.family import family_for
+        from mmkeras.pretrained.sources import resolve_source
+
+        src = resolve_source(source)
+        families = {}
+        for modality in (IMAGE, TEXT):
+            try:
+                families[modality] = family_for(src, modality)
+            except ValueError as error:
+                raise ValueError(
+                    f"DualEncoder.from_pretrained: {error} A dual encoder needs a checkpoint "
+                    "with an image and a text tower (CLIP, SigLIP)."
+                ) from None
+            if getattr(families[modality], "embedding_pooling", None) is None:
+                raise ValueError(
+                    f"DualEncoder.from_pretrained: pretrained source {src.source!r} "
+                    f"({families[modality].name}) is not an image-text checkpoint (CLIP, "
+                    "SigLIP)."
+                )
+        towers = {
+            modality: pretrained(
+                src.location,
+                pooling=family.embedding_pooling,
+                trainable=trainable,
+                lora_rank=lora_rank,
+                max_length=max_length if modality == TEXT else None,
+                modality=modality,
+                name=f"{family.name}_tower",
+            )
+            for modality, family in families.items()
+        }
+        logit_scale, logit_bias = logit_parameters(src)
+        if loss is None:
+            loss = "softmax" if logit_bias is None else "sigmoid"
+        embed_dim = int(_feature(towers[IMAGE].output).shape[-1])
+        model = cls(
+            towers[IMAGE],
+            towers[TEXT],
+            embed_dim=embed_dim,
+            recall_ks=recall_ks,
+            projection=None,
+            loss=loss,
+            # The checkpoint's scale must not be clipped (SigLIP's exceeds CLIP's cap of 100).
+            max_logit_scale=max(100.0, float(math.ceil(math.exp(logit_scale) + 1.0))),
+            pretrained_source=src.source,
+            name=name or f"dual_encoder_{families[TEXT].name.split('_')[0]}",
+        )
+        model.contrastive_logits.logit_scale.assign(logit_scale)
+        if model.contrastive_logits.logit_bias is not None:
+            model.contrastive_logits.logit_bias.assign(logit_bias or 0.0)
+        return model
+
     # === Config ===
     def get_config(self):
         return {
@@ -255,4 +475,16 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             "embed_dim": self.embed_dim,
             "temperature": self.temperature,
             "recall_ks": list(self.recall_ks),
+            "projection": self.projection,
+            "loss": self.loss_kind,
+            "max_logit_scale": self.max_logit_scale,
+            "pretrained_source": self.pretrained_source,
         }
+
+
+def sigmoid_pair_loss(logits):
+    """SigLIP's loss: `-log sigmoid(z * logit)` summed over the texts of each image, averaged
+    over the images, with `z` = +1 for the pair on the diagonal and -1 elsewhere."""
+    batch = ops.shape(logits)[0]
+    signs = 2.0 * ops.eye(batch, dtype="float32") - 1.0
+    return -ops.mean(ops.sum(ops.log_sigmoid(signs * logits), axis=1))

@@ -66,3 +66,34 @@ def test_rejects_bad_arguments(kwargs, message):
 def test_rejects_embeddings_of_different_sizes():
     with pytest.raises(ValueError, match="one size"):
         ContrastiveLogits()((np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32")))
+
+
+def test_layer_harness_with_a_learnable_bias():
+    run_layer_test(
+        ContrastiveLogits,
+        init_kwargs={"temperature": "learnable", "bias": "learnable", "initial_bias": -3.0},
+        input_shape=((3, 4), (5, 4)),
+        expected_output_shape=(3, 5),
+        expected_num_trainable_weights=2,
+    )
+
+
+def test_bias_is_added_to_every_logit(rng):
+    import keras
+
+    images = rng.normal(size=(3, 4)).astype("float32")
+    texts = rng.normal(size=(2, 4)).astype("float32")
+    plain = ContrastiveLogits(temperature=0.5)
+    biased = ContrastiveLogits(temperature=0.5, bias=-2.5)
+    learnable = ContrastiveLogits(temperature=0.5, bias="learnable", initial_bias=-2.5)
+    expected = keras.ops.convert_to_numpy(plain((images, texts))) - 2.5
+    for layer in (biased, learnable):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(layer((images, texts))), expected, atol=1e-5
+        )
+    assert float(keras.ops.convert_to_numpy(learnable.shift())) == -2.5
+
+
+def test_rejects_a_bad_bias():
+    with pytest.raises(ValueError, match="bias"):
+        ContrastiveLogits(bias="yes")

@@ -151,3 +151,57 @@ def test_rejects_bad_arguments(kwargs, error, message):
     kwargs = {"image_branch": _image_branch(), "text_branch": _text_branch(), **kwargs}
     with pytest.raises(error, match=message):
         DualEncoder(**kwargs)
+
+
+def test_sigmoid_loss_scores_each_pair_with_a_bias(rng):
+    model = DualEncoder(_image_branch(), _text_branch(), embed_dim=4, loss="sigmoid")
+    head = model.contrastive_logits
+    assert float(keras.ops.convert_to_numpy(head.scale())) == pytest.approx(10.0)
+    assert float(keras.ops.convert_to_numpy(head.shift())) == -10.0
+    logits = rng.normal(size=(3, 3)).astype("float32")
+    signs = 2 * np.eye(3) - 1
+    expected = np.mean(np.sum(np.log1p(np.exp(-signs * logits)), axis=1))
+    loss = model.compute_loss(y_pred={"logits": logits})
+    assert float(keras.ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-5)
+    assert model.get_config()["loss"] == "sigmoid"
+
+
+def test_projection_choices():
+    linear = DualEncoder(_image_branch(), _text_branch(), embed_dim=8, projection="linear")
+    assert not linear.image_projection.use_bias and not linear.text_projection.use_bias
+    direct = DualEncoder(_image_branch(), _text_branch(), embed_dim=32, projection=None)
+    assert direct.image_projection is None
+    images = np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
+    features = _feature_of(direct.image_branch, images)
+    np.testing.assert_allclose(
+        direct.encode_images(images),
+        features / np.linalg.norm(features, axis=1, keepdims=True),
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="features of size 32, not embed_dim=8"):
+        DualEncoder(_image_branch(), _text_branch(), embed_dim=8, projection=None)
+    with pytest.raises(ValueError, match="`projection` must be one of"):
+        DualEncoder(_image_branch(), _text_branch(), embed_dim=8, projection="mlp")
+    with pytest.raises(ValueError, match="`loss` must be one of"):
+        DualEncoder(_image_branch(), _text_branch(), embed_dim=8, loss="hinge")
+
+
+def _feature_of(branch, x):
+    out = branch.predict(x, verbose=0)
+    return out["feature"] if isinstance(out, dict) else out
+
+
+def test_strings_need_a_pretrained_tokenizer():
+    model = DualEncoder(_image_branch(), _text_branch(), embed_dim=8)
+    with pytest.raises(ValueError, match="only a model built by DualEncoder.from_pretrained"):
+        model.encode_texts(["a photo of a cat"])
+
+
+def test_zero_shot_softmax_over_token_ids(rng):
+    model = DualEncoder(_image_branch(), _text_branch(), embed_dim=8, temperature=0.5)
+    images = rng.uniform(0, 255, (3, 16, 16, 3)).astype("float32")
+    ids = rng.integers(0, len(VOCAB), (2, 5)).astype("int32")
+    probabilities = model.zero_shot(images, ids)
+    logits = model.encode_images(images) @ model.encode_texts(ids).T / 0.5
+    expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)

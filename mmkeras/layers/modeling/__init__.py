@@ -3,11 +3,17 @@
 from mmkeras._lazy import attach
 
 _EXPORTS = {
+    "gelu_tanh": "mmkeras.layers.modeling.activations",
+    "quick_gelu": "mmkeras.layers.modeling.activations",
     "CaffePreprocessing": "mmkeras.layers.modeling.caffe_preprocessing",
+    "EndTokenPooling": "mmkeras.layers.modeling.end_token_pooling",
     "FeatureTokenizer": "mmkeras.layers.modeling.feature_tokenizer",
     "FixedPositionEmbedding": "mmkeras.layers.modeling.fixed_position_embedding",
     "LogMelSpectrogram": "mmkeras.layers.modeling.log_mel_spectrogram",
     "MaskedMeanPooling": "mmkeras.layers.modeling.masked_mean_pooling",
+    "MultiheadAttentionPooling": "mmkeras.layers.modeling.multihead_attention_pooling",
+    "PatchEmbedding": "mmkeras.layers.modeling.patch_embedding",
+    "RightPaddingMask": "mmkeras.layers.modeling.right_padding_mask",
     "SequenceMask": "mmkeras.layers.modeling.sequence_mask",
     "SpatialAttentionPooling": "mmkeras.layers.modeling.spatial_attention_pooling",
     "TokenAt": "mmkeras.layers.modeling.token_at",

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from mmkeras.argument_checks import check_bool
 from mmkeras.layers.modeling.pre_norm_transformer_block import PreNormTransformerBlock
 
 
@@ -12,7 +13,9 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
 
     `x + Attention(LayerNorm(x))`, then `x + FFN(LayerNorm(x))`. Normalising before each
     sub-layer keeps small models trainable without a learning-rate warm-up. Padded positions
-    are excluded as attention keys, so they do not change the real positions' outputs.
+    are excluded as attention keys, so they do not change the real positions' outputs. With
+    `use_causal_mask=True` each position attends to itself and the positions before it only
+    (a causal text encoder, as CLIP's).
 
     Args:
         num_heads: int, number of attention heads.
@@ -20,6 +23,8 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
         dropout: float in [0, 1), dropout on attention weights and residual branches.
         activation: activation of the feed-forward network.
         layer_norm_epsilon: float, epsilon of the layer normalisations.
+        use_causal_mask: bool, whether a position attends to the positions after it too
+            (False) or not (True).
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -36,8 +41,13 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
     (2, 5, 16)
     """
 
-    def __init__(self, *args, **kwargs):
+    config_arguments = (*PreNormTransformerBlock.config_arguments, "use_causal_mask")
+
+    def __init__(self, *args, use_causal_mask=False, **kwargs):
         super().__init__(*args, **kwargs)  # the arguments of `PreNormTransformerBlock`
+        self.use_causal_mask = check_bool(
+            "use_causal_mask", use_causal_mask, "TransformerEncoderBlock"
+        )
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -71,9 +81,20 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
             # (batch, 1, steps): every query may attend to the real keys only.
             attention_mask = ops.expand_dims(mask, axis=1)
         normed = self.attention_norm(inputs)
-        attended = self.attention(normed, normed, attention_mask=attention_mask, training=training)
+        attended = self.attention(
+            normed,
+            normed,
+            attention_mask=attention_mask,
+            use_causal_mask=self.use_causal_mask,
+            training=training,
+        )
         x = inputs + self.residual_dropout(attended, training=training)
         return self.feed_forward(x, training=training)
+
+    def compute_mask(self, inputs, mask=None):
+        # The mask is passed on explicitly (`mask=`), never attached to the output: a Keras
+        # mask on the normalised inputs would make the attention mask padded queries too.
+        return None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -1,0 +1,284 @@
+"""SigLIP's vision and text towers (Hugging Face `siglip` checkpoints, keras-hub `SigLIPBackbone`).
+
+keras-hub 0.32 has no Hugging Face converter for SigLIP: the towers are built here with mmkeras
+layers (`image_text.py` says why not from keras-hub's encoders) and filled from
+`model.safetensors`, or from a keras-hub preset's encoders.
+
+Outputs, as Hugging Face's `SiglipModel` defines them:
+
+- vision: `sequence` = `post_layernorm` of the last block's output (no class token;
+  `vision_model.last_hidden_state`); `"pooler"` = the multihead attention pooling head's output
+  (`pooler_output`, which is also `image_embeds` before their L2 normalisation).
+- text: `sequence` = `final_layer_norm` of the encoder's output (`last_hidden_state`);
+  `"pooler"` = `head(sequence[:, -1])` (`pooler_output` = `text_embeds` before normalisation).
+
+SigLIP was trained on texts padded to the full length (64 positions in Google's checkpoints)
+with its end token, without an attention mask, and pools the LAST position: the reference runs
+that way and so does this tower, which takes ids padded to exactly that length (the branch's
+default `max_length`). A shorter padding changes every output. The branch's `sequence_mask`
+still marks the real positions (the ids before the padding, and the end token).
+"""
+
+from mmkeras.pretrained.families import image_text
+from mmkeras.pretrained.families.clip import (
+    ImageTowerFamily,
+    TextTowerFamily,
+    keras_hub_part,
+    keras_hub_positions,
+    tower_config,
+)
+from mmkeras.pretrained.family import Encoded, register_family
+
+# `SiglipVisionConfig` / `SiglipTextConfig` defaults, for configs that leave a key out.
+VISION_DEFAULTS = {
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "image_size": 224,
+    "patch_size": 16,
+    "hidden_act": "gelu_pytorch_tanh",
+    "layer_norm_eps": 1e-6,
+    "vision_use_head": True,
+}
+TEXT_DEFAULTS = {
+    "vocab_size": 32000,
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "max_position_embeddings": 64,
+    "hidden_act": "gelu_pytorch_tanh",
+    "layer_norm_eps": 1e-6,
+}
+
+
+@register_family
+class SigLIPVisionFamily(ImageTowerFamily):
+    """SigLIP's vision tower (see the module docstring for its outputs)."""
+
+    name = "siglip_vision"
+    model_types = ("siglip", "siglip_vision_model")
+    backbone_classes = ("SigLIPBackbone", "SigLIPVisionEncoder")
+    vision_defaults = VISION_DEFAULTS
+    default_mean = [0.5, 0.5, 0.5]
+    default_std = [0.5, 0.5, 0.5]
+    class_token = False
+    embedding_pooling = "pooler"
+
+    def load(self, source):
+        if source.format == "keras_hub":
+            return self._load_keras_hub(source)
+        config = tower_config(source, "vision", VISION_DEFAULTS)
+        weights = image_text.SafetensorWeights(source)
+        prefix = weights.find_prefix(("vision_model.", ""), "embeddings.patch_embedding.weight")
+        epsilon = float(config["layer_norm_eps"])
+        use_head = bool(config["vision_use_head"])
+        arch = {
+            "image_size": int(config["image_size"]),
+            "patch_size": int(config["patch_size"]),
+            "hidden_dim": int(config["hidden_size"]),
+            "num_layers": int(config["num_hidden_layers"]),
+            "num_heads": int(config["num_attention_heads"]),
+            "intermediate_dim": int(config["intermediate_size"]),
+            "activation": image_text.keras_activation(config["hidden_act"], self.name),
+            "block_epsilon": epsilon,
+            "class_token": False,
+            "patch_bias": True,
+            "pre_norm_epsilon": None,
+            "post_norm_epsilon": epsilon,
+            "pooling": "attention" if use_head else None,
+            "head_epsilon": epsilon,
+            "projection_dim": None,
+        }
+        network = image_text.build_vision_tower(arch, "siglip_vision_tower")
+        image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
+        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
+        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
+        if use_head:
+            _assign_head(network.get_layer("head"), weights, f"{prefix}head")
+        return network
+
+    def _load_keras_hub(self, source):
+        encoder, _ = keras_hub_part(source, "vision_encoder", "SigLIPVisionEncoder")
+        # keras-hub's SigLIP vision encoder: its post-norm at epsilon 1e-6 whatever
+        # `layer_norm_epsilon` says (which sets the blocks' and the head's).
+        epsilon = float(encoder.layer_norm_epsilon)
+        arch = {
+            "image_size": int(encoder.image_shape[0]),
+            "patch_size": int(encoder.patch_size),
+            "hidden_dim": int(encoder.hidden_dim),
+            "num_layers": int(encoder.num_layers),
+            "num_heads": int(encoder.num_heads),
+            "intermediate_dim": int(encoder.intermediate_dim),
+            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
+            "block_epsilon": epsilon,
+            "class_token": False,
+            "patch_bias": True,
+            "pre_norm_epsilon": None,
+            "post_norm_epsilon": 1e-6,
+            "pooling": "attention",
+            "head_epsilon": epsilon,
+            "projection_dim": None,
+        }
+        network = image_text.build_vision_tower(arch, "siglip_vision_tower")
+        embedding = network.get_layer("embedding")
+        image_text.copy_weights(
+            embedding.projection, encoder.embedding.patch_embedding, "patch embedding"
+        )
+        embedding.position_embedding.assign(keras_hub_positions(encoder.embedding))
+        for index, layer in enumerate(encoder.encoder_layers):
+            image_text.copy_keras_hub_block(
+                network.get_layer(f"encoder_block_{index}"),
+                layer.layer_norm1,
+                layer.self_attn,
+                layer.layer_norm2,
+                layer.mlp.fc1,
+                layer.mlp.fc2,
+            )
+        image_text.copy_weights(network.get_layer("post_norm"), encoder.post_layer_norm, "norm")
+        head, source_head = network.get_layer("head"), encoder.head
+        head.probe.assign(source_head.probe)
+        image_text.copy_weights(head.attention, source_head.attention, "attention")
+        image_text.copy_weights(head.layer_norm, source_head.layer_norm, "norm")
+        image_text.copy_weights(head.mlp_inner, source_head.mlp.fc1, "dense layer")
+        image_text.copy_weights(head.mlp_outer, source_head.mlp.fc2, "dense layer")
+        return network
+
+
+def _assign_head(head, weights, name):
+    """SigLIP's `SiglipMultiheadAttentionPoolingHead`: a probe, a `torch.nn.MultiheadAttention`
+    (query, key and value in one `in_proj`), a layer norm and an MLP."""
+    probe = weights.get(f"{name}.probe")
+    head.probe.assign(probe.reshape(tuple(head.probe.shape)))
+    kernels = weights.get(f"{name}.attention.in_proj_weight")
+    biases = weights.get(f"{name}.attention.in_proj_bias")
+    width = kernels.shape[0] // 3
+    parts = [
+        (kernels[i * width : (i + 1) * width], biases[i * width : (i + 1) * width])
+        for i in range(3)
+    ]
+    output = (
+        weights.get(f"{name}.attention.out_proj.weight"),
+        weights.get(f"{name}.attention.out_proj.bias"),
+    )
+    image_text.assign_attention(head.attention, *parts, output)
+    image_text.assign_norm(head.layer_norm, weights, f"{name}.layernorm")
+    image_text.assign_linear(head.mlp_inner, weights, f"{name}.mlp.fc1")
+    image_text.assign_linear(head.mlp_outer, weights, f"{name}.mlp.fc2")
+
+
+@register_family
+class SigLIPTextFamily(TextTowerFamily):
+    """SigLIP's text tower (see the module docstring for its outputs).
+
+    Its tokenizer (`tokenizer(source)`) is SigLIP's: the text lower-cased, stripped of ASCII
+    punctuation, whitespace runs made one space, then SentencePiece (see
+    `mmkeras.pretrained.siglip_tokenizer`). The ids of a text are its tokens and `</s>`, padded
+    with `</s>` to the full length; there is no start token.
+    """
+
+    name = "siglip_text"
+    model_types = ("siglip", "siglip_text_model")
+    backbone_classes = ("SigLIPBackbone", "SigLIPTextEncoder")
+    fixed_length = True
+    embedding_pooling = "pooler"
+
+    def load(self, source):
+        if source.format == "keras_hub":
+            return self._load_keras_hub(source)
+        config = tower_config(source, "text", TEXT_DEFAULTS)
+        weights = image_text.SafetensorWeights(source)
+        prefix = weights.find_prefix(("text_model.", ""), "embeddings.token_embedding.weight")
+        epsilon = float(config["layer_norm_eps"])
+        arch = {
+            "vocab_size": int(config["vocab_size"]),
+            "max_positions": int(config["max_position_embeddings"]),
+            "hidden_dim": int(config["hidden_size"]),
+            "num_layers": int(config["num_hidden_layers"]),
+            "num_heads": int(config["num_attention_heads"]),
+            "intermediate_dim": int(config["intermediate_size"]),
+            "activation": image_text.keras_activation(config["hidden_act"], self.name),
+            "block_epsilon": epsilon,
+            "final_norm_epsilon": epsilon,
+            "causal": False,
+            "padding_mask": False,
+            "pooling": "last",
+            "head_dim": int(config.get("projection_size") or config["hidden_size"]),
+            "projection_dim": None,
+        }
+        network = image_text.build_text_tower(arch, "siglip_text_tower")
+        image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
+        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
+        image_text.assign_norm(
+            network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
+        )
+        image_text.assign_linear(network.get_layer("head"), weights, f"{prefix}head")
+        return network
+
+    def _load_keras_hub(self, source):
+        encoder, _ = keras_hub_part(source, "text_encoder", "SigLIPTextEncoder")
+        epsilon = float(encoder.layer_norm_epsilon)
+        arch = {
+            "vocab_size": int(encoder.vocabulary_size),
+            "max_positions": int(encoder.max_sequence_length),
+            "hidden_dim": int(encoder.hidden_dim),
+            "num_layers": int(encoder.num_layers),
+            "num_heads": int(encoder.num_heads),
+            "intermediate_dim": int(encoder.intermediate_dim),
+            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
+            "block_epsilon": epsilon,
+            "final_norm_epsilon": epsilon,
+            "causal": False,
+            "padding_mask": False,
+            "pooling": "last",
+            "head_dim": int(encoder.head.units),
+            "projection_dim": None,
+        }
+        if int(encoder.embedding_dim) != arch["hidden_dim"]:
+            raise ValueError(
+                f"pretrained source {source.source!r}: a SigLIP text encoder whose embedding "
+                f"size ({encoder.embedding_dim}) differs from its hidden size "
+                f"({encoder.hidden_dim}) is not supported."
+            )
+        network = image_text.build_text_tower(arch, "siglip_text_tower")
+        embedding = network.get_layer("embedding")
+        embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
+        embedding.position_embeddings.assign(encoder.embedding.position_embedding.embeddings)
+        for index, layer in enumerate(encoder.encoder_layers):
+            image_text.copy_keras_hub_block(
+                network.get_layer(f"encoder_block_{index}"),
+                layer.layer_norm1,
+                layer.self_attn,
+                layer.layer_norm2,
+                layer.mlp.fc1,
+                layer.mlp.fc2,
+            )
+        image_text.copy_weights(network.get_layer("final_norm"), encoder.post_layer_norm, "norm")
+        image_text.copy_weights(network.get_layer("head"), encoder.head, "dense layer")
+        return network
+
+    def encode(self, network, raw, source, training=None):
+        mask = self.padding_mask(raw, source)
+        outputs = network({"token_ids": raw}, training=training)
+        pooled = {key: value for key, value in outputs.items() if key != "sequence"}
+        return Encoded(outputs["sequence"], mask, pooled)
+
+    def checkpoint_max_length(self, source):
+        if source.format == "keras_hub":
+            encoder, _ = keras_hub_part(source, "text_encoder", "SigLIPTextEncoder")
+            return int(encoder.max_sequence_length)
+        return int(tower_config(source, "text", TEXT_DEFAULTS)["max_position_embeddings"])
+
+    def special_ids(self, source):
+        from mmkeras.pretrained.siglip_tokenizer import siglip_special_ids
+
+        return siglip_special_ids(source)
+
+    def tokenizer(self, source):
+        from mmkeras.pretrained.siglip_tokenizer import SigLIPTokenizer
+
+        return SigLIPTokenizer.from_source(source)
+
+
+__all__ = ["SigLIPTextFamily", "SigLIPVisionFamily"]
