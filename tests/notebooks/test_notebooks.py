@@ -25,6 +25,7 @@ EXPECTED = [
     "03_bert_finetuning.ipynb",
     "04_export_and_serve.ipynb",
     "05_scale_out.ipynb",
+    "06_pretrained_encoders.ipynb",
 ]
 # Seconds one cell may run; the slowest cell takes about a minute of CPU time with the small
 # settings, so this only catches a hung kernel.
@@ -36,7 +37,7 @@ def _code_cells(nb):
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def test_the_five_tutorials_are_there():
+def test_the_six_tutorials_are_there():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
 
 
