@@ -23,6 +23,7 @@ _EXPORTS = {
     "layers": None,
     "load_model": "mmkeras.models",
     "models": None,
+    "pretrained": None,
     "retrieval": None,
     "serve": None,
     "tasks": None,

@@ -123,7 +123,10 @@ def set_trainable(branch, trainable):
         branch: a branch model (from `mmkeras.branches`, or any functional `keras.Model`).
         trainable: `False` freezes every layer, `True` trains every layer, an int `k >= 0`
             trains the top `k` blocks (see `trainable_blocks`) and freezes the lower ones; a
-            `k` above the number of blocks trains them all.
+            `k` above the number of blocks trains them all. For a branch whose top blocks are
+            new layers on a pretrained encoder (`branch.pretrained_blocks` set, as
+            `mk.branches.pretrained` does for its `output_dim` projection), `k` counts the
+            encoder's blocks and the new layers train with any `k > 0`.
 
     Returns:
         `branch`.
@@ -144,6 +147,9 @@ def set_trainable(branch, trainable):
             f"blocks to train); received trainable={trainable!r}."
         )
     blocks = trainable_blocks(branch)
+    new_layers = len(blocks) - getattr(branch, "pretrained_blocks", len(blocks))
+    if trainable > 0:
+        trainable += new_layers
     _set_all(branch, True)
     for block in blocks[: max(len(blocks) - trainable, 0)]:
         for layer in block:

@@ -152,12 +152,14 @@ def pretrained(
         for layer in (network, *around):
             setattr(layer, LORA_ATTRIBUTE, True)
         trainable = True if trainable is False else trainable
-    # The projection (the top block) trains whatever `trainable` says of the encoder.
+    # `trainable` counts the encoder's blocks; the projection on top trains in every case.
     if isinstance(trainable, bool):
         encoder_blocks = num_encoder_blocks if trainable else 0
     else:
         encoder_blocks = min(trainable, num_encoder_blocks)
-    set_trainable(model, encoder_blocks + head)
+    set_trainable(model, encoder_blocks)
+    if head and not encoder_blocks:
+        model.get_layer("feature").trainable = True
     return model
 
 

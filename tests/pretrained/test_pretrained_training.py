@@ -135,3 +135,14 @@ def test_a_pretrained_branch_trains_under_mixed_precision():
         assert branch.get_layer("encoder").compute_dtype == "float16"
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+def test_set_trainable_counts_the_encoder_blocks_of_a_pretrained_branch():
+    """A stage's `trainable: k` means what `pretrained(trainable=k)` means: the top k encoder
+    blocks, with the projection on top."""
+    folder = checkpoint_folder("vit")
+    built = mk.branches.pretrained(folder, output_dim=4, trainable=1)
+    staged = mk.branches.set_trainable(mk.branches.pretrained(folder, output_dim=4), 1)
+    assert [w.path for w in staged.trainable_weights] == [w.path for w in built.trainable_weights]
+    assert {w.path.split("/")[0] for w in staged.trainable_weights} >= {"feature"}
+    assert mk.branches.set_trainable(staged, 0).trainable_weights == []
