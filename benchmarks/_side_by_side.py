@@ -152,17 +152,24 @@ def serve(handlers):
 
 
 def seconds_per_call(fn, calls):
-    """Wall seconds of one `fn()`, averaged over `calls` consecutive calls."""
-    start = time.perf_counter()
+    """Wall seconds and process CPU seconds (all threads) of one `fn()`, averaged over `calls`.
+
+    CPU seconds above wall seconds x threads mean threads waited busily; wall seconds well above
+    CPU seconds / threads mean the process did not get its cores (other load on the machine).
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - start) / calls
+    return [(time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls]
 
 
 def timed_round(variants, calls, round_index):
-    """Times each of `variants` (an ordered dict `label -> fn`) once; returns `label -> seconds`.
+    """Times each of `variants` (an ordered dict `label -> fn`) once.
 
     The order of the variants rotates with `round_index`, so that none always runs first.
+
+    Returns:
+        dict `label -> [wall seconds, CPU seconds]` per call.
     """
     labels = list(variants)
     shift = round_index % len(labels)
@@ -171,48 +178,79 @@ def timed_round(variants, calls, round_index):
     }
 
 
-def alternate(workers, rounds, calls):
-    """Asks each worker in turn for a timed round, `rounds` times.
+class Variants:
+    """What one side times, by group: the driver asks for one group at a time (see `alternate`)."""
 
-    Each worker answers the request `round(calls=..., index=...)` with `{label: seconds}`.
+    def __init__(self):
+        self.groups = {}
+
+    def add(self, group, label, fn):
+        """Adds `fn` (no arguments) to `group`, shown as `label` (unique over both sides)."""
+        self.groups.setdefault(group, {})[label] = fn
+
+    def all(self):
+        """Every variant of every group, `label -> fn`."""
+        return {label: fn for group in self.groups.values() for label, fn in group.items()}
+
+    def round(self, calls, index, group=None):
+        """The worker's `round` request: times `group` (default: every group) once."""
+        return timed_round(self.groups[group] if group else self.all(), calls, index)
+
+
+def alternate(workers, rounds, calls, groups=(None,)):
+    """Asks each worker in turn for a timed round of each group, `rounds` times.
+
+    Within a round the workers take turns group by group (A: group 1, B: group 1, A: group 2,
+    ...), so the figures compared with each other are taken close together in time. Each worker
+    answers `round(calls=..., index=..., group=...)` with what `timed_round` returns.
 
     Returns:
-        list of dicts, one per round, `{label: seconds per call}` over all workers.
+        list of dicts, one per round, `{label: [wall seconds, CPU seconds]}` over all workers.
     """
     results = []
     for index in range(rounds):
         row = {}
-        for worker in workers:
-            row.update(worker.call("round", calls=calls, index=index))
+        for group in groups:
+            for worker in workers:
+                row.update(worker.call("round", calls=calls, index=index, group=group))
         results.append(row)
     return results
 
 
-def report(results, items, unit, reference):
-    """Prints per-round throughput of every label and each label's median ratio to `reference`.
+def report(results, items, unit, reference, labels=None):
+    """Prints the throughput of `labels` in every round and each one's median ratio to `reference`.
 
     Args:
         results: what `alternate` returned.
-        items: int, items (images, sequences) per call.
+        items: int, items (images, sequences, sentences) per call.
         unit: str, what an item is, for the table heading.
         reference: the label the others are divided by.
+        labels: the labels to show, in order; default all of `results`, in their order.
 
     Returns:
         dict `label -> median over rounds of (throughput / reference's throughput in that round)`.
     """
-    labels = list(results[0])
-    width = max(len(label) for label in labels) + 2
-    print(f"  throughput per round ({unit}/s):")
-    print("  " + " " * width + "".join(f"{f'round {i + 1}':>10}" for i in range(len(results))))
+    labels = list(labels or results[0])
+    # Labels of one group share a prefix ("encode padded: "), which the caller prints as a title.
+    shared = os.path.commonprefix(labels)
+    shared = shared[: shared.rfind(": ") + 2] if ": " in shared else ""
+    names = {label: label[len(shared) :] for label in labels}
+    width = max(max(len(name) for name in names.values()) + 2, len(unit) + 3)
+    heading = "".join(f"{f'round {i + 1}':>10}" for i in range(len(results)))
+    print(f"  {unit + '/s':<{width}}{heading}  CPU s/call")
     for label in labels:
-        rates = "".join(f"{items / row[label]:>10.2f}" for row in results)
-        print(f"  {label:<{width}}{rates}")
+        rates = "".join(f"{items / row[label][0]:>10.2f}" for row in results)
+        cpu = statistics.median(row[label][1] for row in results)
+        print(f"  {names[label]:<{width}}{rates}{cpu:>12.3f}")
     ratios = {}
     for label in labels:
         if label == reference:
             continue
-        per_round = [row[reference] / row[label] for row in results]
+        per_round = [row[reference][0] / row[label][0] for row in results]
         ratios[label] = statistics.median(per_round)
         shown = ", ".join(f"{r:.2f}" for r in per_round)
-        print(f"  {label} / {reference}: median {ratios[label]:.2f}x  (per round: {shown})")
+        print(
+            f"  {names[label]} / {names[reference]}: median {ratios[label]:.2f}x "
+            f"(per round: {shown})"
+        )
     return ratios

@@ -149,9 +149,10 @@ class TorchSide:
                 return network(**feed).last_hidden_state
 
         np.save(output, forward().numpy())
+        self.variants = side_by_side.Variants()
+        self.variants.add(model, "PyTorch", forward)
         for _ in range(warmup):
             forward()
-        self.variants = {"PyTorch": forward}
         return {
             "model": f"transformers {transformers.__version__} {type(network).__name__}",
             "attention": network.config._attn_implementation,
@@ -160,8 +161,8 @@ class TorchSide:
             f"inter-op {torch.get_num_interop_threads()}",
         }
 
-    def round(self, calls, index):
-        return side_by_side.timed_round(self.variants, calls, index)
+    def round(self, calls, index, group=None):
+        return self.variants.round(calls, index, group)
 
 
 # === Keras side (runs under mmkeras's Python) ===
@@ -225,13 +226,16 @@ class KerasSide:
         def to_numpy(structure):
             return tf.nest.map_structure(lambda t: t.numpy(), structure)
 
-        self.variants = {
-            "Keras model.predict": lambda: network.predict(feed, batch_size=batch, verbose=0),
-            "Keras tf.function": lambda: to_numpy(graph(tensors)),
-            "Keras tf.function+XLA": lambda: to_numpy(xla(tensors)),
-        }
+        self.variants = side_by_side.Variants()
+        self.variants.add(
+            model,
+            "Keras model.predict",
+            lambda: network.predict(feed, batch_size=batch, verbose=0),
+        )
+        self.variants.add(model, "Keras tf.function", lambda: to_numpy(graph(tensors)))
+        self.variants.add(model, "Keras tf.function+XLA", lambda: to_numpy(xla(tensors)))
         np.save(output, np.asarray(_sequence(graph(tensors))))
-        for variant in self.variants.values():
+        for variant in self.variants.all().values():
             for _ in range(warmup):
                 variant()
         import mmkeras
@@ -244,8 +248,8 @@ class KerasSide:
             f", inter-op {tf.config.threading.get_inter_op_parallelism_threads()}",
         }
 
-    def round(self, calls, index):
-        return side_by_side.timed_round(self.variants, calls, index)
+    def round(self, calls, index, group=None):
+        return self.variants.round(calls, index, group)
 
 
 # === Driver ===
