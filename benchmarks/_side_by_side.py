@@ -154,8 +154,9 @@ def serve(handlers):
 def seconds_per_call(fn, calls):
     """Wall seconds and process CPU seconds (all threads) of one `fn()`, averaged over `calls`.
 
-    CPU seconds above wall seconds x threads mean threads waited busily; wall seconds well above
-    CPU seconds / threads mean the process did not get its cores (other load on the machine).
+    CPU seconds count busy waiting too: when they grow with the thread count for the same work,
+    threads spend them waiting for each other. Wall seconds well above CPU seconds / threads mean
+    the process did not get its cores (other load on the machine).
     """
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):

@@ -32,17 +32,22 @@ process may use), the same OpenMP/MKL limits, and `RAYON_NUM_THREADS` for `token
 `tf.data` pipelines get a private pool of `--threads` threads. Each side loads, checks and warms
 up (`--warmup` calls per variant); then the sides take turns, mmkeras then the reference, for
 `--rounds` rounds, one call per variant each, while the other side waits. Printed: every variant's
-throughput in every round, its median CPU seconds per call (all threads; it exceeds wall seconds x
-threads when threads wait busily), and the median over rounds of each mmkeras variant's
-throughput divided by the reference's in the same round.
+throughput in every round, its median CPU seconds per call (all threads, busy waiting included),
+and the median over rounds of each mmkeras variant's throughput divided by the reference's in the
+same round.
 
-Why separate processes: run in one process after the tokenization part, the PyTorch encoder
-shared the cores with TensorFlow's and the tokenizers' idle thread pools, and the two sides were
-timed one after the other rather than in turns; that made mmkeras look 2.2-4.4x faster than
-PyTorch where separate processes measure about parity (docs/bert.md).
+Why this way: earlier versions of this script ran both sides in one process and timed all of
+mmkeras's repeats, then all of PyTorch's. On a machine shared with other jobs the load changes
+between such blocks, and the ratio measured the load: the same script reported 4.4x and 2.2x on
+two runs, and 0.38x on a third. Taking turns call by call, in separate processes, compares the two
+under the same load. Padding is not a factor (both sides compute all 128 positions), nor is the
+warm-up. Threads are: on busy cores PyTorch's OpenMP threads wait busily for each other (its CPU
+seconds per call grow by half or more from 1 to 2 threads, TensorFlow's by about a tenth), so
+with more than one thread the ratio still depends on the machine's load; `--threads 1` gives the
+load-independent comparison of the two implementations.
 
     python benchmarks/bert.py --torch-python /path/to/torch-venv/bin/python \
-        [--rounds 3] [--warmup 2] [--sentences 4096] [--threads N]
+        [--parts tokenize encode] [--rounds 3] [--warmup 2] [--sentences 4096] [--threads N]
 """
 
 import argparse
@@ -99,11 +104,10 @@ def _encode_label(side, name):
     return f"encode {name}: {side}"
 
 
-def groups():
-    """The groups of variants the sides take turns on, one per data set."""
-    return [f"tokenize {name}" for name in SENTENCE_SETS] + [
-        f"encode {name}" for name in encoder_inputs()
-    ]
+def groups(parts):
+    """The groups of variants the sides take turns on, one per data set of each part."""
+    names = {"tokenize": list(SENTENCE_SETS), "encode": list(encoder_inputs())}
+    return [f"{part} {name}" for part in parts for name in names[part]]
 
 
 # === Reference side (runs under --torch-python) ===
@@ -112,7 +116,7 @@ def groups():
 class ReferenceSide:
     """`tokenizers` and `transformers` on PyTorch."""
 
-    def load(self, path, sentence_count, output, warmup):
+    def load(self, path, parts, sentence_count, output, warmup):
         import numpy as np
         import tokenizers
         import torch
@@ -123,7 +127,7 @@ class ReferenceSide:
         tokenizer.enable_padding(length=LENGTH, pad_id=0, pad_token="[PAD]")
         self.variants = side_by_side.Variants()
         saved = {}
-        for name, ascii_only in SENTENCE_SETS.items():
+        for name, ascii_only in SENTENCE_SETS.items() if "tokenize" in parts else ():
             text = sentences(sentence_count, ascii_only=ascii_only)
             batches = [text[i : i + TOKEN_BATCH] for i in range(0, len(text), TOKEN_BATCH)]
 
@@ -137,7 +141,7 @@ class ReferenceSide:
             )
 
         model = transformers.AutoModel.from_pretrained(path).eval()
-        for name, ids in encoder_inputs().items():
+        for name, ids in encoder_inputs().items() if "encode" in parts else ():
             t_ids = torch.from_numpy(ids.astype("int64"))
             t_mask = (t_ids != 0).long()
 
@@ -171,7 +175,7 @@ class ReferenceSide:
 class MmkerasSide:
     """`WordPieceTokenizer` in `tf.data` and the `text_bert` branch."""
 
-    def load(self, path, sentence_count, output, warmup, threads):
+    def load(self, path, parts, sentence_count, output, warmup, threads):
         import keras
         import numpy as np
         import tensorflow as tf
@@ -197,7 +201,7 @@ class MmkerasSide:
 
         self.variants = side_by_side.Variants()
         saved, fast_share = {}, {}
-        for name, ascii_only in SENTENCE_SETS.items():
+        for name, ascii_only in SENTENCE_SETS.items() if "tokenize" in parts else ():
             text = sentences(sentence_count, ascii_only=ascii_only)
             for label, fn in (("mmkeras tf.data", tokenizer), ("FastBertTokenizer", fast_bert_ids)):
                 dataset = (
@@ -221,7 +225,7 @@ class MmkerasSide:
         model = text_bert(path, pooling="mean", max_length=LENGTH)
         graph = tf.function(lambda x: model(x, training=False))
         xla = tf.function(lambda x: model(x, training=False), jit_compile=True)
-        for name, ids in encoder_inputs().items():
+        for name, ids in encoder_inputs().items() if "encode" in parts else ():
             tensor = tf.constant(ids)
             calls = {
                 "mmkeras model.predict": lambda ids=ids: model.predict(
@@ -272,6 +276,9 @@ def run_worker(side, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--torch-python", default=None)
+    parser.add_argument(
+        "--parts", nargs="+", choices=("tokenize", "encode"), default=["tokenize", "encode"]
+    )
     parser.add_argument("--threads", type=int, default=side_by_side.available_cores())
     parser.add_argument("--sentences", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=3)
@@ -300,7 +307,12 @@ def main():
             "mmkeras", [sys.executable, script, "--worker", "mmkeras", *worker_args], args.threads
         ) as ours,
     ):
-        load = {"path": path, "sentence_count": args.sentences, "warmup": args.warmup}
+        load = {
+            "path": path,
+            "parts": args.parts,
+            "sentence_count": args.sentences,
+            "warmup": args.warmup,
+        }
         our_info = ours.call("load", output=os.path.join(folder, "ours.npz"), **load)
         their_info = reference.call("load", output=os.path.join(folder, "theirs.npz"), **load)
         mine, theirs = (
@@ -310,9 +322,9 @@ def main():
         print(f"mmkeras side:   {our_info['versions']}; threads {our_info['threads']}")
         print(f"reference side: {their_info['versions']}; threads {their_info['threads']}")
         print(f"reference encoder: {their_info['model']}")
-        results = side_by_side.alternate([ours, reference], args.rounds, 1, groups())
+        results = side_by_side.alternate([ours, reference], args.rounds, 1, groups(args.parts))
 
-    for name in SENTENCE_SETS:
+    for name in SENTENCE_SETS if "tokenize" in args.parts else ():
         same = bool((mine[f"ids_{name}"] == theirs[f"ids_{name}"]).all())
         print(
             f"\nTokenization, {args.sentences} sentences ({name}), max_length {LENGTH}, batches of "
@@ -326,7 +338,7 @@ def main():
         side_by_side.report(
             results, args.sentences, "sentences", _tokenize_label("HF tokenizers", name), labels
         )
-    for name in encoder_inputs():
+    for name in encoder_inputs() if "encode" in args.parts else ():
         differences = {
             way: float(np.abs(mine[f"pooled{key}_{name}"] - theirs[f"pooled_{name}"]).max())
             for way, key in (("tf.function", ""), ("XLA", "_xla"), ("predict", "_predict"))

@@ -34,8 +34,15 @@ and inter-op threads (default: the cores this process may use) and the same Open
 Each side loads, checks and warms up (`--warmup` calls per variant, not timed); then the sides take
 turns, Keras then PyTorch, for `--rounds` rounds, each timing `--calls` consecutive forward
 passes per variant while the other side waits. Printed: each side's throughput in every round,
-and for each Keras variant the median over rounds of its throughput divided by PyTorch's in the
-same round.
+its median CPU seconds per call (all threads, busy waiting included), and for each Keras variant
+the median over rounds of its throughput divided by PyTorch's in the same round. On a machine
+shared with other jobs, PyTorch's OpenMP threads wait busily for each other when more than one
+runs, so the ratio with several threads depends on the load; `--threads 1` gives the
+load-independent comparison.
+
+keras-hub's ViT converter keeps the backbone's default layer-norm epsilon (1e-6) where the
+checkpoint's config says 1e-12, so the ViT hidden states differ by about 1e-3 (4e-6 when the
+config's epsilon is passed to `from_preset`); the work per call is the same.
 
     python benchmarks/pretrained.py --torch-python /path/to/torch-venv/bin/python \
         [--models vit roberta] [--rounds 3] [--calls 1] [--warmup 2] [--threads N]
@@ -244,8 +251,9 @@ class KerasSide:
             "model": f"{type(network).__module__}.{type(network).__name__} (Keras "
             f"{keras.__version__}, TensorFlow {tf.__version__}, mmkeras {mmkeras.__version__})",
             "parameters": int(network.count_params()),
-            "threads": f"TensorFlow: intra-op {tf.config.threading.get_intra_op_parallelism_threads()}"
-            f", inter-op {tf.config.threading.get_inter_op_parallelism_threads()}",
+            "threads": "TensorFlow: intra-op "
+            f"{tf.config.threading.get_intra_op_parallelism_threads()}, inter-op "
+            f"{tf.config.threading.get_inter_op_parallelism_threads()}",
         }
 
     def round(self, calls, index, group=None):
