@@ -243,15 +243,26 @@ def report(results, items, unit, reference, labels=None):
         rates = "".join(f"{items / row[label][0]:>10.2f}" for row in results)
         cpu = statistics.median(row[label][1] for row in results)
         print(f"  {names[label]:<{width}}{rates}{cpu:>12.3f}")
-    ratios = {}
-    for label in labels:
-        if label == reference:
-            continue
-        per_round = [row[reference][0] / row[label][0] for row in results]
-        ratios[label] = statistics.median(per_round)
-        shown = ", ".join(f"{r:.2f}" for r in per_round)
-        print(
-            f"  {names[label]} / {names[reference]}: median {ratios[label]:.2f}x "
-            f"(per round: {shown})"
-        )
-    return ratios
+    return {
+        label: report_ratio(results, label, reference, names[label], names[reference])
+        for label in labels
+        if label != reference
+    }
+
+
+def report_ratio(results, label, reference, name=None, reference_name=None):
+    """Prints and returns the median over rounds of `label`'s throughput / `reference`'s.
+
+    The line also gives the median ratio of CPU seconds per call (`reference`'s / `label`'s),
+    which other jobs on the machine move less than wall time, as long as neither side's threads
+    wait busily.
+    """
+    per_round = [row[reference][0] / row[label][0] for row in results]
+    ratio = statistics.median(per_round)
+    cpu = statistics.median(row[reference][1] / row[label][1] for row in results)
+    shown = ", ".join(f"{r:.2f}" for r in per_round)
+    print(
+        f"  {name or label} / {reference_name or reference}: median {ratio:.2f}x "
+        f"(per round: {shown}); CPU per call {cpu:.2f}x"
+    )
+    return ratio

@@ -36,6 +36,12 @@ throughput in every round, its median CPU seconds per call (all threads, busy wa
 and the median over rounds of each mmkeras variant's throughput divided by the reference's in the
 same round.
 
+With `--baseline DIR`, an older mmkeras source tree (for example the output of
+`git archive <commit> mmkeras | tar -x -C DIR`) runs as a third side, taking its turn after the
+current one, and each mmkeras variant's ratio to the same variant of the baseline is printed:
+the before/after figures of a change, from one run. Each ratio line also gives the median ratio
+of CPU seconds per call, which other jobs move less than wall time.
+
 Why this way: earlier versions of this script ran both sides in one process and timed all of
 mmkeras's repeats, then all of PyTorch's. On a machine shared with other jobs the load changes
 between such blocks, and the ratio measured the load: the same script reported 4.4x and 2.2x on
@@ -47,10 +53,12 @@ with more than one thread the ratio still depends on the machine's load; `--thre
 load-independent comparison of the two implementations.
 
     python benchmarks/bert.py --torch-python /path/to/torch-venv/bin/python \
-        [--parts tokenize encode] [--rounds 3] [--warmup 2] [--sentences 4096] [--threads N]
+        [--parts tokenize encode] [--rounds 3] [--warmup 2] [--sentences 4096] [--threads N] \
+        [--baseline DIR]
 """
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -173,7 +181,15 @@ class ReferenceSide:
 
 
 class MmkerasSide:
-    """`WordPieceTokenizer` in `tf.data` and the `text_bert` branch."""
+    """`WordPieceTokenizer` in `tf.data` and the `text_bert` branch.
+
+    Args:
+        name: "mmkeras", or "baseline" for an older mmkeras tree (`--baseline`); the labels start
+            with it, and only "mmkeras" also times `FastBertTokenizer`.
+    """
+
+    def __init__(self, name):
+        self.name = name
 
     def load(self, path, parts, sentence_count, output, warmup, threads):
         import keras
@@ -203,7 +219,10 @@ class MmkerasSide:
         saved, fast_share = {}, {}
         for name, ascii_only in SENTENCE_SETS.items() if "tokenize" in parts else ():
             text = sentences(sentence_count, ascii_only=ascii_only)
-            for label, fn in (("mmkeras tf.data", tokenizer), ("FastBertTokenizer", fast_bert_ids)):
+            tokenizers = {f"{self.name} tf.data": tokenizer}
+            if self.name == "mmkeras":
+                tokenizers["FastBertTokenizer"] = fast_bert_ids
+            for label, fn in tokenizers.items():
                 dataset = (
                     tf.data.Dataset.from_tensor_slices(text)
                     .batch(TOKEN_BATCH)
@@ -228,11 +247,11 @@ class MmkerasSide:
         for name, ids in encoder_inputs().items() if "encode" in parts else ():
             tensor = tf.constant(ids)
             calls = {
-                "mmkeras model.predict": lambda ids=ids: model.predict(
+                f"{self.name} model.predict": lambda ids=ids: model.predict(
                     ids, batch_size=BATCH, verbose=0
                 ),
-                "mmkeras tf.function": lambda tensor=tensor: graph(tensor).numpy(),
-                "mmkeras tf.function+XLA": lambda tensor=tensor: xla(tensor).numpy(),
+                f"{self.name} tf.function": lambda tensor=tensor: graph(tensor).numpy(),
+                f"{self.name} tf.function+XLA": lambda tensor=tensor: xla(tensor).numpy(),
             }
             for label, fn in calls.items():
                 self.variants.add(f"encode {name}", _encode_label(label, name), fn)
@@ -244,7 +263,8 @@ class MmkerasSide:
             for _ in range(warmup):
                 variant()
         return {
-            "versions": f"mmkeras {mmkeras.__version__}, Keras {keras.__version__}, "
+            "versions": f"mmkeras {mmkeras.__version__} from "
+            f"{os.path.dirname(os.path.dirname(mmkeras.__file__))}, Keras {keras.__version__}, "
             f"TensorFlow {tf.__version__}",
             "threads": f"intra-op {tf.config.threading.get_intra_op_parallelism_threads()}, "
             f"inter-op {tf.config.threading.get_inter_op_parallelism_threads()}",
@@ -265,7 +285,7 @@ def run_worker(side, threads):
         load = worker.load
     else:
         side_by_side.set_tensorflow_threads(threads)
-        worker = MmkerasSide()
+        worker = MmkerasSide(side)
 
         def load(**arguments):
             return worker.load(threads=threads, **arguments)
@@ -283,7 +303,14 @@ def main():
     parser.add_argument("--sentences", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls per variant")
-    parser.add_argument("--worker", choices=("mmkeras", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="an older mmkeras source tree, timed as a third side (before/after comparisons)",
+    )
+    parser.add_argument(
+        "--worker", choices=("mmkeras", "baseline", "torch"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.worker:
         return run_worker(args.worker, args.threads)
@@ -298,49 +325,62 @@ def main():
     print(f"checkpoint: {path}")
     print(f"cores available: {side_by_side.available_cores()}, threads per side: {args.threads}")
     print(f"rounds: {args.rounds}, one call per variant and side; warm-up {args.warmup} call(s)")
-    with (
-        tempfile.TemporaryDirectory(prefix="mmkeras_bert_") as folder,
-        side_by_side.Worker(
-            "reference", [torch_python, script, "--worker", "torch", *worker_args], args.threads
-        ) as reference,
-        side_by_side.Worker(
-            "mmkeras", [sys.executable, script, "--worker", "mmkeras", *worker_args], args.threads
-        ) as ours,
-    ):
-        load = {
-            "path": path,
-            "parts": args.parts,
-            "sentence_count": args.sentences,
-            "warmup": args.warmup,
+    commands = {
+        "reference": [torch_python, script, "--worker", "torch", *worker_args],
+        "mmkeras": [sys.executable, script, "--worker", "mmkeras", *worker_args],
+    }
+    environments = {}
+    if args.baseline:
+        commands["baseline"] = [sys.executable, script, "--worker", "baseline", *worker_args]
+        python_path = [os.path.abspath(args.baseline), os.environ.get("PYTHONPATH", "")]
+        environments["baseline"] = {"PYTHONPATH": os.pathsep.join(filter(None, python_path))}
+    load = {
+        "path": path,
+        "parts": args.parts,
+        "sentence_count": args.sentences,
+        "warmup": args.warmup,
+    }
+    outputs, infos = {}, {}
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mmkeras_bert_"))
+        workers = {
+            side: stack.enter_context(
+                side_by_side.Worker(side, command, args.threads, environments.get(side))
+            )
+            for side, command in commands.items()
         }
-        our_info = ours.call("load", output=os.path.join(folder, "ours.npz"), **load)
-        their_info = reference.call("load", output=os.path.join(folder, "theirs.npz"), **load)
-        mine, theirs = (
-            np.load(os.path.join(folder, "ours.npz")),
-            np.load(os.path.join(folder, "theirs.npz")),
-        )
-        print(f"mmkeras side:   {our_info['versions']}; threads {our_info['threads']}")
-        print(f"reference side: {their_info['versions']}; threads {their_info['threads']}")
-        print(f"reference encoder: {their_info['model']}")
-        results = side_by_side.alternate([ours, reference], args.rounds, 1, groups(args.parts))
+        for side, worker in workers.items():
+            output = os.path.join(folder, f"{side}.npz")
+            infos[side] = worker.call("load", output=output, **load)
+            outputs[side] = dict(np.load(output))
+            print(f"{side} side: {infos[side]['versions']}; threads {infos[side]['threads']}")
+        print(f"reference encoder: {infos['reference']['model']}")
+        # Turns: mmkeras (and the baseline), then the reference.
+        order = [workers[side] for side in ("mmkeras", "baseline", "reference") if side in workers]
+        results = side_by_side.alternate(order, args.rounds, 1, groups(args.parts))
 
+    ours, theirs = outputs["mmkeras"], outputs["reference"]
+    mmkeras_sides = [side for side in ("mmkeras", "baseline") if side in workers]
     for name in SENTENCE_SETS if "tokenize" in args.parts else ():
-        same = bool((mine[f"ids_{name}"] == theirs[f"ids_{name}"]).all())
+        same = bool((ours[f"ids_{name}"] == theirs[f"ids_{name}"]).all())
         print(
             f"\nTokenization, {args.sentences} sentences ({name}), max_length {LENGTH}, batches of "
-            f"{TOKEN_BATCH}; {our_info['fast_share'][name]:.1%} on the ASCII fast path; ids "
-            f"{'identical' if same else 'DIFFERENT'} on the first batch"
+            f"{TOKEN_BATCH}; {infos['mmkeras']['fast_share'][name]:.1%} on the ASCII fast path; "
+            f"ids {'identical' if same else 'DIFFERENT'} on the first batch"
         )
+        sides = [f"{side} tf.data" for side in mmkeras_sides]
         labels = [
-            _tokenize_label(side, name)
-            for side in ("mmkeras tf.data", "FastBertTokenizer", "HF tokenizers")
+            _tokenize_label(side, name) for side in (*sides, "FastBertTokenizer", "HF tokenizers")
         ]
         side_by_side.report(
             results, args.sentences, "sentences", _tokenize_label("HF tokenizers", name), labels
         )
+        if args.baseline:
+            labels = [_tokenize_label(side, name) for side in sides]
+            side_by_side.report_ratio(results, *labels, *sides)
     for name in encoder_inputs() if "encode" in args.parts else ():
         differences = {
-            way: float(np.abs(mine[f"pooled{key}_{name}"] - theirs[f"pooled_{name}"]).max())
+            way: float(np.abs(ours[f"pooled{key}_{name}"] - theirs[f"pooled_{name}"]).max())
             for way, key in (("tf.function", ""), ("XLA", "_xla"), ("predict", "_predict"))
         }
         shown = ", ".join(f"{way} {value:.1e}" for way, value in differences.items())
@@ -348,16 +388,15 @@ def main():
             f"\nEncoder forward, batch {BATCH} x {LENGTH} {name}; mean-pooled output, max abs "
             f"difference to PyTorch: {shown}"
         )
+        ways = ("model.predict", "tf.function", "tf.function+XLA")
         labels = [
-            _encode_label(side, name)
-            for side in (
-                "mmkeras model.predict",
-                "mmkeras tf.function",
-                "mmkeras tf.function+XLA",
-                "PyTorch",
-            )
-        ]
+            _encode_label(f"{side} {way}", name) for side in mmkeras_sides for way in ways
+        ] + [_encode_label("PyTorch", name)]
         side_by_side.report(results, BATCH, "sequences", _encode_label("PyTorch", name), labels)
+        for way in ways if args.baseline else ():
+            sides = [f"{side} {way}" for side in mmkeras_sides]
+            labels = [_encode_label(side, name) for side in sides]
+            side_by_side.report_ratio(results, *labels, *sides)
 
 
 if __name__ == "__main__":
