@@ -52,9 +52,10 @@ def main():
 
     rows = []
     rows.append(
-        ("start-up: import tensorflow, keras, mmkeras", _fresh_process_seconds(
-            "import tensorflow, keras, mmkeras.models, mmkeras.data"
-        ))
+        (
+            "start-up: import tensorflow, keras, mmkeras",
+            _fresh_process_seconds("import tensorflow, keras, mmkeras.models, mmkeras.data"),
+        )
     )
 
     import keras
@@ -74,8 +75,9 @@ def main():
     batch = config.data.batch_size
 
     def read(training):
-        ds = pipe.dataset(train, training=training, batch_size=batch, shuffle=training, seed=0,
-                          verbose=False)
+        ds = pipe.dataset(
+            train, training=training, batch_size=batch, shuffle=training, seed=0, verbose=False
+        )
         return ds
 
     def iterate(ds):
@@ -83,11 +85,19 @@ def main():
             pass
 
     augmented = config.data.image is not None and config.data.image.augment is not None
-    rows.append(("data: one epoch, eval pipeline (no augmentation)",
-                 _median_time(lambda: iterate(read(False)), args.rounds)))
+    rows.append(
+        (
+            "data: one epoch, eval pipeline (no augmentation)",
+            _median_time(lambda: iterate(read(False)), args.rounds),
+        )
+    )
     if augmented:
-        rows.append(("data: one epoch, training pipeline (OpenCV augmentation)",
-                     _median_time(lambda: iterate(read(True)), args.rounds)))
+        rows.append(
+            (
+                "data: one epoch, training pipeline (OpenCV augmentation)",
+                _median_time(lambda: iterate(read(True)), args.rounds),
+            )
+        )
 
     cached = read(False).cache()
     iterate(cached)
@@ -98,27 +108,52 @@ def main():
             model = builders.build_model(config)
             model.compile_defaults()
             model.fit(cached, epochs=1, verbose=0)  # trace and warm up
-            rows.append((f"model: one epoch on cached batches ({name})",
-                         _median_time(lambda m=model: m.fit(cached, epochs=1, verbose=0),
-                                      args.rounds)))
+            rows.append(
+                (
+                    f"model: one epoch on cached batches ({name})",
+                    _median_time(lambda m=model: m.fit(cached, epochs=1, verbose=0), args.rounds),
+                )
+            )
             if name == policy:
                 real = read(True)
-                rows.append((f"fit: one epoch over the training pipeline ({name})",
-                             _median_time(lambda m=model, d=real: m.fit(d, epochs=1, verbose=0),
-                                          args.rounds)))
+                rows.append(
+                    (
+                        f"fit: one epoch over the training pipeline ({name})",
+                        _median_time(
+                            lambda m=model, d=real: m.fit(d, epochs=1, verbose=0), args.rounds
+                        ),
+                    )
+                )
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "mmkeras", "train", args.config, "--epochs", str(args.epochs),
-             "--output-dir", tmp, "--quiet"],
-            check=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "mmkeras",
+                "train",
+                args.config,
+                "--epochs",
+                str(args.epochs),
+                "--output-dir",
+                tmp,
+                "--quiet",
+            ],
+            check=True,
+            cwd=ROOT,
         )
-        rows.append((f"whole `mmkeras train --epochs {args.epochs}` (fresh process)",
-                     time.perf_counter() - start))
+        rows.append(
+            (
+                f"whole `mmkeras train --epochs {args.epochs}` (fresh process)",
+                time.perf_counter() - start,
+            )
+        )
 
-    print(f"config: {args.config}; batch {batch}; precision {policy}; devices "
-          f"{[d.device_type for d in tf.config.list_physical_devices()]}")
+    print(
+        f"config: {args.config}; batch {batch}; precision {policy}; devices "
+        f"{[d.device_type for d in tf.config.list_physical_devices()]}"
+    )
     width = max(len(r[0]) for r in rows)
     for label, seconds in rows:
         print(f"{label:<{width}}  {seconds:8.2f} s")

@@ -1,8 +1,12 @@
 """Argument checks and numerics shared by the BERT layers."""
 
+import math
+
 from keras import ops
 
 from mmkeras.argument_checks import check_choice, check_positive_number
+
+_SQRT_HALF = math.sqrt(0.5)
 
 # `hidden_act` values of Hugging Face configs, mapped to Keras activations. "gelu" is the exact
 # erf form; the tanh approximation is a different function and changes the outputs by ~1e-4.
@@ -28,10 +32,20 @@ def check_activation(value):
     return check_choice("activation", value, ACTIVATIONS)
 
 
+def exact_gelu(x):
+    """GELU with the Gauss error function, `x * 0.5 * (1 + erf(x / sqrt(2)))`.
+
+    The reference's own formula. On TensorFlow it takes about two thirds of the time of
+    `ops.gelu(x, approximate=False)`, which computes `erfc` instead: that keeps relative accuracy
+    far in the negative tail, but both are within 1e-6 of the exact values.
+    """
+    return x * ops.cast(0.5, x.dtype) * (1.0 + ops.erf(x * ops.cast(_SQRT_HALF, x.dtype)))
+
+
 def activate(x, name):
     """Applies a Hugging Face `hidden_act` by name."""
     if name == "gelu":
-        return ops.gelu(x, approximate=False)
+        return exact_gelu(x)
     if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
         return ops.gelu(x, approximate=True)
     if name == "relu":

@@ -1,5 +1,7 @@
 """One post-norm transformer layer of a BERT encoder."""
 
+import math
+
 import keras
 from keras import ops
 
@@ -119,40 +121,39 @@ class BERTEncoderLayer(ConfigArgumentsMixin, keras.layers.Layer):
             name="output_norm_beta", shape=(hidden,), initializer="zeros"
         )
 
-    def _split_heads(self, x, batch, steps, head_size):
-        x = ops.reshape(x, (batch, steps, self.num_heads, head_size))
-        return ops.transpose(x, (0, 2, 1, 3))
-
     def call(self, inputs, mask=None, training=None):
         shape = ops.shape(inputs)
         batch, steps, hidden = shape[0], shape[1], inputs.shape[-1]
         head_size = hidden // self.num_heads
 
-        q = self._split_heads(
-            ops.matmul(inputs, self.query_kernel) + self.query_bias, batch, steps, head_size
-        )
-        k = self._split_heads(
-            ops.matmul(inputs, self.key_kernel) + self.key_bias, batch, steps, head_size
-        )
-        v = self._split_heads(
-            ops.matmul(inputs, self.value_kernel) + self.value_bias, batch, steps, head_size
-        )
-        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
-        scores = scores / ops.cast(ops.sqrt(float(head_size)), scores.dtype)
+        # Every projection multiplies a (batch * steps, hidden) matrix: on TensorFlow a 2-D matmul
+        # takes its bias into the same kernel, a 3-D one is reshaped in between and cannot.
+        x = ops.reshape(inputs, (-1, hidden))
+
+        def heads(projection, order):
+            split = ops.reshape(projection, (batch, steps, self.num_heads, head_size))
+            return ops.transpose(split, order)
+
+        # Queries are scaled rather than scores (fewer numbers when steps > head_size), and keys
+        # go straight to (batch, heads, head_size, steps), the layout the product needs.
+        q = heads(ops.matmul(x, self.query_kernel) + self.query_bias, (0, 2, 1, 3))
+        q = q * ops.cast(1.0 / math.sqrt(head_size), q.dtype)
+        k = heads(ops.matmul(x, self.key_kernel) + self.key_bias, (0, 2, 3, 1))
+        v = heads(ops.matmul(x, self.value_kernel) + self.value_bias, (0, 2, 1, 3))
+        scores = ops.cast(ops.matmul(q, k), "float32")
         if mask is not None:
-            keep = ops.cast(mask, "bool")[:, None, None, :]
             # A large finite negative (not -inf) keeps rows finite; exp() of it is exactly 0, as
             # with the reference's additive float-min mask.
-            very_negative = -3.0e4 if scores.dtype == "float16" else -1.0e9
-            scores = ops.where(keep, scores, ops.cast(very_negative, scores.dtype))
-        probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
-        probs = self._attention_dropout_layer(ops.cast(probs, inputs.dtype), training=training)
-        context = ops.matmul(probs, v)
-        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, steps, hidden))
+            padding = ops.where(ops.cast(mask, "bool"), 0.0, -1.0e9)
+            scores = scores + padding[:, None, None, :]
+        probs = ops.cast(ops.softmax(scores, axis=-1), inputs.dtype)
+        probs = self._attention_dropout_layer(probs, training=training)
+        context = ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3))
+        context = ops.reshape(context, (-1, hidden))
         attended = ops.matmul(context, self.attention_output_kernel) + self.attention_output_bias
         attended = self._output_dropout_layer(attended, training=training)
         h = layer_norm(
-            inputs + attended,
+            x + attended,
             self.attention_norm_gamma,
             self.attention_norm_beta,
             self.layer_norm_epsilon,
@@ -162,9 +163,10 @@ class BERTEncoderLayer(ConfigArgumentsMixin, keras.layers.Layer):
         )
         ffn = ops.matmul(ffn, self.output_kernel) + self.output_bias
         ffn = self._ffn_dropout_layer(ffn, training=training)
-        return layer_norm(
+        outputs = layer_norm(
             h + ffn, self.output_norm_gamma, self.output_norm_beta, self.layer_norm_epsilon
         )
+        return ops.reshape(outputs, (batch, steps, hidden))
 
     def compute_mask(self, inputs, mask=None):
         return mask
