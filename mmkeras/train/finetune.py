@@ -133,9 +133,17 @@ def _bert_layers(branch):
     return embeddings, encoder, pooler
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"`{name}` must be a float > 0; received {name}={value!r}.")
+def _check_rates(multiplier, layer_decay):
+    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0:
+        raise ValueError(f"`multiplier` must be a float > 0; received multiplier={multiplier!r}.")
+    if (
+        isinstance(layer_decay, bool)
+        or not isinstance(layer_decay, (int, float))
+        or not 0 < layer_decay <= 1
+    ):
+        raise ValueError(
+            f"`layer_decay` must be a float in (0, 1]; received layer_decay={layer_decay!r}."
+        )
 
 
 def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
@@ -151,15 +159,7 @@ def bert_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     Returns:
         dict `{regex: float}` for `DiscriminativeAdamW(lr_multipliers=...)`.
     """
-    _check_positive("multiplier", multiplier)
-    if (
-        isinstance(layer_decay, bool)
-        or not isinstance(layer_decay, (int, float))
-        or not 0 < layer_decay <= 1
-    ):
-        raise ValueError(
-            f"`layer_decay` must be a float in (0, 1]; received layer_decay={layer_decay!r}."
-        )
+    _check_rates(multiplier, layer_decay)
     embeddings, encoder, pooler = _bert_layers(branch)
     n = len(encoder)
     multipliers = {}
@@ -194,15 +194,7 @@ def layerwise_lr_multipliers(branch, multiplier=0.1, layer_decay=1.0):
     >>> sorted(set(multipliers.values()))
     [0.25, 0.5]
     """
-    _check_positive("multiplier", multiplier)
-    if (
-        isinstance(layer_decay, bool)
-        or not isinstance(layer_decay, (int, float))
-        or not 0 < layer_decay <= 1
-    ):
-        raise ValueError(
-            f"`layer_decay` must be a float in (0, 1]; received layer_decay={layer_decay!r}."
-        )
+    _check_rates(multiplier, layer_decay)
     from mmkeras.branches.freezing import trainable_blocks
 
     blocks = trainable_blocks(branch)
