@@ -1,0 +1,31 @@
+"""`BatchStepsLayer`: the input checks and output shapes of layers over `(batch, steps)` tensors."""
+
+import keras
+
+
+class BatchStepsLayer(keras.layers.Layer):
+    """Base class of layers that take one rank-2 tensor `(batch, steps)`, such as token ids or
+    waveforms, and return a mask, lengths or values over it.
+
+    `build` refuses any other rank, naming what the layer takes (`input_description`); the
+    output has the input's shape unless a subclass overrides `compute_output_shape`, and the
+    dtype `output_dtype` (the layer's compute dtype when None).
+    """
+
+    input_description = "tensors of shape (batch, steps)"
+    output_dtype = None
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{type(self).__name__} expects {self.input_description}; received "
+                f"input_shape={tuple(input_shape)}."
+            )
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        dtype = self.output_dtype or self.compute_dtype
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
