@@ -69,6 +69,48 @@ def transformer_layer_name(index):
     return f"transformer_layer_{index}"
 
 
+# Each layer's constructor arguments, by the key of the checkpoint's config they come from.
+_CONFIG_KEYS = {
+    ConvFeatureEncoder: {
+        "conv_dim": "conv_dim",
+        "conv_kernel": "conv_kernel",
+        "conv_stride": "conv_stride",
+        "conv_bias": "conv_bias",
+        "norm": "feat_extract_norm",
+        "activation": "feat_extract_activation",
+    },
+    FeatureProjection: {
+        "units": "hidden_size",
+        "layer_norm": "feat_proj_layer_norm",
+        "layer_norm_epsilon": "layer_norm_eps",
+        "dropout": "feat_proj_dropout",
+    },
+    ConvPositionalEmbedding: {
+        "kernel_size": "num_conv_pos_embeddings",
+        "groups": "num_conv_pos_embedding_groups",
+        "activation": "feat_extract_activation",
+        "batch_norm": "conv_pos_batch_norm",
+    },
+    SpeechEncoderLayer: {
+        "num_heads": "num_attention_heads",
+        "intermediate_size": "intermediate_size",
+        "activation": "hidden_act",
+        "layer_norm_epsilon": "layer_norm_eps",
+        "pre_norm": "do_stable_layer_norm",
+        "dropout": "hidden_dropout",
+        "attention_dropout": "attention_dropout",
+        "activation_dropout": "activation_dropout",
+        "layerdrop": "layerdrop",
+    },
+}
+
+
+def _layer_from_settings(layer_class, settings, name):
+    """A layer of `_CONFIG_KEYS` built with the arguments the checkpoint's settings give it."""
+    arguments = {argument: settings[key] for argument, key in _CONFIG_KEYS[layer_class].items()}
+    return layer_class(**arguments, name=name)
+
+
 class SpeechEncoderFamily(Family):
     """What the wav2vec2 and HuBERT families share: the architecture and the weight names.
 
@@ -160,32 +202,16 @@ class SpeechEncoderFamily(Family):
         """The encoder as a functional model `{"waveform", "lengths"} -> last hidden states`."""
         waveform = keras.Input(shape=(None,), dtype="float32", name="waveform")
         lengths = keras.Input(shape=(), dtype="int32", name="lengths")
-        frames = ConvFeatureEncoder(
-            conv_dim=settings["conv_dim"],
-            conv_kernel=settings["conv_kernel"],
-            conv_stride=settings["conv_stride"],
-            conv_bias=settings["conv_bias"],
-            norm=settings["feat_extract_norm"],
-            activation=settings["feat_extract_activation"],
-            name=FEATURE_ENCODER,
-        )(waveform, lengths=lengths)
+        frames = _layer_from_settings(ConvFeatureEncoder, settings, FEATURE_ENCODER)(
+            waveform, lengths=lengths
+        )
         mask = FrameMask(settings["conv_kernel"], settings["conv_stride"], name="frame_mask")(
             frames, lengths=lengths
         )
-        x = FeatureProjection(
-            settings["hidden_size"],
-            layer_norm=settings["feat_proj_layer_norm"],
-            layer_norm_epsilon=settings["layer_norm_eps"],
-            dropout=settings["feat_proj_dropout"],
-            name=FEATURE_PROJECTION,
-        )(frames)
-        x = ConvPositionalEmbedding(
-            settings["num_conv_pos_embeddings"],
-            groups=settings["num_conv_pos_embedding_groups"],
-            activation=settings["feat_extract_activation"],
-            batch_norm=settings["conv_pos_batch_norm"],
-            name=POSITIONAL_EMBEDDING,
-        )(x, mask=mask)
+        x = _layer_from_settings(FeatureProjection, settings, FEATURE_PROJECTION)(frames)
+        x = _layer_from_settings(ConvPositionalEmbedding, settings, POSITIONAL_EMBEDDING)(
+            x, mask=mask
+        )
         stable = settings["do_stable_layer_norm"]
         encoder_norm = keras.layers.LayerNormalization(
             epsilon=settings["layer_norm_eps"], name=ENCODER_LAYER_NORM
@@ -194,18 +220,8 @@ class SpeechEncoderFamily(Family):
             x = encoder_norm(x)
         x = keras.layers.Dropout(settings["hidden_dropout"], name="encoder_dropout")(x)
         for index in range(settings["num_hidden_layers"]):
-            x = SpeechEncoderLayer(
-                num_heads=settings["num_attention_heads"],
-                intermediate_size=settings["intermediate_size"],
-                activation=settings["hidden_act"],
-                layer_norm_epsilon=settings["layer_norm_eps"],
-                pre_norm=stable,
-                dropout=settings["hidden_dropout"],
-                attention_dropout=settings["attention_dropout"],
-                activation_dropout=settings["activation_dropout"],
-                layerdrop=settings["layerdrop"],
-                name=transformer_layer_name(index),
-            )(x, mask=mask)
+            layer_name = transformer_layer_name(index)
+            x = _layer_from_settings(SpeechEncoderLayer, settings, layer_name)(x, mask=mask)
         if stable:
             x = encoder_norm(x)
         return keras.Model({"waveform": waveform, "lengths": lengths}, x, name=NETWORK_NAME)
