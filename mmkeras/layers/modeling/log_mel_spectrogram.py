@@ -39,6 +39,20 @@ def check_stft_samples(samples, fft_length, argument, where):
         )
 
 
+def power_spectrogram(waveform, frame_length, frame_step, fft_length):
+    """`|STFT|^2` `(batch, frames, fft_length // 2 + 1)` of float32 waveforms, with centred
+    (reflect-padded) Hann-windowed frames."""
+    real, imag = ops.stft(
+        waveform,
+        sequence_length=frame_length,
+        sequence_stride=frame_step,
+        fft_length=fft_length,
+        window="hann",
+        center=True,
+    )
+    return ops.square(real) + ops.square(imag)
+
+
 @keras.saving.register_keras_serializable(package="mmkeras")
 class LogMelSpectrogram(ConfigArgumentsMixin, BatchStepsLayer):
     """Turns a batch of waveforms into log-mel spectrograms, one row per frame.
@@ -155,15 +169,7 @@ class LogMelSpectrogram(ConfigArgumentsMixin, BatchStepsLayer):
             waveform = ops.concatenate(
                 [waveform[:, :1], waveform[:, 1:] - self.pre_emphasis * waveform[:, :-1]], axis=1
             )
-        real, imag = ops.stft(
-            waveform,
-            sequence_length=self.frame_length,
-            sequence_stride=self.frame_step,
-            fft_length=self.fft_length,
-            window="hann",
-            center=True,
-        )
-        power = ops.square(real) + ops.square(imag)
+        power = power_spectrogram(waveform, self.frame_length, self.frame_step, self.fft_length)
         mel = ops.matmul(power, ops.convert_to_tensor(self._filterbank))
         return ops.cast(ops.log(mel + self.log_offset), self.compute_dtype)
 

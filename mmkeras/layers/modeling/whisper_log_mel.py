@@ -9,7 +9,7 @@ from keras import ops
 from mmkeras.argument_checks import check_positive_int
 from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
-from mmkeras.layers.modeling.log_mel_spectrogram import check_stft_samples
+from mmkeras.layers.modeling.log_mel_spectrogram import check_stft_samples, power_spectrogram
 
 # Whisper's filterbank spans 0 Hz to 8 kHz whatever the sampling rate.
 MIN_FREQUENCY = 0.0
@@ -140,15 +140,7 @@ class WhisperLogMel(ConfigArgumentsMixin, BatchStepsLayer):
         waveform = ops.cast(inputs, "float32")
         if self.num_samples is not None:
             waveform = self._pad_or_cut(waveform)
-        real, imag = ops.stft(
-            waveform,
-            sequence_length=self.n_fft,
-            sequence_stride=self.hop_length,
-            fft_length=self.n_fft,
-            window="hann",
-            center=True,
-        )
-        power = (ops.square(real) + ops.square(imag))[:, :-1, :]
+        power = power_spectrogram(waveform, self.n_fft, self.hop_length, self.n_fft)[:, :-1, :]
         mel = ops.matmul(power, ops.convert_to_tensor(self._filters))
         log_mel = ops.log(ops.maximum(mel, 1e-10)) / math.log(10.0)
         ceiling = ops.max(log_mel, axis=(1, 2), keepdims=True)

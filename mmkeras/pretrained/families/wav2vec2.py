@@ -53,6 +53,7 @@ from mmkeras.layers.speech import (
 from mmkeras.layers.speech._ops import stack_output_length
 from mmkeras.pretrained.families.keras_hub_family import NETWORK_NAME, hf_preprocessor_config
 from mmkeras.pretrained.families.safetensors_checkpoint import SafetensorsCheckpoint
+from mmkeras.pretrained.families.waveform_input import waveform_input
 from mmkeras.pretrained.family import Encoded, Family, register_family
 
 # The reference feature extractor's variance epsilon (`zero_mean_unit_var_norm`).
@@ -275,17 +276,7 @@ class SpeechEncoderFamily(Family):
                     f"samples (one frame: {minimum / rate:g} s at {rate} Hz); received "
                     f"duration={duration!r}."
                 )
-        if input_shape is not None:
-            shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-            ok = shape is not None and len(shape) == 1
-            ok = ok and (shape[0] is None or (isinstance(shape[0], int) and shape[0] >= minimum))
-            if not ok:
-                raise ValueError(
-                    f"pretrained: a {self.name} branch takes waveforms (samples,), at least "
-                    f"{minimum} samples (one frame); received input_shape={input_shape!r}."
-                )
-            samples = shape[0]
-        return keras.Input(shape=(samples,), dtype="float32", name="audio")
+        return waveform_input(self.name, samples, input_shape, minimum)
 
     def encode(self, network, raw, source, training=None):
         settings = self.settings(source)

@@ -37,6 +37,7 @@ from mmkeras.layers.modeling import (
 )
 from mmkeras.pretrained.families.keras_hub_family import hf_preprocessor_config
 from mmkeras.pretrained.families.safetensors_checkpoint import SafetensorsCheckpoint
+from mmkeras.pretrained.families.waveform_input import waveform_input
 from mmkeras.pretrained.family import Encoded, Family, register_family
 
 # Hugging Face `activation_function` values and the Keras activation that computes the same.
@@ -372,17 +373,7 @@ class WhisperFamily(Family):
         samples = None
         if duration is not None:
             samples = int(round(duration * self.features(source)["sampling_rate"]))
-        if input_shape is not None:
-            shape = tuple(input_shape)
-            if len(shape) != 1 or not (
-                shape[0] is None or (isinstance(shape[0], int) and shape[0] > 0)
-            ):
-                raise ValueError(
-                    f"pretrained: a {self.name} branch takes waveforms (batch, samples): "
-                    f"input_shape must be (samples,) or (None,); received {input_shape!r}."
-                )
-            samples = shape[0]
-        return keras.Input(shape=(samples,), dtype="float32", name="audio")
+        return waveform_input(self.name, samples, input_shape)
 
     def encode(self, network, raw, source, training=None):
         features = self.features(source)
