@@ -8,6 +8,7 @@ from keras import ops
 from mmkeras.argument_checks import check_positive_int, check_rate
 from mmkeras.layers.bert._ops import activate, check_activation, check_epsilon, layer_norm
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+from mmkeras.layers.split_width import split_width
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
@@ -84,11 +85,7 @@ class BERTEncoderLayer(ConfigArgumentsMixin, keras.layers.Layer):
 
     def build(self, input_shape):
         hidden = input_shape[-1]
-        if hidden is None or hidden % self.num_heads:
-            raise ValueError(
-                f"BERTEncoderLayer: the input width must be a multiple of num_heads="
-                f"{self.num_heads}; received input shape {tuple(input_shape)}."
-            )
+        split_width(input_shape, self.num_heads, "num_heads", "BERTEncoderLayer")
         init = keras.initializers.TruncatedNormal(stddev=0.02)
 
         def dense(name, fan_in, fan_out):

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from mmkeras.argument_checks import check_int
+from mmkeras.layers.modeling.token_at import state_shape
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
@@ -53,12 +54,12 @@ class EndTokenPooling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         sequence_shape, ids_shape = input_shape
-        if len(sequence_shape) != 3 or len(ids_shape) != 2:
+        if len(ids_shape) != 2:
             raise ValueError(
-                "EndTokenPooling expects (sequence (batch, steps, width), token_ids (batch, "
-                f"steps)); received shapes {tuple(sequence_shape)} and {tuple(ids_shape)}."
+                "EndTokenPooling expects token_ids of shape (batch, steps); received "
+                f"shape {tuple(ids_shape)}."
             )
-        return (sequence_shape[0], sequence_shape[2])
+        return state_shape(sequence_shape, "EndTokenPooling")
 
     def get_config(self):
         return {**super().get_config(), "end_id": self.end_id}

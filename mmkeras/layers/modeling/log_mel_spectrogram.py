@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
+from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
 
 
@@ -28,8 +29,32 @@ def _mel_filterbank(num_bins, sample_rate, n_mels, min_freq, max_freq):
     return np.maximum(0.0, np.minimum(rising, falling)).astype("float32")
 
 
+def check_stft_samples(samples, fft_length, argument, where):
+    """Raises unless a waveform of `samples` (None: not known yet) is longer than half the FFT,
+    which a centred short-time Fourier transform reflect-pads on each side."""
+    if samples is not None and samples <= fft_length // 2:
+        raise ValueError(
+            f"{where} needs more than {argument} / 2 = {fft_length // 2} samples; received "
+            f"{samples}. Use a longer duration."
+        )
+
+
+def power_spectrogram(waveform, frame_length, frame_step, fft_length):
+    """`|STFT|^2` `(batch, frames, fft_length // 2 + 1)` of float32 waveforms, with centred
+    (reflect-padded) Hann-windowed frames."""
+    real, imag = ops.stft(
+        waveform,
+        sequence_length=frame_length,
+        sequence_stride=frame_step,
+        fft_length=fft_length,
+        window="hann",
+        center=True,
+    )
+    return ops.square(real) + ops.square(imag)
+
+
 @keras.saving.register_keras_serializable(package="mmkeras")
-class LogMelSpectrogram(ConfigArgumentsMixin, keras.layers.Layer):
+class LogMelSpectrogram(ConfigArgumentsMixin, BatchStepsLayer):
     """Turns a batch of waveforms into log-mel spectrograms, one row per frame.
 
     Frames are centred (the waveform is reflect-padded by half an FFT window on each side), so
@@ -66,6 +91,7 @@ class LogMelSpectrogram(ConfigArgumentsMixin, keras.layers.Layer):
     (2, 26, 32)
     """
 
+    input_description = "waveforms of shape (batch, samples)"
     config_arguments = (
         "sample_rate",
         "n_mels",
@@ -133,19 +159,9 @@ class LogMelSpectrogram(ConfigArgumentsMixin, keras.layers.Layer):
         self.pre_emphasis = pre_emphasis
         self._filterbank = _mel_filterbank(fft_length // 2 + 1, sample_rate, n_mels, min_freq, top)
 
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "LogMelSpectrogram expects waveforms of shape (batch, samples); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        samples = input_shape[-1]
-        if samples is not None and samples <= self.fft_length // 2:
-            raise ValueError(
-                f"LogMelSpectrogram needs more than fft_length / 2 = {self.fft_length // 2} "
-                f"samples; received {samples}. Use a longer duration or a shorter frame."
-            )
-        self.built = True
+    def check_input_shape(self, input_shape):
+        super().check_input_shape(input_shape)
+        check_stft_samples(input_shape[-1], self.fft_length, "fft_length", "LogMelSpectrogram")
 
     def call(self, inputs):
         waveform = ops.cast(inputs, "float32")
@@ -153,15 +169,7 @@ class LogMelSpectrogram(ConfigArgumentsMixin, keras.layers.Layer):
             waveform = ops.concatenate(
                 [waveform[:, :1], waveform[:, 1:] - self.pre_emphasis * waveform[:, :-1]], axis=1
             )
-        real, imag = ops.stft(
-            waveform,
-            sequence_length=self.frame_length,
-            sequence_stride=self.frame_step,
-            fft_length=self.fft_length,
-            window="hann",
-            center=True,
-        )
-        power = ops.square(real) + ops.square(imag)
+        power = power_spectrogram(waveform, self.frame_length, self.frame_step, self.fft_length)
         mel = ops.matmul(power, ops.convert_to_tensor(self._filterbank))
         return ops.cast(ops.log(mel + self.log_offset), self.compute_dtype)
 

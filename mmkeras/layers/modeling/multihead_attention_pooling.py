@@ -5,6 +5,7 @@ from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+from mmkeras.layers.split_width import split_width
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
@@ -48,15 +49,11 @@ class MultiheadAttentionPooling(ConfigArgumentsMixin, keras.layers.Layer):
 
     def build(self, input_shape):
         dim = input_shape[-1]
-        if dim is None or dim % self.num_heads:
-            raise ValueError(
-                f"MultiheadAttentionPooling needs the feature size ({dim}) to be divisible by "
-                f"num_heads={self.num_heads}."
-            )
+        key_dim = split_width(input_shape, self.num_heads, "num_heads", "MultiheadAttentionPooling")
         policy = self.dtype_policy
         self.probe = self.add_weight(shape=(1, 1, dim), initializer="glorot_uniform", name="probe")
         self.attention = keras.layers.MultiHeadAttention(
-            num_heads=self.num_heads, key_dim=dim // self.num_heads, dtype=policy, name="attention"
+            num_heads=self.num_heads, key_dim=key_dim, dtype=policy, name="attention"
         )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="layer_norm"

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.argument_checks import check_bool, check_int
+from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class RightPaddingMask(keras.layers.Layer):
+class RightPaddingMask(BatchStepsLayer):
     """True at the real positions of token ids padded on the right with `padding_id`.
 
     Padding is the run of `padding_id` at the end of a row; the same id elsewhere is a real
@@ -36,18 +37,13 @@ class RightPaddingMask(keras.layers.Layer):
            [ True,  True,  True,  True,  True]])
     """
 
+    input_description = "token ids of shape (batch, steps)"
+    output_dtype = "bool"
+
     def __init__(self, padding_id, padding_is_end=False, **kwargs):
         super().__init__(**kwargs)
         self.padding_id = check_int("padding_id", padding_id, 0, "RightPaddingMask")
         self.padding_is_end = check_bool("padding_is_end", padding_is_end, "RightPaddingMask")
-
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "RightPaddingMask expects token ids of shape (batch, steps); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        self.built = True
 
     def call(self, inputs):
         steps = ops.shape(inputs)[1]
@@ -59,12 +55,6 @@ class RightPaddingMask(keras.layers.Layer):
         if self.padding_is_end:
             return ops.less_equal(positions, first_padding)
         return ops.less(positions, first_padding)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor(tuple(inputs.shape), dtype="bool")
 
     def get_config(self):
         return {

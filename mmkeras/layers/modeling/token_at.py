@@ -33,12 +33,17 @@ class TokenAt(keras.layers.Layer):
         return inputs[:, self.index]
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                "TokenAt expects a sequence (batch, steps, width); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        return (input_shape[0], input_shape[2])
+        return state_shape(input_shape, "TokenAt")
 
     def get_config(self):
         return {**super().get_config(), "index": self.index}
+
+
+def state_shape(sequence_shape, where):
+    """`(batch, width)`: the shape of one position's state of a `(batch, steps, width)` sequence."""
+    if len(sequence_shape) != 3:
+        raise ValueError(
+            f"{where} expects a sequence (batch, steps, width); received "
+            f"shape {tuple(sequence_shape)}."
+        )
+    return (sequence_shape[0], sequence_shape[2])

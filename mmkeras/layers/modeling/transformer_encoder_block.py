@@ -5,6 +5,7 @@ from keras import ops
 
 from mmkeras.argument_checks import check_bool
 from mmkeras.layers.modeling.pre_norm_transformer_block import PreNormTransformerBlock
+from mmkeras.layers.split_width import split_width
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
@@ -51,12 +52,7 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
         self.supports_masking = True
 
     def build(self, input_shape):
-        dim = input_shape[-1]
-        if dim is None or dim % self.num_heads:
-            raise ValueError(
-                f"TransformerEncoderBlock needs the feature size ({dim}) to be divisible by "
-                f"num_heads={self.num_heads}."
-            )
+        key_dim = split_width(input_shape, self.num_heads, "num_heads", "TransformerEncoderBlock")
         policy = self.dtype_policy
         eps = self.layer_norm_epsilon
         self.attention_norm = keras.layers.LayerNormalization(
@@ -64,7 +60,7 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
         )
         self.attention = keras.layers.MultiHeadAttention(
             num_heads=self.num_heads,
-            key_dim=dim // self.num_heads,
+            key_dim=key_dim,
             dropout=self.dropout,
             dtype=policy,
             name="attention",

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
+from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class WaveformPaddingMask(keras.layers.Layer):
+class WaveformPaddingMask(BatchStepsLayer):
     """Marks the output steps of an audio encoder that lie over real audio, not padding.
 
     A waveform's real length is taken to end at its last non-zero sample: the data pipeline
@@ -36,20 +37,15 @@ class WaveformPaddingMask(keras.layers.Layer):
     array([[ True,  True,  True, False, False, False]])
     """
 
+    input_description = "waveforms of shape (batch, samples)"
+    output_dtype = "bool"
+
     def __init__(self, samples_per_step, num_steps, **kwargs):
         super().__init__(**kwargs)
         self.samples_per_step = check_positive_int(
             "samples_per_step", samples_per_step, "WaveformPaddingMask"
         )
         self.num_steps = check_positive_int("num_steps", num_steps, "WaveformPaddingMask")
-
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "WaveformPaddingMask expects waveforms of shape (batch, samples); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        self.built = True
 
     def call(self, inputs):
         samples = ops.shape(inputs)[1]
@@ -61,9 +57,6 @@ class WaveformPaddingMask(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_steps)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="bool")
 
     def get_config(self):
         return {

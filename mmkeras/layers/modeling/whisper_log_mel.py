@@ -7,7 +7,9 @@ import numpy as np
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_int
+from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+from mmkeras.layers.modeling.log_mel_spectrogram import check_stft_samples, power_spectrogram
 
 # Whisper's filterbank spans 0 Hz to 8 kHz whatever the sampling rate.
 MIN_FREQUENCY = 0.0
@@ -54,7 +56,7 @@ def slaney_mel_filterbank(num_frequency_bins, num_mel_bins, sample_rate):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class WhisperLogMel(ConfigArgumentsMixin, keras.layers.Layer):
+class WhisperLogMel(ConfigArgumentsMixin, BatchStepsLayer):
     """Turns waveforms into the log-mel features a Whisper encoder reads.
 
     The steps of Whisper's feature extractor: each waveform is zero-padded at the end, or cut,
@@ -89,6 +91,7 @@ class WhisperLogMel(ConfigArgumentsMixin, keras.layers.Layer):
     (2, 100, 80)
     """
 
+    input_description = "waveforms of shape (batch, samples)"
     config_arguments = ("sample_rate", "num_mel_bins", "n_fft", "hop_length", "num_samples")
 
     def __init__(
@@ -117,19 +120,10 @@ class WhisperLogMel(ConfigArgumentsMixin, keras.layers.Layer):
             "float32"
         )
 
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "WhisperLogMel expects waveforms of shape (batch, samples); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        samples = input_shape[-1]
-        if self.num_samples is None and samples is not None and samples <= self.n_fft // 2:
-            raise ValueError(
-                f"WhisperLogMel needs more than n_fft / 2 = {self.n_fft // 2} samples; "
-                f"received {samples}."
-            )
-        self.built = True
+    def check_input_shape(self, input_shape):
+        super().check_input_shape(input_shape)
+        if self.num_samples is None:
+            check_stft_samples(input_shape[-1], self.n_fft, "n_fft", "WhisperLogMel")
 
     def _pad_or_cut(self, waveform):
         samples = waveform.shape[-1]
@@ -146,15 +140,7 @@ class WhisperLogMel(ConfigArgumentsMixin, keras.layers.Layer):
         waveform = ops.cast(inputs, "float32")
         if self.num_samples is not None:
             waveform = self._pad_or_cut(waveform)
-        real, imag = ops.stft(
-            waveform,
-            sequence_length=self.n_fft,
-            sequence_stride=self.hop_length,
-            fft_length=self.n_fft,
-            window="hann",
-            center=True,
-        )
-        power = (ops.square(real) + ops.square(imag))[:, :-1, :]
+        power = power_spectrogram(waveform, self.n_fft, self.hop_length, self.n_fft)[:, :-1, :]
         mel = ops.matmul(power, ops.convert_to_tensor(self._filters))
         log_mel = ops.log(ops.maximum(mel, 1e-10)) / math.log(10.0)
         ceiling = ops.max(log_mel, axis=(1, 2), keepdims=True)

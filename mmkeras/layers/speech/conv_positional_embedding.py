@@ -6,6 +6,7 @@ from keras import ops
 from mmkeras.argument_checks import check_bool, check_positive_int
 from mmkeras.layers.bert._ops import activate, check_activation
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+from mmkeras.layers.split_width import split_width
 
 # torch's BatchNorm1d defaults (HuBERT's `conv_pos_batch_norm`): epsilon, and 1 - its momentum.
 BATCH_NORM_EPSILON = 1e-5
@@ -69,11 +70,7 @@ class ConvPositionalEmbedding(ConfigArgumentsMixin, keras.layers.Layer):
 
     def build(self, input_shape):
         hidden = input_shape[-1]
-        if len(input_shape) != 3 or hidden is None or hidden % self.groups:
-            raise ValueError(
-                f"ConvPositionalEmbedding: the input must be (batch, frames, hidden) with hidden "
-                f"a multiple of groups={self.groups}; received input_shape={tuple(input_shape)}."
-            )
+        split_width(input_shape, self.groups, "groups", "ConvPositionalEmbedding", rank=3)
         self.conv = keras.layers.Conv1D(
             hidden, self.kernel_size, groups=self.groups, dtype=self.dtype_policy, name="conv"
         )

@@ -10,7 +10,9 @@ from mmkeras.argument_checks import (
     check_rate,
 )
 from mmkeras.layers.bert._ops import activate, check_activation
+from mmkeras.layers.bert.bert_encoder_layer import BERTEncoderLayer
 from mmkeras.layers.config_arguments import ConfigArgumentsMixin
+from mmkeras.layers.split_width import split_width
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
@@ -58,14 +60,10 @@ class SpeechEncoderLayer(ConfigArgumentsMixin, keras.layers.Layer):
     (1, 4, 8)
     """
 
+    # A BERT layer's arguments, and the layout, dropout and LoRA options of the speech encoders.
     config_arguments = (
-        "num_heads",
-        "intermediate_size",
-        "activation",
-        "layer_norm_epsilon",
+        *BERTEncoderLayer.config_arguments,
         "pre_norm",
-        "dropout",
-        "attention_dropout",
         "activation_dropout",
         "layerdrop",
         "lora_rank",
@@ -122,12 +120,7 @@ class SpeechEncoderLayer(ConfigArgumentsMixin, keras.layers.Layer):
 
     def build(self, input_shape):
         hidden = input_shape[-1]
-        if len(input_shape) != 3 or hidden is None or hidden % self.num_heads:
-            raise ValueError(
-                f"SpeechEncoderLayer: the input must be (batch, frames, hidden) with hidden a "
-                f"multiple of num_heads={self.num_heads}; received input_shape="
-                f"{tuple(input_shape)}."
-            )
+        split_width(input_shape, self.num_heads, "num_heads", "SpeechEncoderLayer", rank=3)
         policy = self.dtype_policy
 
         def dense(units, name):

@@ -2,11 +2,12 @@
 
 import keras
 
+from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 from mmkeras.layers.speech._ops import real_lengths
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class WaveformLength(keras.layers.Layer):
+class WaveformLength(BatchStepsLayer):
     """Returns how many samples of each waveform are real: up to and including the last nonzero one.
 
     mmkeras pipelines pad (and a Hugging Face feature extractor pads) waveforms with zeros at
@@ -32,19 +33,11 @@ class WaveformLength(keras.layers.Layer):
     array([4], dtype=int32)
     """
 
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "WaveformLength expects waveforms of shape (batch, samples); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        self.built = True
+    input_description = "waveforms of shape (batch, samples)"
+    output_dtype = "int32"
 
     def call(self, inputs):
         return real_lengths(inputs)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="int32")

@@ -4,11 +4,12 @@ import keras
 from keras import ops
 
 from mmkeras.argument_checks import check_positive_number
+from mmkeras.layers.batch_steps_layer import BatchStepsLayer
 from mmkeras.layers.speech._ops import length_mask, real_lengths
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class WaveformNormalization(keras.layers.Layer):
+class WaveformNormalization(BatchStepsLayer):
     """Normalises each waveform to zero mean and unit variance over its real samples.
 
     `(x - mean) / sqrt(var + epsilon)` with the mean and (biased) variance of the row's real
@@ -34,17 +35,11 @@ class WaveformNormalization(keras.layers.Layer):
     array([[-1.2247,  0.    ,  1.2247,  0.    ,  0.    ]], dtype=float32)
     """
 
+    input_description = "waveforms of shape (batch, samples)"
+
     def __init__(self, epsilon=1e-7, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = check_positive_number("epsilon", epsilon, "WaveformNormalization")
-
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "WaveformNormalization expects waveforms of shape (batch, samples); received "
-                f"input_shape={tuple(input_shape)}."
-            )
-        self.built = True
 
     def call(self, inputs, lengths=None):
         if lengths is None:
@@ -57,9 +52,6 @@ class WaveformNormalization(keras.layers.Layer):
         variance = ops.sum(ops.square(x - mean) * weights, axis=1, keepdims=True) / count
         normalized = ops.where(real, (x - mean) / ops.sqrt(variance + self.epsilon), 0.0)
         return ops.cast(normalized, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}

@@ -37,9 +37,6 @@ without the magnitude/direction split), and SpecAugment's masking of frames duri
 checkpoint's.
 """
 
-import contextlib
-import json
-
 import keras
 import numpy as np
 
@@ -55,6 +52,8 @@ from mmkeras.layers.speech import (
 )
 from mmkeras.layers.speech._ops import stack_output_length
 from mmkeras.pretrained.families.keras_hub_family import NETWORK_NAME, hf_preprocessor_config
+from mmkeras.pretrained.families.safetensors_checkpoint import SafetensorsCheckpoint
+from mmkeras.pretrained.families.waveform_input import waveform_input
 from mmkeras.pretrained.family import Encoded, Family, register_family
 
 # The reference feature extractor's variance epsilon (`zero_mean_unit_var_norm`).
@@ -69,6 +68,48 @@ ENCODER_LAYER_NORM = "encoder_layer_norm"
 
 def transformer_layer_name(index):
     return f"transformer_layer_{index}"
+
+
+# Each layer's constructor arguments, by the key of the checkpoint's config they come from.
+_CONFIG_KEYS = {
+    ConvFeatureEncoder: {
+        "conv_dim": "conv_dim",
+        "conv_kernel": "conv_kernel",
+        "conv_stride": "conv_stride",
+        "conv_bias": "conv_bias",
+        "norm": "feat_extract_norm",
+        "activation": "feat_extract_activation",
+    },
+    FeatureProjection: {
+        "units": "hidden_size",
+        "layer_norm": "feat_proj_layer_norm",
+        "layer_norm_epsilon": "layer_norm_eps",
+        "dropout": "feat_proj_dropout",
+    },
+    ConvPositionalEmbedding: {
+        "kernel_size": "num_conv_pos_embeddings",
+        "groups": "num_conv_pos_embedding_groups",
+        "activation": "feat_extract_activation",
+        "batch_norm": "conv_pos_batch_norm",
+    },
+    SpeechEncoderLayer: {
+        "num_heads": "num_attention_heads",
+        "intermediate_size": "intermediate_size",
+        "activation": "hidden_act",
+        "layer_norm_epsilon": "layer_norm_eps",
+        "pre_norm": "do_stable_layer_norm",
+        "dropout": "hidden_dropout",
+        "attention_dropout": "attention_dropout",
+        "activation_dropout": "activation_dropout",
+        "layerdrop": "layerdrop",
+    },
+}
+
+
+def _layer_from_settings(layer_class, settings, name):
+    """A layer of `_CONFIG_KEYS` built with the arguments the checkpoint's settings give it."""
+    arguments = {argument: settings[key] for argument, key in _CONFIG_KEYS[layer_class].items()}
+    return layer_class(**arguments, name=name)
 
 
 class SpeechEncoderFamily(Family):
@@ -162,32 +203,16 @@ class SpeechEncoderFamily(Family):
         """The encoder as a functional model `{"waveform", "lengths"} -> last hidden states`."""
         waveform = keras.Input(shape=(None,), dtype="float32", name="waveform")
         lengths = keras.Input(shape=(), dtype="int32", name="lengths")
-        frames = ConvFeatureEncoder(
-            conv_dim=settings["conv_dim"],
-            conv_kernel=settings["conv_kernel"],
-            conv_stride=settings["conv_stride"],
-            conv_bias=settings["conv_bias"],
-            norm=settings["feat_extract_norm"],
-            activation=settings["feat_extract_activation"],
-            name=FEATURE_ENCODER,
-        )(waveform, lengths=lengths)
+        frames = _layer_from_settings(ConvFeatureEncoder, settings, FEATURE_ENCODER)(
+            waveform, lengths=lengths
+        )
         mask = FrameMask(settings["conv_kernel"], settings["conv_stride"], name="frame_mask")(
             frames, lengths=lengths
         )
-        x = FeatureProjection(
-            settings["hidden_size"],
-            layer_norm=settings["feat_proj_layer_norm"],
-            layer_norm_epsilon=settings["layer_norm_eps"],
-            dropout=settings["feat_proj_dropout"],
-            name=FEATURE_PROJECTION,
-        )(frames)
-        x = ConvPositionalEmbedding(
-            settings["num_conv_pos_embeddings"],
-            groups=settings["num_conv_pos_embedding_groups"],
-            activation=settings["feat_extract_activation"],
-            batch_norm=settings["conv_pos_batch_norm"],
-            name=POSITIONAL_EMBEDDING,
-        )(x, mask=mask)
+        x = _layer_from_settings(FeatureProjection, settings, FEATURE_PROJECTION)(frames)
+        x = _layer_from_settings(ConvPositionalEmbedding, settings, POSITIONAL_EMBEDDING)(
+            x, mask=mask
+        )
         stable = settings["do_stable_layer_norm"]
         encoder_norm = keras.layers.LayerNormalization(
             epsilon=settings["layer_norm_eps"], name=ENCODER_LAYER_NORM
@@ -196,18 +221,8 @@ class SpeechEncoderFamily(Family):
             x = encoder_norm(x)
         x = keras.layers.Dropout(settings["hidden_dropout"], name="encoder_dropout")(x)
         for index in range(settings["num_hidden_layers"]):
-            x = SpeechEncoderLayer(
-                num_heads=settings["num_attention_heads"],
-                intermediate_size=settings["intermediate_size"],
-                activation=settings["hidden_act"],
-                layer_norm_epsilon=settings["layer_norm_eps"],
-                pre_norm=stable,
-                dropout=settings["hidden_dropout"],
-                attention_dropout=settings["attention_dropout"],
-                activation_dropout=settings["activation_dropout"],
-                layerdrop=settings["layerdrop"],
-                name=transformer_layer_name(index),
-            )(x, mask=mask)
+            layer_name = transformer_layer_name(index)
+            x = _layer_from_settings(SpeechEncoderLayer, settings, layer_name)(x, mask=mask)
         if stable:
             x = encoder_norm(x)
         return keras.Model({"waveform": waveform, "lengths": lengths}, x, name=NETWORK_NAME)
@@ -261,17 +276,7 @@ class SpeechEncoderFamily(Family):
                     f"samples (one frame: {minimum / rate:g} s at {rate} Hz); received "
                     f"duration={duration!r}."
                 )
-        if input_shape is not None:
-            shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-            ok = shape is not None and len(shape) == 1
-            ok = ok and (shape[0] is None or (isinstance(shape[0], int) and shape[0] >= minimum))
-            if not ok:
-                raise ValueError(
-                    f"pretrained: a {self.name} branch takes waveforms (samples,), at least "
-                    f"{minimum} samples (one frame); received input_shape={input_shape!r}."
-                )
-            samples = shape[0]
-        return keras.Input(shape=(samples,), dtype="float32", name="audio")
+        return waveform_input(self.name, samples, input_shape, minimum)
 
     def encode(self, network, raw, source, training=None):
         settings = self.settings(source)
@@ -351,70 +356,27 @@ def _receptive_field(conv_kernel, conv_stride):
 # === Weights ===
 
 
-class _CheckpointReader:
+class _CheckpointReader(SafetensorsCheckpoint):
     """Reads named tensors of a local checkpoint's safetensors file(s) as numpy arrays.
 
     Names are given without the base model's prefix; a task checkpoint (`Wav2Vec2ForCTC`,
     `...ForSequenceClassification`) stores them under `"<prefix>."`, a base model without it.
     """
 
-    def __init__(self, source, prefix):
-        self.source = source
-        self.prefix = prefix
-        self._stack = contextlib.ExitStack()
+    def __init__(self, source, base_prefix):
+        super().__init__(source)
+        self.base_prefix = base_prefix
 
-    def __enter__(self):
-        from safetensors import safe_open
+    def found(self, names):
+        base = f"{self.base_prefix}."
+        self.prefix = base if any(name.startswith(base) for name in names) else ""
 
-        index = self.source.file("model.safetensors.index.json")
-        single = self.source.file("model.safetensors")
-        if single is not None:
-            files = {None: single}
-        elif index is not None:
-            with open(index, encoding="utf-8") as f:
-                weight_map = json.load(f)["weight_map"]
-            files = {name: self.source.file(path) for name, path in weight_map.items()}
-        else:
-            raise ValueError(
-                f"pretrained source {self.source.source!r}: the checkpoint has no "
-                f"model.safetensors (looked in {self.source.location}); mmkeras reads "
-                "safetensors weights only."
-            )
-        handles = {}
-        self._where = {}
-        for name, path in files.items():
-            if path is None:
-                raise ValueError(
-                    f"pretrained source {self.source.source!r}: a shard that "
-                    "model.safetensors.index.json names is missing (looked in "
-                    f"{self.source.location})."
-                )
-            if path not in handles:
-                handles[path] = self._stack.enter_context(safe_open(path, framework="np"))
-            if name is not None:
-                self._where[name] = handles[path]
-        if None in files:
-            handle = handles[files[None]]
-            self._where = {name: handle for name in handle.keys()}
-        base = f"{self.prefix}."
-        self._base = base if any(name.startswith(base) for name in self._where) else ""
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stack.close()
-
-    def has(self, name):
-        return self._base + name in self._where
-
-    def get(self, name):
-        key = self._base + name
-        if key not in self._where:
-            raise ValueError(
-                f"pretrained source {self.source.source!r}: the checkpoint has no weight "
-                f"{key!r} that this {self.source.model_type} architecture needs (its config "
-                "and weights disagree)."
-            )
-        return self._where[key].get_tensor(key)
+    def missing(self, key):
+        return (
+            f"pretrained source {self.source.source!r}: the checkpoint has no weight "
+            f"{key!r} that this {self.source.model_type} architecture needs (its config "
+            "and weights disagree)."
+        )
 
 
 def _positional_conv_kernel(reader):
@@ -429,12 +391,12 @@ def _positional_conv_kernel(reader):
         ("parametrizations.weight.original0", "parametrizations.weight.original1"),
         ("weight_g", "weight_v"),
     ):
-        if reader.has(base + g_name):
-            g = reader.get(base + g_name).astype("float32")
-            v = reader.get(base + v_name).astype("float32")
+        if base + g_name in reader:
+            g = reader[base + g_name].astype("float32")
+            v = reader[base + v_name].astype("float32")
             norm = np.sqrt(np.sum(np.square(v), axis=(0, 1), keepdims=True))
             return g * v / norm
-    return reader.get(base + "weight")
+    return reader[base + "weight"]
 
 
 def _assign_weights(network, settings, reader):
@@ -452,27 +414,27 @@ def _assign_weights(network, settings, reader):
         assignments.append((variable, value))
 
     def dense(layer, name):
-        put(layer.kernel, reader.get(f"{name}.weight").T)
-        put(layer.bias, reader.get(f"{name}.bias"))
+        put(layer.kernel, reader[f"{name}.weight"].T)
+        put(layer.bias, reader[f"{name}.bias"])
 
     def norm(layer, name):
-        put(layer.gamma, reader.get(f"{name}.weight"))
-        put(layer.beta, reader.get(f"{name}.bias"))
+        put(layer.gamma, reader[f"{name}.weight"])
+        put(layer.beta, reader[f"{name}.bias"])
 
     encoder = network.get_layer(FEATURE_ENCODER)
     for index, conv in enumerate(encoder.conv_layers):
         name = f"feature_extractor.conv_layers.{index}"
-        put(conv.kernel, reader.get(f"{name}.conv.weight").transpose(2, 1, 0))
+        put(conv.kernel, reader[f"{name}.conv.weight"].transpose(2, 1, 0))
         if settings["conv_bias"]:
-            put(conv.bias, reader.get(f"{name}.conv.bias"))
+            put(conv.bias, reader[f"{name}.conv.bias"])
         if settings["feat_extract_norm"] == "layer":
             norm(encoder.layer_norms[index], f"{name}.layer_norm")
     if settings["feat_extract_norm"] == "group":
         put(
             encoder.group_norm_gamma,
-            reader.get("feature_extractor.conv_layers.0.layer_norm.weight"),
+            reader["feature_extractor.conv_layers.0.layer_norm.weight"],
         )
-        put(encoder.group_norm_beta, reader.get("feature_extractor.conv_layers.0.layer_norm.bias"))
+        put(encoder.group_norm_beta, reader["feature_extractor.conv_layers.0.layer_norm.bias"])
 
     projection = network.get_layer(FEATURE_PROJECTION)
     if settings["feat_proj_layer_norm"]:
@@ -481,12 +443,12 @@ def _assign_weights(network, settings, reader):
 
     positional = network.get_layer(POSITIONAL_EMBEDDING)
     put(positional.conv.kernel, _positional_conv_kernel(reader).transpose(2, 1, 0))
-    put(positional.conv.bias, reader.get("encoder.pos_conv_embed.conv.bias"))
+    put(positional.conv.bias, reader["encoder.pos_conv_embed.conv.bias"])
     if settings["conv_pos_batch_norm"]:
         name = "encoder.pos_conv_embed.batch_norm"
         norm(positional.norm, name)
-        put(positional.norm.moving_mean, reader.get(f"{name}.running_mean"))
-        put(positional.norm.moving_variance, reader.get(f"{name}.running_var"))
+        put(positional.norm.moving_mean, reader[f"{name}.running_mean"])
+        put(positional.norm.moving_variance, reader[f"{name}.running_var"])
     norm(network.get_layer(ENCODER_LAYER_NORM), "encoder.layer_norm")
 
     for index in range(settings["num_hidden_layers"]):

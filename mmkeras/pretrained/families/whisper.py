@@ -27,9 +27,6 @@ takes the waveform. Training-only settings differ: the reference's three dropout
 the blocks' one rate, `dropout`, and `encoder_layerdrop` is not applied.
 """
 
-import contextlib
-import json
-
 import keras
 
 from mmkeras.layers.modeling import (
@@ -39,6 +36,8 @@ from mmkeras.layers.modeling import (
     WhisperLogMel,
 )
 from mmkeras.pretrained.families.keras_hub_family import hf_preprocessor_config
+from mmkeras.pretrained.families.safetensors_checkpoint import SafetensorsCheckpoint
+from mmkeras.pretrained.families.waveform_input import waveform_input
 from mmkeras.pretrained.family import Encoded, Family, register_family
 
 # Hugging Face `activation_function` values and the Keras activation that computes the same.
@@ -125,68 +124,24 @@ def _encoder_from_transformers(source):
     return network
 
 
-class _CheckpointTensors:
+class _CheckpointTensors(SafetensorsCheckpoint):
     """The encoder's tensors of a Hugging Face checkpoint, as numpy arrays, by name below the
     encoder (`"conv1.weight"`, `"layers.0.fc1.bias"`): one `model.safetensors`, or the shards
     that `model.safetensors.index.json` lists. The encoder's prefix (`"encoder."` for
     `WhisperModel`, `"model.encoder."` for `WhisperForConditionalGeneration`) is found from
     the checkpoint's names."""
 
-    def __init__(self, source):
-        self.source = source
-        self._stack = contextlib.ExitStack()
-        self._where = {}
-
-    def __enter__(self):
-        from safetensors import safe_open
-
-        index = self.source.file("model.safetensors.index.json")
-        if index is not None:
-            with open(index, encoding="utf-8") as f:
-                shards = sorted(set(json.load(f)["weight_map"].values()))
-        elif self.source.file("model.safetensors") is not None:
-            shards = ["model.safetensors"]
-        else:
+    def found(self, names):
+        anchors = [key for key in names if key.endswith("encoder.conv1.weight")]
+        if not anchors:
             raise ValueError(
-                f"pretrained source {self.source.source!r}: the checkpoint has no "
-                f"model.safetensors (looked in {self.source.location}). Save it with "
-                "`model.save_pretrained(folder, safe_serialization=True)`."
+                f"pretrained source {self.source.source!r}: no Whisper encoder in the "
+                "checkpoint (no tensor named '...encoder.conv1.weight')."
             )
-        with self._stack:
-            for shard in shards:
-                path = self.source.file(shard)
-                if path is None:
-                    raise ValueError(
-                        f"pretrained source {self.source.source!r}: the shard {shard} listed "
-                        "in model.safetensors.index.json is missing."
-                    )
-                handle = self._stack.enter_context(safe_open(path, framework="np"))
-                for key in handle.keys():
-                    self._where[key] = handle
-            anchors = [key for key in self._where if key.endswith("encoder.conv1.weight")]
-            if not anchors:
-                raise ValueError(
-                    f"pretrained source {self.source.source!r}: no Whisper encoder in the "
-                    "checkpoint (no tensor named '...encoder.conv1.weight')."
-                )
-            self.prefix = min(anchors, key=len)[: -len("conv1.weight")]
-            self._stack = self._stack.pop_all()  # the files stay open until __exit__
-        return self
-
-    def __exit__(self, *exc):
-        self._stack.close()
-        self._where.clear()
-
-    def __contains__(self, name):
-        return self.prefix + name in self._where
+        self.prefix = min(anchors, key=len)[: -len("conv1.weight")]
 
     def __getitem__(self, name):
-        key = self.prefix + name
-        if key not in self._where:
-            raise ValueError(
-                f"pretrained source {self.source.source!r}: the checkpoint has no tensor {key!r}."
-            )
-        return self._where[key].get_tensor(key).astype("float32")
+        return super().__getitem__(name).astype("float32")
 
 
 def _assign(variable, value, name):
@@ -418,17 +373,7 @@ class WhisperFamily(Family):
         samples = None
         if duration is not None:
             samples = int(round(duration * self.features(source)["sampling_rate"]))
-        if input_shape is not None:
-            shape = tuple(input_shape)
-            if len(shape) != 1 or not (
-                shape[0] is None or (isinstance(shape[0], int) and shape[0] > 0)
-            ):
-                raise ValueError(
-                    f"pretrained: a {self.name} branch takes waveforms (batch, samples): "
-                    f"input_shape must be (samples,) or (None,); received {input_shape!r}."
-                )
-            samples = shape[0]
-        return keras.Input(shape=(samples,), dtype="float32", name="audio")
+        return waveform_input(self.name, samples, input_shape)
 
     def encode(self, network, raw, source, training=None):
         features = self.features(source)
