@@ -459,6 +459,34 @@ def special_token(config, key):
     return value
 
 
+class StringTokenizer(keras.layers.Layer):
+    """The base of tokenizers of TensorFlow ops (not trainable): strings -> ragged ids.
+
+    It takes a string, or a string tensor / list `(batch,)`, and returns ids `(batch, None)`
+    (`(None,)` for one string). Subclasses define `_ids`, on a `(batch,)` string tensor.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+
+    def __call__(self, inputs, *args, **kwargs):
+        import tensorflow as tf
+
+        # Python strings are not tensors to Keras: convert them first.
+        return super().__call__(tf.convert_to_tensor(inputs, dtype=tf.string), *args, **kwargs)
+
+    def call(self, inputs):
+        scalar = inputs.shape.rank == 0
+        if scalar:
+            inputs = inputs[None]
+        ids = self._ids(inputs)
+        return ids[0] if scalar else ids
+
+    def _ids(self, inputs):
+        raise NotImplementedError(f"{type(self).__name__}._ids")
+
+
 def logit_parameters(source):
     """`(logit_scale, logit_bias)` of a full CLIP / SigLIP checkpoint (bias None for CLIP)."""
     if source.format == "keras_hub":
@@ -487,6 +515,7 @@ def logit_parameters(source):
 
 __all__ = [
     "SafetensorWeights",
+    "StringTokenizer",
     "assign_blocks",
     "assign_linear",
     "assign_norm",
