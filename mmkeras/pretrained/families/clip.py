@@ -72,6 +72,25 @@ def projection_dim(source, config, weights, name):
     return int(source.config.get("projection_dim", config.get("projection_dim", 512)))
 
 
+def keras_hub_projection(backbone, tower):
+    """A keras-hub `CLIPBackbone`'s projection above `tower` and its width (`(None, None)` for
+    a preset of the encoder alone)."""
+    projection = getattr(backbone, f"{tower}_projection", None)
+    return projection, None if projection is None else int(projection.units)
+
+
+def assign_projection(network, weights, name):
+    """The checkpoint's projection `name` (no bias) into the tower's, where it projects."""
+    if any(layer.name == "projection" for layer in network.layers):
+        image_text.assign_linear(network.get_layer("projection"), weights, name, bias=False)
+
+
+def copy_projection(network, projection):
+    """A keras-hub projection into the tower's, where the preset has one."""
+    if projection is not None:
+        image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+
+
 def keras_hub_part(source, attribute, expected):
     """The vision or text encoder of a keras-hub preset (a whole backbone or the encoder)."""
     import keras_hub
@@ -207,19 +226,16 @@ class CLIPVisionFamily(ImageTowerFamily):
         image_text.assign_norm(network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm")
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
         image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
-        if arch["projection_dim"]:
-            image_text.assign_linear(
-                network.get_layer("projection"), weights, "visual_projection", bias=False
-            )
+        assign_projection(network, weights, "visual_projection")
         return network
 
     def _load_keras_hub(self, source):
         encoder, backbone = self._keras_hub_part(source)
-        projection = getattr(backbone, "vision_projection", None)
+        projection, width = keras_hub_projection(backbone, self.tower)
         # keras-hub's CLIP encoders fix every layer-norm epsilon at 1e-5.
         arch = self._arch(
             image_text.keras_hub_vision_arch(encoder, self.name, 1e-5),
-            None if projection is None else int(projection.units),
+            width,
         )
         network = image_text.build_vision_tower(arch, "clip_vision_tower")
         embedding = network.get_layer("embedding")
@@ -232,8 +248,7 @@ class CLIPVisionFamily(ImageTowerFamily):
         image_text.copy_weights(network.get_layer("pre_norm"), encoder.pre_layer_norm, "norm")
         image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
         image_text.copy_weights(network.get_layer("post_norm"), encoder.layer_norm, "norm")
-        if projection is not None:
-            image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+        copy_projection(network, projection)
         return network
 
 
@@ -347,22 +362,19 @@ class CLIPTextFamily(TextTowerFamily):
         image_text.assign_norm(
             network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
         )
-        if arch["projection_dim"]:
-            image_text.assign_linear(
-                network.get_layer("projection"), weights, "text_projection", bias=False
-            )
+        assign_projection(network, weights, "text_projection")
         return network
 
     def _load_keras_hub(self, source):
         encoder, backbone = self._keras_hub_part(source)
-        projection = getattr(backbone, "text_projection", None)
+        projection, width = keras_hub_projection(backbone, self.tower)
         # keras-hub's CLIP text encoder: blocks at epsilon 1e-5, its final norm at 1e-6; it
         # pools at the largest id.
         arch = self._arch(
             image_text.keras_hub_text_arch(source, encoder, self.name, 1e-5),
             1e-6,
             None,
-            None if projection is None else int(projection.units),
+            width,
         )
         network = image_text.build_text_tower(arch, "clip_text_tower")
         embedding = network.get_layer("embedding")
@@ -372,8 +384,7 @@ class CLIPTextFamily(TextTowerFamily):
         )
         image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
         image_text.copy_weights(network.get_layer("final_norm"), encoder.layer_norm, "norm")
-        if projection is not None:
-            image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+        copy_projection(network, projection)
         return network
 
     def special_ids(self, source):
