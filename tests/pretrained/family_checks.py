@@ -118,6 +118,17 @@ def image_text_fixtures(family):
     return reference, vision, text, dual_encoder
 
 
+def tiny_keras_hub_encoders(vision_class, text_class, **text_options):
+    """A tiny keras-hub vision encoder (32x32 images, patches of 8) and text encoder (40 ids,
+    8 positions) of the classes given, both two blocks of width 16."""
+    blocks = {"hidden_dim": 16, "num_layers": 2, "num_heads": 2, "intermediate_dim": 20}
+    vision = vision_class(patch_size=8, image_shape=(32, 32, 3), **blocks)
+    text = text_class(
+        vocabulary_size=40, embedding_dim=16, max_sequence_length=8, **blocks, **text_options
+    )
+    return vision, text
+
+
 def check_vision_tower(vision, reference):
     """The vision branch's sequence and feature (its default pooling, the reference's
     `pooler_output`) are the reference's; returns its outputs."""

@@ -122,22 +122,8 @@ def test_a_vision_only_checkpoint(reference, tmp_path):
 def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     import keras_hub
 
-    vision_encoder = keras_hub.models.CLIPVisionEncoder(
-        patch_size=8,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        image_shape=(32, 32, 3),
-    )
-    text_encoder = keras_hub.models.CLIPTextEncoder(
-        vocabulary_size=40,
-        embedding_dim=16,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        max_sequence_length=8,
+    vision_encoder, text_encoder = checks.tiny_keras_hub_encoders(
+        keras_hub.models.CLIPVisionEncoder, keras_hub.models.CLIPTextEncoder
     )
     backbone = keras_hub.models.CLIPBackbone(vision_encoder, text_encoder, projection_dim=12)
     perturb(backbone, seed=3)

@@ -94,23 +94,8 @@ def test_text_longer_than_the_positions_is_refused():
 def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     import keras_hub
 
-    vision_encoder = keras_hub.models.SigLIPVisionEncoder(
-        patch_size=8,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        image_shape=(32, 32, 3),
-    )
-    text_encoder = keras_hub.models.SigLIPTextEncoder(
-        vocabulary_size=40,
-        embedding_dim=16,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        max_sequence_length=8,
-        projection_dim=12,
+    vision_encoder, text_encoder = checks.tiny_keras_hub_encoders(
+        keras_hub.models.SigLIPVisionEncoder, keras_hub.models.SigLIPTextEncoder, projection_dim=12
     )
     backbone = keras_hub.models.SigLIPBackbone(vision_encoder, text_encoder)
     perturb(backbone, seed=5)
