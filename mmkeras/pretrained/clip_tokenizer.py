@@ -12,7 +12,11 @@ import json
 
 import keras
 
-from mmkeras.pretrained.families.image_text import special_token, tokenizer_config
+from mmkeras.pretrained.families.image_text import (
+    StringTokenizer,
+    special_token,
+    tokenizer_config,
+)
 
 START_TOKEN = "<|startoftext|>"
 END_TOKEN = "<|endoftext|>"
@@ -24,7 +28,7 @@ WORD = r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class CLIPTokenizer(keras.layers.Layer):
+class CLIPTokenizer(StringTokenizer):
     """Maps strings to CLIP's BPE ids (without the start and end tokens), in TensorFlow ops.
 
     Args:
@@ -49,7 +53,6 @@ class CLIPTokenizer(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary, merges, **kwargs):
-        kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         import keras_hub
 
@@ -95,26 +98,15 @@ class CLIPTokenizer(keras.layers.Layer):
         )
         return tf.cast(pieces, "int32")
 
-    def __call__(self, inputs, *args, **kwargs):
+    def _ids(self, inputs):
         import tensorflow as tf
 
-        # Python strings are not tensors to Keras: convert them first.
-        return super().__call__(tf.convert_to_tensor(inputs, dtype=tf.string), *args, **kwargs)
-
-    def call(self, inputs):
-        import tensorflow as tf
-
-        scalar = inputs.shape.rank == 0
-        if scalar:
-            inputs = inputs[None]
-        if tf.executing_eagerly():
-            # keras-hub runs its TensorFlow path inside a graph only.
-            if self._graph is None:
-                self._graph = tf.function(self._tokenize)
-            ids = self._graph(inputs)
-        else:
-            ids = self._tokenize(inputs)
-        return ids[0] if scalar else ids
+        if not tf.executing_eagerly():
+            return self._tokenize(inputs)
+        # keras-hub runs its TensorFlow path inside a graph only.
+        if self._graph is None:
+            self._graph = tf.function(self._tokenize)
+        return self._graph(inputs)
 
     def get_config(self):
         return {**super().get_config(), "vocabulary": self.vocabulary, "merges": self.merges}

@@ -19,7 +19,11 @@ ids).
 
 import keras
 
-from mmkeras.pretrained.families.image_text import special_token, tokenizer_config
+from mmkeras.pretrained.families.image_text import (
+    StringTokenizer,
+    special_token,
+    tokenizer_config,
+)
 
 UNDERLINE = "\u2581"
 # `string.punctuation`, as a character class.
@@ -45,7 +49,7 @@ def _escape(token):
 
 
 @keras.saving.register_keras_serializable(package="mmkeras")
-class SigLIPTokenizer(keras.layers.Layer):
+class SigLIPTokenizer(StringTokenizer):
     """Maps strings to SigLIP's SentencePiece ids (without the end token), in TensorFlow ops.
 
     Args:
@@ -67,7 +71,6 @@ class SigLIPTokenizer(keras.layers.Layer):
     """
 
     def __init__(self, proto, special_tokens, unknown_token, end_id, lowercase=True, **kwargs):
-        kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         if isinstance(proto, str):
             proto = proto.encode("latin-1")
@@ -151,28 +154,18 @@ class SigLIPTokenizer(keras.layers.Layer):
         keep = tf.logical_not((first_row & tf.equal(position, 0)) | is_end)
         return tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
 
-    def __call__(self, inputs, *args, **kwargs):
+    def _ids(self, inputs):
         import tensorflow as tf
 
-        # Python strings are not tensors to Keras: convert them first.
-        return super().__call__(tf.convert_to_tensor(inputs, dtype=tf.string), *args, **kwargs)
-
-    def call(self, inputs):
-        import tensorflow as tf
-
-        scalar = inputs.shape.rank == 0
-        if scalar:
-            inputs = inputs[None]
         try:
-            ids = self._tokenize(inputs)
+            return self._tokenize(inputs)
         except tf.errors.NotFoundError:
             if not tf.executing_eagerly():
                 raise
             # TensorFlow Text's SentencePiece model lives in an eager kernel, which
             # `tf.random.set_seed` (`keras.utils.set_random_seed`) clears: load it again.
             self._load_sentencepiece()
-            ids = self._tokenize(inputs)
-        return ids[0] if scalar else ids
+            return self._tokenize(inputs)
 
     def get_config(self):
         return {

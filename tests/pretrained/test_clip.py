@@ -4,50 +4,27 @@ import json
 import os
 import shutil
 
+import family_checks as checks
 import keras
 import numpy as np
 import pytest
 from image_text_golden import perturb, raw_images
-from pretrained_golden import golden_dir, load_config, load_golden
+from pretrained_golden import golden_dir, load_config
 
 import mmkeras as mk
 from mmkeras.pretrained import family_for, resolve_source
 
 FAMILY = "clip"
 FOLDER = golden_dir(FAMILY)
-TOLERANCE = 1e-4
 
 
-@pytest.fixture(scope="module")
-def reference():
-    return load_golden(FAMILY)
-
-
-@pytest.fixture(scope="module")
-def vision():
-    return mk.branches.pretrained(FOLDER, modality="image", return_sequence=True)
-
-
-@pytest.fixture(scope="module")
-def text():
-    return mk.branches.pretrained(FOLDER, modality="text", return_sequence=True)
-
-
-@pytest.fixture(scope="module")
-def dual_encoder():
-    return mk.models.DualEncoder.from_pretrained(FOLDER)
+reference, vision, text, dual_encoder = checks.image_text_fixtures(FAMILY)
 
 
 def test_vision_tower_matches_reference_from_raw_pixels(vision, reference):
-    out = vision.predict(raw_images(reference), verbose=0)
     # The sequence is the encoder's output before the post-norm; the pooler (the default
     # pooling) is the post-normed class token.
-    np.testing.assert_allclose(
-        out["sequence"], reference["vision_last_hidden_state"], atol=TOLERANCE, rtol=0
-    )
-    np.testing.assert_allclose(
-        out["feature"], reference["vision_pooler_output"], atol=TOLERANCE, rtol=0
-    )
+    out = checks.check_vision_tower(vision, reference)
     assert out["sequence_mask"].all()
 
 
@@ -59,116 +36,60 @@ def test_projection_pooling_gives_the_reference_embeddings(reference):
         (text.predict(reference["input_ids"].astype("int32"), verbose=0), reference["text_embeds"]),
     ):
         unit = projected / np.linalg.norm(projected, axis=1, keepdims=True)
-        np.testing.assert_allclose(unit, expected, atol=TOLERANCE, rtol=0)
+        np.testing.assert_allclose(unit, expected, atol=checks.TOLERANCE, rtol=0)
 
 
 def test_text_tower_matches_reference_at_every_position(text, reference):
     ids = reference["input_ids"].astype("int32")
     out = text.predict(ids, verbose=0)
     np.testing.assert_allclose(
-        out["sequence"], reference["text_last_hidden_state"], atol=TOLERANCE, rtol=0
+        out["sequence"], reference["text_last_hidden_state"], atol=checks.TOLERANCE, rtol=0
     )
     np.testing.assert_array_equal(out["sequence_mask"], reference["attention_mask"] == 1)
     # The checkpoint says eos_token_id = 2: the reference pools at the largest id of each row.
     np.testing.assert_allclose(
-        out["feature"], reference["text_pooler_output"], atol=TOLERANCE, rtol=0
+        out["feature"], reference["text_pooler_output"], atol=checks.TOLERANCE, rtol=0
     )
 
 
 def test_tokenizer_and_spec_arguments_reproduce_the_reference_ids(reference):
-    import keras_hub
-
-    source = resolve_source(FOLDER)
-    family = family_for(source, "text")
-    arguments = family.spec_arguments(source)
-    special = reference["special_tokens"]
-    assert arguments == {
-        "pad_id": special["pad_token"][1],
-        "start_id": special["bos_token"][1],
-        "end_id": special["eos_token"][1],
-        "max_length": reference["max_length"],
-    }
-    packer = keras_hub.layers.StartEndPacker(
-        sequence_length=reference["max_length"],
-        start_value=arguments["start_id"],
-        end_value=arguments["end_id"],
-        pad_value=arguments["pad_id"],
-        return_padding_mask=False,
+    checks.check_tokenizer_and_spec_arguments(
+        FOLDER, reference, reference["special_tokens"]["bos_token"][1]
     )
-    ids = np.asarray(packer(family.tokenizer(source)(reference["sentences"])))
-    np.testing.assert_array_equal(ids, reference["input_ids"])
 
 
 def test_tokenizer_runs_in_tf_data(reference):
-    import tensorflow as tf
-
-    source = resolve_source(FOLDER)
-    tokenizer = family_for(source, "text").tokenizer(source)
-    dataset = tf.data.Dataset.from_tensor_slices(reference["sentences"][:3]).map(tokenizer)
-    first = next(iter(dataset)).numpy().tolist()
+    first = checks.first_ids_in_tf_data(FOLDER, reference)
     assert first == reference["input_ids"][0][1:10].tolist()  # between the start and the end token
 
 
 def test_zero_shot_and_embeddings_match_reference(dual_encoder, reference):
-    pixels = raw_images(reference)
-    probabilities = dual_encoder.zero_shot(pixels, reference["sentences"])
     logits = reference["logits_per_image"].astype("float64")
     expected = np.exp(logits - logits.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
-    assert probabilities.shape == (len(pixels), len(reference["sentences"]))
-    np.testing.assert_allclose(probabilities, expected, atol=TOLERANCE, rtol=0)
-    np.testing.assert_allclose(
-        dual_encoder.encode_images(pixels), reference["image_embeds"], atol=TOLERANCE, rtol=0
-    )
-    np.testing.assert_allclose(
-        dual_encoder.encode_texts(reference["sentences"]),
-        reference["text_embeds"],
-        atol=TOLERANCE,
-        rtol=0,
-    )
+    checks.check_zero_shot_and_embeddings(dual_encoder, reference, expected)
     assert dual_encoder.loss_kind == "softmax"
     scale = float(keras.ops.convert_to_numpy(dual_encoder.contrastive_logits.scale()))
     assert scale == pytest.approx(float(np.exp(np.ravel(reference["logit_scale"])[0])), rel=1e-6)
 
 
 def test_dual_encoder_keras_round_trip(dual_encoder, reference, tmp_path):
-    path = tmp_path / "clip.keras"
-    dual_encoder.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    pixels = raw_images(reference)
-    np.testing.assert_allclose(
-        loaded.zero_shot(pixels, reference["sentences"]),
-        dual_encoder.zero_shot(pixels, reference["sentences"]),
-        atol=1e-6,
-    )
+    checks.check_dual_encoder_round_trip(dual_encoder, reference, tmp_path / "clip.keras")
 
 
 def test_text_branch_keras_round_trip(text, reference, tmp_path):
     ids = reference["input_ids"].astype("int32")
-    path = tmp_path / "text.keras"
-    text.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    before, after = text.predict(ids, verbose=0), loaded.predict(ids, verbose=0)
-    for key in ("feature", "sequence", "sequence_mask"):
-        np.testing.assert_array_equal(before[key], after[key])
+    checks.check_round_trip(
+        text, ids, tmp_path / "text.keras", ("feature", "sequence", "sequence_mask")
+    )
 
 
 def test_contrastive_fine_tuning_runs(reference):
-    model = mk.models.DualEncoder.from_pretrained(FOLDER)
-    model.compile_defaults(learning_rate=1e-3)
-    ids = model.token_ids(reference["sentences"][:2])
-    history = model.fit(
-        {"image": raw_images(reference), "text": ids}, batch_size=2, epochs=2, verbose=0
-    )
-    losses = history.history["loss"]
-    assert np.isfinite(losses).all() and losses[1] != losses[0]
+    checks.check_fine_tuning_runs(mk.models.DualEncoder.from_pretrained(FOLDER), reference, 1e-3)
 
 
 def test_checkpoint_with_two_towers_needs_modality():
-    with pytest.raises(
-        ValueError, match=r"holds several encoders: pass modality= one of \['image', 'text'\]"
-    ):
-        mk.branches.pretrained(FOLDER)
+    checks.check_needs_modality(FOLDER)
     with pytest.raises(ValueError, match=r"has no audio encoder; it has: \['image', 'text'\]"):
         mk.branches.pretrained(FOLDER, modality="audio")
 
@@ -192,7 +113,7 @@ def test_a_vision_only_checkpoint(reference, tmp_path):
     branch = mk.branches.pretrained(str(tmp_path), return_sequence=True)
     out = branch.predict(raw_images(reference), verbose=0)
     np.testing.assert_allclose(
-        out["sequence"], reference["vision_last_hidden_state"], atol=TOLERANCE, rtol=0
+        out["sequence"], reference["vision_last_hidden_state"], atol=checks.TOLERANCE, rtol=0
     )
     with pytest.raises(ValueError, match="image and a text tower"):
         mk.models.DualEncoder.from_pretrained(str(tmp_path))
@@ -201,22 +122,8 @@ def test_a_vision_only_checkpoint(reference, tmp_path):
 def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     import keras_hub
 
-    vision_encoder = keras_hub.models.CLIPVisionEncoder(
-        patch_size=8,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        image_shape=(32, 32, 3),
-    )
-    text_encoder = keras_hub.models.CLIPTextEncoder(
-        vocabulary_size=40,
-        embedding_dim=16,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        max_sequence_length=8,
+    vision_encoder, text_encoder = checks.tiny_keras_hub_encoders(
+        keras_hub.models.CLIPVisionEncoder, keras_hub.models.CLIPTextEncoder
     )
     backbone = keras_hub.models.CLIPBackbone(vision_encoder, text_encoder, projection_dim=12)
     perturb(backbone, seed=3)

@@ -5,16 +5,15 @@ what `transformers` computes from its raw images (scripts/make_pretrained_golden
 branch starts from the raw 0..255 pixels and normalises them itself.
 """
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 
+import family_checks as checks
 import keras
 import numpy as np
 import pytest
-from pretrained_golden import golden_dir, load_golden
+from pretrained_golden import golden_dir
 
 import mmkeras as mk
 from mmkeras.branches import trainable_blocks
@@ -24,18 +23,7 @@ FAMILIES = ("vit", "deit", "dinov2")
 TOLERANCE = 1e-4
 
 
-@pytest.fixture(scope="module")
-def goldens():
-    return {family: load_golden(family) for family in FAMILIES}
-
-
-@pytest.fixture(scope="module")
-def branches():
-    """Default branches (sequence returned), built once per family."""
-    return {
-        family: mk.branches.pretrained(golden_dir(family), return_sequence=True)
-        for family in FAMILIES
-    }
+goldens, branches = checks.golden_fixtures(FAMILIES)
 
 
 def raw_images(golden):
@@ -46,17 +34,13 @@ def raw_images(golden):
     return images[:, top : top + size, top : top + size]
 
 
-def max_difference(a, b):
-    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_the_branch_normalises_pixels_as_the_image_processor(family, goldens, branches):
     branch = branches[family]
     normalise = keras.Model(branch.input, branch.get_layer("image_normalization").output)
     pixels = normalise.predict(raw_images(goldens[family]), verbose=0)
     expected = goldens[family]["pixel_values"].transpose(0, 2, 3, 1)
-    assert max_difference(pixels, expected) < 1e-5
+    assert checks.max_difference(pixels, expected) < 1e-5
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -65,7 +49,7 @@ def test_last_hidden_state_matches_the_reference_from_raw_pixels(family, goldens
     out = branches[family].predict(raw_images(golden), verbose=0)
     expected = golden["last_hidden_state"]
     assert out["sequence"].shape == expected.shape
-    assert max_difference(out["sequence"], expected) < TOLERANCE
+    assert checks.max_difference(out["sequence"], expected) < TOLERANCE
     assert out["sequence_mask"].all()
     # The default pooling is the class token's state (position 0).
     np.testing.assert_array_equal(out["feature"], out["sequence"][:, 0])
@@ -76,14 +60,16 @@ def test_deit_sequence_holds_the_class_and_distillation_tokens(goldens, branches
     out = branches["deit"].predict(raw_images(golden), verbose=0)
     patches = (32 // 8) ** 2
     assert out["sequence"].shape[1] == 2 + patches
-    assert max_difference(out["sequence"][:, 1], golden["last_hidden_state"][:, 1]) < TOLERANCE
+    assert (
+        checks.max_difference(out["sequence"][:, 1], golden["last_hidden_state"][:, 1]) < TOLERANCE
+    )
 
 
 def test_vit_pooler_is_the_checkpoints_pooling_head(goldens):
     golden = goldens["vit"]
     branch = mk.branches.pretrained(golden_dir("vit"), pooling="pooler")
     pooled = branch.predict(raw_images(golden), verbose=0)
-    assert max_difference(pooled, golden["pooler_output"]) < TOLERANCE
+    assert checks.max_difference(pooled, golden["pooler_output"]) < TOLERANCE
 
 
 def test_dinov2_pooler_is_the_class_token_after_the_final_layernorm(goldens):
@@ -91,7 +77,7 @@ def test_dinov2_pooler_is_the_class_token_after_the_final_layernorm(goldens):
     for pooling in ("pooler", "cls"):
         branch = mk.branches.pretrained(golden_dir("dinov2"), pooling=pooling)
         pooled = branch.predict(raw_images(golden), verbose=0)
-        assert max_difference(pooled, golden["pooler_output"]) < TOLERANCE
+        assert checks.max_difference(pooled, golden["pooler_output"]) < TOLERANCE
 
 
 def test_deit_without_a_pooling_head_refuses_pooler():
@@ -108,8 +94,10 @@ def test_dinov2_at_its_checkpoint_size_matches_without_resampling(goldens):
     out = branch.predict(golden["images"].astype("float32"), verbose=0)
     expected = golden["checkpoint_size_last_hidden_state"]
     assert out["sequence"].shape == expected.shape
-    assert max_difference(out["sequence"], expected) < TOLERANCE
-    assert max_difference(out["feature"], golden["checkpoint_size_pooler_output"]) < TOLERANCE
+    assert checks.max_difference(out["sequence"], expected) < TOLERANCE
+    assert (
+        checks.max_difference(out["feature"], golden["checkpoint_size_pooler_output"]) < TOLERANCE
+    )
 
 
 def test_dinov2_default_size_is_the_image_processors_crop(goldens, branches):
@@ -142,26 +130,16 @@ def test_fixed_size_families_refuse_another_size(family):
     ],
 )
 def test_checkpoints_keras_hub_cannot_reproduce_are_refused(family, key, value, tmp_path):
-    folder = tmp_path / family
-    shutil.copytree(golden_dir(family), folder)
-    config = json.loads((folder / "config.json").read_text())
-    config[key] = value
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = checks.changed_checkpoint(family, key, value, tmp_path)
     with pytest.raises(ValueError, match=rf"{key}={value!r} are not supported"):
-        mk.branches.pretrained(str(folder))
+        mk.branches.pretrained(folder)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_keras_round_trip_gives_identical_outputs(family, goldens, tmp_path):
     branch = mk.branches.pretrained(golden_dir(family), output_dim=4, return_sequence=True)
     images = raw_images(goldens[family])
-    before = branch.predict(images, verbose=0)
-    path = tmp_path / "branch.keras"
-    branch.save(path)
-    reloaded = keras.saving.load_model(path, safe_mode=True)
-    after = reloaded.predict(images, verbose=0)
-    for key in ("feature", "sequence"):
-        np.testing.assert_array_equal(after[key], before[key])
+    checks.check_round_trip(branch, images, tmp_path / "branch.keras", ("feature", "sequence"))
 
 
 def test_a_trained_dinov2_position_table_survives_saving(goldens, tmp_path):
@@ -250,54 +228,29 @@ def test_a_keras_hub_preset_folder_matches_too(family, goldens, tmp_path):
     branch = mk.branches.pretrained(str(tmp_path), return_sequence=True)
     assert branch.input_shape == (None, side, side, 3)
     out = branch.predict(raw_images(golden), verbose=0)
-    assert max_difference(out["sequence"], golden["last_hidden_state"]) < TOLERANCE
+    assert checks.max_difference(out["sequence"], golden["last_hidden_state"]) < TOLERANCE
     assert mk.data.ImageSpec.from_pretrained(str(tmp_path)).size == (side, side)
-
-
-def _paths(variables):
-    return {v.path for v in variables}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_trainable_settings_choose_the_weights_that_train(family):
-    head = {"feature/kernel", "feature/bias"}
-    frozen = mk.branches.pretrained(golden_dir(family), trainable=False, output_dim=4)
-    assert _paths(frozen.trainable_weights) == head
-
-    everything = mk.branches.pretrained(golden_dir(family), trainable=True, output_dim=4)
     fixed = {"dinov2_embeddings/position_embeddings"} if family == "dinov2" else set()
-    assert _paths(everything.trainable_weights) == _paths(everything.weights) - fixed
-
-    top = mk.branches.pretrained(golden_dir(family), trainable=1, output_dim=4)
-    blocks = trainable_blocks(top)
-    top_block = {v.path for layer in blocks[-2] for v in layer.weights}
-    assert _paths(top.trainable_weights) == top_block | head
+    checks.check_trainable_settings(family, fixed)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_lora_trains_only_the_adapters_and_the_projection(family, goldens):
-    images = raw_images(goldens[family])
-    lora = mk.branches.pretrained(golden_dir(family), lora_rank=2, output_dim=4)
-    trained = _paths(lora.trainable_weights)
-    adapters = {p for p in trained if p.rsplit("/", 1)[-1].startswith("lora_kernel")}
-    assert trained - adapters == {"feature/kernel", "feature/bias"}
-    assert len(adapters) == 2 * 2 * 2  # query and value of two layers, two factors each
-
-    plain = mk.branches.pretrained(golden_dir(family), output_dim=4)
-    plain.get_layer("feature").set_weights(lora.get_layer("feature").get_weights())
-    np.testing.assert_allclose(
-        lora.predict(images, verbose=0), plain.predict(images, verbose=0), atol=1e-6
-    )
+    checks.check_lora_trains_only_the_adapters(family, raw_images(goldens[family]))
 
 
 def test_a_frozen_pooling_head_stays_frozen_with_lora():
     branch = mk.branches.pretrained(golden_dir("vit"), pooling="pooler", output_dim=4)
-    assert _paths(branch.trainable_weights) == {"feature/kernel", "feature/bias"}
+    assert checks.paths(branch.trainable_weights) == {"feature/kernel", "feature/bias"}
     assert "pooler" in {layer.name for layer in trainable_blocks(branch)[-2]}
     lora = mk.branches.pretrained(golden_dir("vit"), pooling="pooler", lora_rank=2, output_dim=4)
-    assert not {p for p in _paths(lora.trainable_weights) if p.startswith("pooler/")}
+    assert not {p for p in checks.paths(lora.trainable_weights) if p.startswith("pooler/")}
     tuned = mk.branches.pretrained(golden_dir("vit"), pooling="pooler", trainable=1)
-    assert {"pooler/kernel", "pooler/bias"} <= _paths(tuned.trainable_weights)
+    assert {"pooler/kernel", "pooler/bias"} <= checks.paths(tuned.trainable_weights)
 
 
 # The matrices with which torch 2.13 resamples a row of 4 to 3 (`interpolate(mode="bicubic",

@@ -3,49 +3,26 @@
 
 import os
 
+import family_checks as checks
 import keras
 import numpy as np
 import pytest
 from image_text_golden import perturb, raw_images
-from pretrained_golden import golden_dir, load_golden
+from pretrained_golden import golden_dir
 
 import mmkeras as mk
 from mmkeras.pretrained import family_for, resolve_source
 
 FAMILY = "siglip"
 FOLDER = golden_dir(FAMILY)
-TOLERANCE = 1e-4
 
 
-@pytest.fixture(scope="module")
-def reference():
-    return load_golden(FAMILY)
-
-
-@pytest.fixture(scope="module")
-def vision():
-    return mk.branches.pretrained(FOLDER, modality="image", return_sequence=True)
-
-
-@pytest.fixture(scope="module")
-def text():
-    return mk.branches.pretrained(FOLDER, modality="text", return_sequence=True)
-
-
-@pytest.fixture(scope="module")
-def dual_encoder():
-    return mk.models.DualEncoder.from_pretrained(FOLDER)
+reference, vision, text, dual_encoder = checks.image_text_fixtures(FAMILY)
 
 
 def test_vision_tower_matches_reference_from_raw_pixels(vision, reference):
-    out = vision.predict(raw_images(reference), verbose=0)
-    np.testing.assert_allclose(
-        out["sequence"], reference["vision_last_hidden_state"], atol=TOLERANCE, rtol=0
-    )
-    # The attention-pooling head's output.
-    np.testing.assert_allclose(
-        out["feature"], reference["vision_pooler_output"], atol=TOLERANCE, rtol=0
-    )
+    # The feature is the attention-pooling head's output.
+    out = checks.check_vision_tower(vision, reference)
     assert out["sequence"].shape[1] == 16  # the patches, no class token
 
 
@@ -54,44 +31,23 @@ def test_text_tower_matches_reference(text, reference):
     assert text.input.shape[1] == reference["max_length"]  # padded to the full length
     out = text.predict(ids, verbose=0)
     np.testing.assert_allclose(
-        out["sequence"], reference["text_last_hidden_state"], atol=TOLERANCE, rtol=0
+        out["sequence"], reference["text_last_hidden_state"], atol=checks.TOLERANCE, rtol=0
     )
     np.testing.assert_allclose(
-        out["feature"], reference["text_pooler_output"], atol=TOLERANCE, rtol=0
+        out["feature"], reference["text_pooler_output"], atol=checks.TOLERANCE, rtol=0
     )
     # The real positions: the tokens and one </s> (a literal </s> inside a text is real too).
     np.testing.assert_array_equal(out["sequence_mask"], reference["attention_mask"] == 1)
 
 
 def test_tokenizer_and_spec_arguments_reproduce_the_reference_ids(reference):
-    import keras_hub
-
-    source = resolve_source(FOLDER)
-    family = family_for(source, "text")
-    arguments = family.spec_arguments(source)
-    special = reference["special_tokens"]
-    assert arguments == {
-        "pad_id": special["pad_token"][1],
-        "start_id": None,
-        "end_id": special["eos_token"][1],
-        "max_length": reference["max_length"],
-    }
-    packer = keras_hub.layers.StartEndPacker(
-        sequence_length=reference["max_length"],
-        start_value=arguments["start_id"],
-        end_value=arguments["end_id"],
-        pad_value=arguments["pad_id"],
-        return_padding_mask=False,
-    )
-    ids = np.asarray(packer(family.tokenizer(source)(reference["sentences"])))
-    np.testing.assert_array_equal(ids, reference["input_ids"])
+    checks.check_tokenizer_and_spec_arguments(FOLDER, reference, None)
 
 
 def test_tokenizer_canonicalises_like_the_reference():
     """Lower case, ASCII punctuation dropped, whitespace runs made one space; a literal </s>
     is the end token, and a trailing one is left for the packer to add."""
-    source = resolve_source(FOLDER)
-    tokenizer = family_for(source, "text").tokenizer(source)
+    tokenizer = checks.text_tokenizer(FOLDER)
     plain, shouted, ended = tokenizer(
         ["a photo of a dog", "A PHOTO, of \t a dog!!", "a photo of a dog</s>"]
     ).to_list()
@@ -100,20 +56,8 @@ def test_tokenizer_canonicalises_like_the_reference():
 
 
 def test_zero_shot_and_embeddings_match_reference(dual_encoder, reference):
-    pixels = raw_images(reference)
-    probabilities = dual_encoder.zero_shot(pixels, reference["sentences"])
     expected = 1.0 / (1.0 + np.exp(-reference["logits_per_image"].astype("float64")))
-    assert probabilities.shape == (len(pixels), len(reference["sentences"]))
-    np.testing.assert_allclose(probabilities, expected, atol=TOLERANCE, rtol=0)
-    np.testing.assert_allclose(
-        dual_encoder.encode_images(pixels), reference["image_embeds"], atol=TOLERANCE, rtol=0
-    )
-    np.testing.assert_allclose(
-        dual_encoder.encode_texts(reference["sentences"]),
-        reference["text_embeds"],
-        atol=TOLERANCE,
-        rtol=0,
-    )
+    checks.check_zero_shot_and_embeddings(dual_encoder, reference, expected)
     assert dual_encoder.loss_kind == "sigmoid"
     head = dual_encoder.contrastive_logits
     bias = float(np.ravel(reference["logit_bias"])[0])
@@ -121,44 +65,25 @@ def test_zero_shot_and_embeddings_match_reference(dual_encoder, reference):
 
 
 def test_dual_encoder_keras_round_trip(dual_encoder, reference, tmp_path):
-    path = tmp_path / "siglip.keras"
-    dual_encoder.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    pixels = raw_images(reference)
-    assert loaded.loss_kind == "sigmoid"
-    np.testing.assert_allclose(
-        loaded.zero_shot(pixels, reference["sentences"]),
-        dual_encoder.zero_shot(pixels, reference["sentences"]),
-        atol=1e-6,
+    loaded = checks.check_dual_encoder_round_trip(
+        dual_encoder, reference, tmp_path / "siglip.keras"
     )
+    assert loaded.loss_kind == "sigmoid"
 
 
 def test_vision_branch_keras_round_trip(vision, reference, tmp_path):
     pixels = raw_images(reference)
-    path = tmp_path / "vision.keras"
-    vision.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    before, after = vision.predict(pixels, verbose=0), loaded.predict(pixels, verbose=0)
-    for key in ("feature", "sequence", "sequence_mask"):
-        np.testing.assert_array_equal(before[key], after[key])
+    keys = ("feature", "sequence", "sequence_mask")
+    checks.check_round_trip(vision, pixels, tmp_path / "vision.keras", keys)
 
 
 def test_sigmoid_fine_tuning_runs(reference):
     model = mk.models.DualEncoder.from_pretrained(FOLDER, lora_rank=2)
-    model.compile_defaults(learning_rate=1e-2)
-    ids = model.token_ids(reference["sentences"][:2])
-    history = model.fit(
-        {"image": raw_images(reference), "text": ids}, batch_size=2, epochs=2, verbose=0
-    )
-    losses = history.history["loss"]
-    assert np.isfinite(losses).all() and losses[1] != losses[0]
+    checks.check_fine_tuning_runs(model, reference, 1e-2)
 
 
 def test_checkpoint_with_two_towers_needs_modality():
-    with pytest.raises(
-        ValueError, match=r"holds several encoders: pass modality= one of \['image', 'text'\]"
-    ):
-        mk.branches.pretrained(FOLDER)
+    checks.check_needs_modality(FOLDER)
 
 
 def test_text_longer_than_the_positions_is_refused():
@@ -169,23 +94,8 @@ def test_text_longer_than_the_positions_is_refused():
 def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
     import keras_hub
 
-    vision_encoder = keras_hub.models.SigLIPVisionEncoder(
-        patch_size=8,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        image_shape=(32, 32, 3),
-    )
-    text_encoder = keras_hub.models.SigLIPTextEncoder(
-        vocabulary_size=40,
-        embedding_dim=16,
-        hidden_dim=16,
-        num_layers=2,
-        num_heads=2,
-        intermediate_dim=20,
-        max_sequence_length=8,
-        projection_dim=12,
+    vision_encoder, text_encoder = checks.tiny_keras_hub_encoders(
+        keras_hub.models.SigLIPVisionEncoder, keras_hub.models.SigLIPTextEncoder, projection_dim=12
     )
     backbone = keras_hub.models.SigLIPBackbone(vision_encoder, text_encoder)
     perturb(backbone, seed=5)
@@ -223,18 +133,12 @@ def test_keras_hub_preset_towers_match_keras_hub(tmp_path):
 def test_tokenizer_survives_reseeding():
     """`keras.utils.set_random_seed` clears the eager kernel that holds TensorFlow Text's
     SentencePiece model; the tokenizer loads it again."""
-    source = resolve_source(FOLDER)
-    tokenizer = family_for(source, "text").tokenizer(source)
+    tokenizer = checks.text_tokenizer(FOLDER)
     before = tokenizer(["a photo of a dog"]).to_list()
     keras.utils.set_random_seed(1)
     assert tokenizer(["a photo of a dog"]).to_list() == before
 
 
 def test_tokenizer_runs_in_tf_data(reference):
-    import tensorflow as tf
-
-    source = resolve_source(FOLDER)
-    tokenizer = family_for(source, "text").tokenizer(source)
-    dataset = tf.data.Dataset.from_tensor_slices(reference["sentences"][:3]).map(tokenizer)
-    first = next(iter(dataset)).numpy().tolist()
+    first = checks.first_ids_in_tf_data(FOLDER, reference)
     assert first == reference["input_ids"][0][:13].tolist()  # the tokens before </s>

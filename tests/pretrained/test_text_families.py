@@ -4,10 +4,7 @@ The branches read the golden's token ids (the Hugging Face tokenizer's; mmkeras'
 is tested elsewhere) and make their padding mask from the pad id.
 """
 
-import json
-import shutil
-
-import keras
+import family_checks as checks
 import numpy as np
 import pytest
 from pretrained_golden import golden_dir, load_golden
@@ -20,17 +17,7 @@ PAD_ID = 1
 TOLERANCE = 1e-4
 
 
-@pytest.fixture(scope="module")
-def goldens():
-    return {family: load_golden(family) for family in FAMILIES}
-
-
-@pytest.fixture(scope="module")
-def branches():
-    return {
-        family: mk.branches.pretrained(golden_dir(family), return_sequence=True)
-        for family in FAMILIES
-    }
+goldens, branches = checks.golden_fixtures(FAMILIES)
 
 
 def right_padded(ids):
@@ -44,10 +31,6 @@ def right_padded(ids):
     return np.array([not np.any(row[:-1] & ~row[1:]) for row in is_pad])
 
 
-def max_difference(a, b):
-    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_last_hidden_state_matches_the_reference_at_real_positions(family, goldens, branches):
     golden = goldens[family]
@@ -59,9 +42,9 @@ def test_last_hidden_state_matches_the_reference_at_real_positions(family, golde
     np.testing.assert_array_equal(out["sequence_mask"][rows], real[rows])
     assert out["sequence"].shape == golden["last_hidden_state"].shape
     selected = real & rows[:, None]
-    assert max_difference(out["sequence"][selected], golden["last_hidden_state"][selected]) < (
-        TOLERANCE
-    )
+    assert checks.max_difference(
+        out["sequence"][selected], golden["last_hidden_state"][selected]
+    ) < (TOLERANCE)
     np.testing.assert_array_equal(out["feature"], out["sequence"][:, 0])
 
 
@@ -71,7 +54,7 @@ def test_pooler_is_the_checkpoints_pooling_head(family, goldens):
     ids = golden["input_ids"].astype("int32")
     rows = right_padded(ids)
     pooled = mk.branches.pretrained(golden_dir(family), pooling="pooler").predict(ids, verbose=0)
-    assert max_difference(pooled[rows], golden["pooler_output"][rows]) < TOLERANCE
+    assert checks.max_difference(pooled[rows], golden["pooler_output"][rows]) < TOLERANCE
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -84,7 +67,7 @@ def test_a_fixed_length_branch_matches_too(family, goldens):
     )
     out = branch.predict(ids[rows], verbose=0)
     real = golden["attention_mask"].astype(bool)[rows]
-    assert max_difference(out["sequence"][real], golden["last_hidden_state"][rows][real]) < (
+    assert checks.max_difference(out["sequence"][real], golden["last_hidden_state"][rows][real]) < (
         TOLERANCE
     )
 
@@ -98,13 +81,9 @@ def test_a_fixed_length_branch_matches_too(family, goldens):
     ],
 )
 def test_checkpoints_keras_hub_cannot_reproduce_are_refused(key, value, tmp_path):
-    folder = tmp_path / "roberta"
-    shutil.copytree(golden_dir("roberta"), folder)
-    config = json.loads((folder / "config.json").read_text())
-    config[key] = value
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = checks.changed_checkpoint("roberta", key, value, tmp_path)
     with pytest.raises(ValueError, match=rf"{key}={value!r} are not supported"):
-        mk.branches.pretrained(str(folder))
+        mk.branches.pretrained(folder)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -113,28 +92,13 @@ def test_keras_round_trip_gives_identical_outputs(family, goldens, tmp_path):
     branch = mk.branches.pretrained(
         golden_dir(family), pooling="pooler", output_dim=4, return_sequence=True
     )
-    before = branch.predict(ids, verbose=0)
-    path = tmp_path / "branch.keras"
-    branch.save(path)
-    after = keras.saving.load_model(path, safe_mode=True).predict(ids, verbose=0)
-    for key in ("feature", "sequence", "sequence_mask"):
-        np.testing.assert_array_equal(after[key], before[key])
-
-
-def _paths(variables):
-    return {v.path for v in variables}
+    keys = ("feature", "sequence", "sequence_mask")
+    checks.check_round_trip(branch, ids, tmp_path / "branch.keras", keys)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_trainable_settings_choose_the_weights_that_train(family):
-    head = {"feature/kernel", "feature/bias"}
-    frozen = mk.branches.pretrained(golden_dir(family), trainable=False, output_dim=4)
-    assert _paths(frozen.trainable_weights) == head
-    everything = mk.branches.pretrained(golden_dir(family), trainable=True, output_dim=4)
-    assert _paths(everything.trainable_weights) == _paths(everything.weights)
-    top = mk.branches.pretrained(golden_dir(family), trainable=1, output_dim=4)
-    top_block = {v.path for layer in trainable_blocks(top)[-2] for v in layer.weights}
-    assert top_block and _paths(top.trainable_weights) == top_block | head
+    top = checks.check_trainable_settings(family)
     # The embeddings go with the lowest block.
     lowest = {layer.name for layer in trainable_blocks(top)[0]}
     assert {"embeddings", "embeddings_layer_norm"} <= lowest
@@ -142,17 +106,7 @@ def test_trainable_settings_choose_the_weights_that_train(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_lora_trains_only_the_adapters_and_the_projection(family, goldens):
-    ids = goldens[family]["input_ids"].astype("int32")
-    lora = mk.branches.pretrained(golden_dir(family), lora_rank=2, output_dim=4)
-    trained = _paths(lora.trainable_weights)
-    adapters = {p for p in trained if p.rsplit("/", 1)[-1].startswith("lora_kernel")}
-    assert trained - adapters == {"feature/kernel", "feature/bias"}
-    assert len(adapters) == 2 * 2 * 2  # query and value of two layers, two factors each
-    plain = mk.branches.pretrained(golden_dir(family), output_dim=4)
-    plain.get_layer("feature").set_weights(lora.get_layer("feature").get_weights())
-    np.testing.assert_allclose(
-        lora.predict(ids, verbose=0), plain.predict(ids, verbose=0), atol=1e-6
-    )
+    checks.check_lora_trains_only_the_adapters(family, goldens[family]["input_ids"].astype("int32"))
 
 
 def test_vit_and_roberta_branches_train_in_a_cross_attention_model(goldens):

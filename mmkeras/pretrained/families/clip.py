@@ -72,6 +72,25 @@ def projection_dim(source, config, weights, name):
     return int(source.config.get("projection_dim", config.get("projection_dim", 512)))
 
 
+def keras_hub_projection(backbone, tower):
+    """A keras-hub `CLIPBackbone`'s projection above `tower` and its width (`(None, None)` for
+    a preset of the encoder alone)."""
+    projection = getattr(backbone, f"{tower}_projection", None)
+    return projection, None if projection is None else int(projection.units)
+
+
+def assign_projection(network, weights, name):
+    """The checkpoint's projection `name` (no bias) into the tower's, where it projects."""
+    if any(layer.name == "projection" for layer in network.layers):
+        image_text.assign_linear(network.get_layer("projection"), weights, name, bias=False)
+
+
+def copy_projection(network, projection):
+    """A keras-hub projection into the tower's, where the preset has one."""
+    if projection is not None:
+        image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+
+
 def keras_hub_part(source, attribute, expected):
     """The vision or text encoder of a keras-hub preset (a whole backbone or the encoder)."""
     import keras_hub
@@ -96,10 +115,52 @@ def keras_hub_positions(embedding):
     return table[ids]
 
 
-class ImageTowerFamily(Family):
+class TowerFamily(Family):
+    """A CLIP-like tower, built by `image_text` and filled from a Hugging Face checkpoint or
+    from the encoder of a keras-hub preset.
+
+    Subclasses state the tower (`"vision"` / `"text"`), the config defaults,
+    `backbone_classes` (the full keras-hub backbone, then the tower's encoder) and how each
+    format fills the tower (`_load_transformers`, `_load_keras_hub`).
+    """
+
+    tower = None
+    defaults = None
+    # A tensor every checkpoint of the tower holds, under `<tower>_model.` or no prefix.
+    weight_probe = None
+
+    def load(self, source):
+        if source.format == "keras_hub":
+            return self._load_keras_hub(source)
+        config = tower_config(source, self.tower, self.defaults)
+        weights = image_text.SafetensorWeights(source)
+        prefix = weights.find_prefix((f"{self.tower}_model.", ""), self.weight_probe)
+        return self._load_transformers(source, config, weights, prefix)
+
+    def _load_transformers(self, source, config, weights, prefix):
+        raise NotImplementedError(f"{type(self).__name__}._load_transformers")
+
+    def _load_keras_hub(self, source):
+        raise NotImplementedError(f"{type(self).__name__}._load_keras_hub")
+
+    def _keras_hub_part(self, source):
+        """The preset's encoder of this tower and the backbone holding it (None if the preset
+        is the encoder alone)."""
+        return keras_hub_part(source, f"{self.tower}_encoder", self.backbone_classes[1])
+
+    def blocks(self, network):
+        return image_text.tower_blocks(network)
+
+    def enable_lora(self, network, rank):
+        image_text.enable_tower_lora(network, rank)
+
+
+class ImageTowerFamily(TowerFamily):
     """An image tower: normalises 0..255 pixels inside the model, runs the tower."""
 
     modality = "image"
+    tower = "vision"
+    weight_probe = "embeddings.patch_embedding.weight"
     default_pooling = "pooler"
     # The pooling that gives the embedding a dual encoder compares (`DualEncoder.from_pretrained`).
     embedding_pooling = "projection"
@@ -109,7 +170,7 @@ class ImageTowerFamily(Family):
     def _normalization(self, source):
         size = None
         if source.format == "transformers":
-            config = tower_config(source, "vision", self.vision_defaults)
+            config = tower_config(source, self.tower, self.defaults)
             size = (int(config["image_size"]),) * 2
         return image_normalization(source, self.default_mean, self.default_std, size)
 
@@ -126,12 +187,6 @@ class ImageTowerFamily(Family):
             pooled["cls"] = TokenAt(0, name="cls_token")(sequence)
         return Encoded(sequence, SequenceMask(name="sequence_mask")(sequence), pooled)
 
-    def blocks(self, network):
-        return image_text.tower_blocks(network)
-
-    def enable_lora(self, network, rank):
-        image_text.enable_tower_lora(network, rank)
-
     def spec_arguments(self, source):
         size, _, _ = self._normalization(source)
         return {"size": tuple(size)}
@@ -144,63 +199,44 @@ class CLIPVisionFamily(ImageTowerFamily):
     name = "clip_vision"
     model_types = ("clip", "clip_vision_model")
     backbone_classes = ("CLIPBackbone", "CLIPVisionEncoder")
-    vision_defaults = VISION_DEFAULTS
+    defaults = VISION_DEFAULTS
     class_token = True
 
-    def load(self, source):
-        if source.format == "keras_hub":
-            return self._load_keras_hub(source)
-        config = tower_config(source, "vision", VISION_DEFAULTS)
-        weights = image_text.SafetensorWeights(source)
-        prefix = weights.find_prefix(("vision_model.", ""), "embeddings.patch_embedding.weight")
-        epsilon = float(config["layer_norm_eps"])
-        arch = {
-            "image_size": int(config["image_size"]),
-            "patch_size": int(config["patch_size"]),
-            "hidden_dim": int(config["hidden_size"]),
-            "num_layers": int(config["num_hidden_layers"]),
-            "num_heads": int(config["num_attention_heads"]),
-            "intermediate_dim": int(config["intermediate_size"]),
-            "activation": image_text.keras_activation(config["hidden_act"], self.name),
-            "block_epsilon": epsilon,
+    def _arch(self, encoder_arch, projection_dim):
+        """The tower's architecture: a class token, pooled after the post-norm; every norm at
+        the blocks' epsilon."""
+        epsilon = encoder_arch["block_epsilon"]
+        return {
+            **encoder_arch,
             "class_token": True,
             "patch_bias": False,
             "pre_norm_epsilon": epsilon,
             "post_norm_epsilon": epsilon,
             "pooling": "class_token",
-            "projection_dim": projection_dim(source, config, weights, "visual_projection.weight"),
+            "projection_dim": projection_dim,
         }
+
+    def _load_transformers(self, source, config, weights, prefix):
+        arch = self._arch(
+            image_text.vision_arch(config, self.name),
+            projection_dim(source, config, weights, "visual_projection.weight"),
+        )
         network = image_text.build_vision_tower(arch, "clip_vision_tower")
         image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
         image_text.assign_norm(network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm")
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
         image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
-        if arch["projection_dim"]:
-            image_text.assign_linear(
-                network.get_layer("projection"), weights, "visual_projection", bias=False
-            )
+        assign_projection(network, weights, "visual_projection")
         return network
 
     def _load_keras_hub(self, source):
-        encoder, backbone = keras_hub_part(source, "vision_encoder", "CLIPVisionEncoder")
-        projection = getattr(backbone, "vision_projection", None)
+        encoder, backbone = self._keras_hub_part(source)
+        projection, width = keras_hub_projection(backbone, self.tower)
         # keras-hub's CLIP encoders fix every layer-norm epsilon at 1e-5.
-        arch = {
-            "image_size": int(encoder.image_shape[0]),
-            "patch_size": int(encoder.patch_size),
-            "hidden_dim": int(encoder.hidden_dim),
-            "num_layers": int(encoder.num_layers),
-            "num_heads": int(encoder.num_heads),
-            "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
-            "block_epsilon": 1e-5,
-            "class_token": True,
-            "patch_bias": False,
-            "pre_norm_epsilon": 1e-5,
-            "post_norm_epsilon": 1e-5,
-            "pooling": "class_token",
-            "projection_dim": None if projection is None else int(projection.units),
-        }
+        arch = self._arch(
+            image_text.keras_hub_vision_arch(encoder, self.name, 1e-5),
+            width,
+        )
         network = image_text.build_vision_tower(arch, "clip_vision_tower")
         embedding = network.get_layer("embedding")
         source_embedding = encoder.embedding
@@ -210,30 +246,30 @@ class CLIPVisionFamily(ImageTowerFamily):
         embedding.class_embedding.assign(source_embedding.class_embedding)
         embedding.position_embedding.assign(keras_hub_positions(source_embedding))
         image_text.copy_weights(network.get_layer("pre_norm"), encoder.pre_layer_norm, "norm")
-        for index, layer in enumerate(encoder.encoder_layers):
-            image_text.copy_keras_hub_block(
-                network.get_layer(f"encoder_block_{index}"),
-                layer.layer_norm_1,
-                layer.attention,
-                layer.layer_norm_2,
-                layer.dense_1,
-                layer.dense_2,
-            )
+        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
         image_text.copy_weights(network.get_layer("post_norm"), encoder.layer_norm, "norm")
-        if projection is not None:
-            image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+        copy_projection(network, projection)
         return network
 
 
-class TextTowerFamily(Family):
+def keras_hub_block_parts(layer):
+    """The norms, attention and dense layers of a keras-hub `CLIPEncoderLayer`."""
+    return layer.layer_norm_1, layer.attention, layer.layer_norm_2, layer.dense_1, layer.dense_2
+
+
+class TextTowerFamily(TowerFamily):
     """A text tower: token ids padded with the checkpoint's pad id."""
 
     modality = "text"
+    tower = "text"
+    weight_probe = "embeddings.token_embedding.weight"
     default_pooling = "pooler"
     embedding_pooling = "projection"
     # SigLIP: the reference ran on ids padded to the full length without a mask, so the
     # branch takes exactly that many ids.
     fixed_length = False
+    # Whether the tower masks padded positions as attention keys (a `"padding_mask"` input).
+    masks_padding = True
 
     def max_positions(self, network):
         return int(network.get_layer("embedding").max_length)
@@ -249,6 +285,21 @@ class TextTowerFamily(Family):
             max_length = limit
         return keras.Input(shape=(max_length,), dtype="int32", name="text")
 
+    def encode(self, network, raw, source, training=None):
+        mask = self.padding_mask(raw, source)
+        inputs = {"token_ids": raw}
+        if self.masks_padding:
+            inputs["padding_mask"] = mask
+        outputs = network(inputs, training=training)
+        pooled = {key: value for key, value in outputs.items() if key != "sequence"}
+        return Encoded(outputs["sequence"], mask, pooled)
+
+    def checkpoint_max_length(self, source):
+        if source.format == "keras_hub":
+            encoder, _ = self._keras_hub_part(source)
+            return int(encoder.max_sequence_length)
+        return int(tower_config(source, self.tower, self.defaults)["max_position_embeddings"])
+
     def special_ids(self, source):
         raise NotImplementedError(f"{type(self).__name__}.special_ids")
 
@@ -257,12 +308,6 @@ class TextTowerFamily(Family):
         return RightPaddingMask(
             ids["pad_id"], padding_is_end=ids["pad_id"] == ids["end_id"], name="sequence_mask"
         )(raw)
-
-    def blocks(self, network):
-        return image_text.tower_blocks(network)
-
-    def enable_lora(self, network, rank):
-        image_text.enable_tower_lora(network, rank)
 
     def spec_arguments(self, source):
         """`pad_id`, `start_id`, `end_id` (None where the tokenizer adds none) and `max_length`
@@ -286,103 +331,61 @@ class CLIPTextFamily(TextTowerFamily):
     name = "clip_text"
     model_types = ("clip", "clip_text_model")
     backbone_classes = ("CLIPBackbone", "CLIPTextEncoder")
+    defaults = TEXT_DEFAULTS
 
-    def load(self, source):
-        if source.format == "keras_hub":
-            return self._load_keras_hub(source)
-        config = tower_config(source, "text", TEXT_DEFAULTS)
-        weights = image_text.SafetensorWeights(source)
-        prefix = weights.find_prefix(("text_model.", ""), "embeddings.token_embedding.weight")
-        epsilon = float(config["layer_norm_eps"])
-        eos = int(config["eos_token_id"])
-        arch = {
-            "vocab_size": int(config["vocab_size"]),
-            "max_positions": int(config["max_position_embeddings"]),
-            "hidden_dim": int(config["hidden_size"]),
-            "num_layers": int(config["num_hidden_layers"]),
-            "num_heads": int(config["num_attention_heads"]),
-            "intermediate_dim": int(config["intermediate_size"]),
-            "activation": image_text.keras_activation(config["hidden_act"], self.name),
-            "block_epsilon": epsilon,
-            "final_norm_epsilon": epsilon,
+    def _arch(self, encoder_arch, final_norm_epsilon, end_id, projection_dim):
+        """The tower's architecture: causal, padding masked, pooled at the end token (at the
+        largest id with `end_id` None)."""
+        return {
+            **encoder_arch,
+            "final_norm_epsilon": final_norm_epsilon,
             "causal": True,
             "padding_mask": True,
             "pooling": "end_token",
+            "end_id": end_id,
+            "projection_dim": projection_dim,
+        }
+
+    def _load_transformers(self, source, config, weights, prefix):
+        eos = int(config["eos_token_id"])
+        arch = self._arch(
+            image_text.text_arch(config, self.name),
+            float(config["layer_norm_eps"]),
             # As the reference: `eos_token_id == 2` (configs older than the fix of the end
             # id) pools at the largest id, any other value at the first end token.
-            "end_id": None if eos == 2 else eos,
-            "projection_dim": projection_dim(source, config, weights, "text_projection.weight"),
-        }
+            None if eos == 2 else eos,
+            projection_dim(source, config, weights, "text_projection.weight"),
+        )
         network = image_text.build_text_tower(arch, "clip_text_tower")
         image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
         image_text.assign_norm(
             network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
         )
-        if arch["projection_dim"]:
-            image_text.assign_linear(
-                network.get_layer("projection"), weights, "text_projection", bias=False
-            )
+        assign_projection(network, weights, "text_projection")
         return network
 
     def _load_keras_hub(self, source):
-        encoder, backbone = keras_hub_part(source, "text_encoder", "CLIPTextEncoder")
-        projection = getattr(backbone, "text_projection", None)
+        encoder, backbone = self._keras_hub_part(source)
+        projection, width = keras_hub_projection(backbone, self.tower)
         # keras-hub's CLIP text encoder: blocks at epsilon 1e-5, its final norm at 1e-6; it
         # pools at the largest id.
-        arch = {
-            "vocab_size": int(encoder.vocabulary_size),
-            "max_positions": int(encoder.max_sequence_length),
-            "hidden_dim": int(encoder.hidden_dim),
-            "num_layers": int(encoder.num_layers),
-            "num_heads": int(encoder.num_heads),
-            "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
-            "block_epsilon": 1e-5,
-            "final_norm_epsilon": 1e-6,
-            "causal": True,
-            "padding_mask": True,
-            "pooling": "end_token",
-            "end_id": None,
-            "projection_dim": None if projection is None else int(projection.units),
-        }
-        if int(encoder.embedding_dim) != arch["hidden_dim"]:
-            raise ValueError(
-                f"pretrained source {source.source!r}: a CLIP text encoder whose embedding size "
-                f"({encoder.embedding_dim}) differs from its hidden size ({encoder.hidden_dim}) "
-                "is not supported."
-            )
+        arch = self._arch(
+            image_text.keras_hub_text_arch(source, encoder, self.name, 1e-5),
+            1e-6,
+            None,
+            width,
+        )
         network = image_text.build_text_tower(arch, "clip_text_tower")
         embedding = network.get_layer("embedding")
         embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
         embedding.position_embeddings.assign(
             encoder.embedding.position_embedding.position_embeddings
         )
-        for index, layer in enumerate(encoder.encoder_layers):
-            image_text.copy_keras_hub_block(
-                network.get_layer(f"encoder_block_{index}"),
-                layer.layer_norm_1,
-                layer.attention,
-                layer.layer_norm_2,
-                layer.dense_1,
-                layer.dense_2,
-            )
+        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
         image_text.copy_weights(network.get_layer("final_norm"), encoder.layer_norm, "norm")
-        if projection is not None:
-            image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+        copy_projection(network, projection)
         return network
-
-    def encode(self, network, raw, source, training=None):
-        mask = self.padding_mask(raw, source)
-        outputs = network({"token_ids": raw, "padding_mask": mask}, training=training)
-        pooled = {key: value for key, value in outputs.items() if key != "sequence"}
-        return Encoded(outputs["sequence"], mask, pooled)
-
-    def checkpoint_max_length(self, source):
-        if source.format == "keras_hub":
-            encoder, _ = keras_hub_part(source, "text_encoder", "CLIPTextEncoder")
-            return int(encoder.max_sequence_length)
-        return int(tower_config(source, "text", TEXT_DEFAULTS)["max_position_embeddings"])
 
     def special_ids(self, source):
         from mmkeras.pretrained.clip_tokenizer import clip_special_ids
@@ -400,4 +403,5 @@ __all__ = [
     "CLIPVisionFamily",
     "ImageTowerFamily",
     "TextTowerFamily",
+    "TowerFamily",
 ]

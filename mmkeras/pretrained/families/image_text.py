@@ -58,6 +58,74 @@ def keras_activation(name, where):
 # === Architecture ===
 
 
+def encoder_arch(config, where):
+    """The encoder blocks' keys of an architecture dict, from a Hugging Face tower config."""
+    return {
+        "hidden_dim": int(config["hidden_size"]),
+        "num_layers": int(config["num_hidden_layers"]),
+        "num_heads": int(config["num_attention_heads"]),
+        "intermediate_dim": int(config["intermediate_size"]),
+        "activation": keras_activation(config["hidden_act"], where),
+        "block_epsilon": float(config["layer_norm_eps"]),
+    }
+
+
+def keras_hub_encoder_arch(encoder, where, block_epsilon):
+    """The encoder blocks' keys of an architecture dict, from a keras-hub CLIP / SigLIP encoder
+    (whose blocks' epsilon its config may not state)."""
+    return {
+        "hidden_dim": int(encoder.hidden_dim),
+        "num_layers": int(encoder.num_layers),
+        "num_heads": int(encoder.num_heads),
+        "intermediate_dim": int(encoder.intermediate_dim),
+        "activation": keras_activation(encoder.intermediate_activation, where),
+        "block_epsilon": block_epsilon,
+    }
+
+
+def vision_arch(config, where):
+    """A vision tower's size and encoder keys from a Hugging Face `vision_config`."""
+    return {
+        "image_size": int(config["image_size"]),
+        "patch_size": int(config["patch_size"]),
+        **encoder_arch(config, where),
+    }
+
+
+def keras_hub_vision_arch(encoder, where, block_epsilon):
+    """A vision tower's size and encoder keys from a keras-hub vision encoder."""
+    return {
+        "image_size": int(encoder.image_shape[0]),
+        "patch_size": int(encoder.patch_size),
+        **keras_hub_encoder_arch(encoder, where, block_epsilon),
+    }
+
+
+def text_arch(config, where):
+    """A text tower's vocabulary, positions and encoder keys from a Hugging Face `text_config`."""
+    return {
+        "vocab_size": int(config["vocab_size"]),
+        "max_positions": int(config["max_position_embeddings"]),
+        **encoder_arch(config, where),
+    }
+
+
+def keras_hub_text_arch(source, encoder, where, block_epsilon):
+    """A text tower's vocabulary, positions and encoder keys from a keras-hub text encoder,
+    which must embed tokens at its hidden size."""
+    if int(encoder.embedding_dim) != int(encoder.hidden_dim):
+        raise ValueError(
+            f"pretrained source {source.source!r}: a {type(encoder).__name__} whose embedding size "
+            f"({encoder.embedding_dim}) differs from its hidden size ({encoder.hidden_dim}) "
+            "is not supported."
+        )
+    return {
+        "vocab_size": int(encoder.vocabulary_size),
+        "max_positions": int(encoder.max_sequence_length),
+        **keras_hub_encoder_arch(encoder, where, block_epsilon),
+    }
+
+
 def build_vision_tower(arch, name):
     """A vision tower from an architecture dict.
 
@@ -356,12 +424,17 @@ def copy_weights(target, source_layer, what):
     target.set_weights(values)
 
 
-def copy_keras_hub_block(block, layer_norm_1, attention, layer_norm_2, dense_1, dense_2):
-    copy_weights(block.attention_norm, layer_norm_1, "layer norm")
-    copy_weights(block.attention, attention, "attention")
-    copy_weights(block.ffn_norm, layer_norm_2, "layer norm")
-    copy_weights(block.ffn_inner, dense_1, "dense layer")
-    copy_weights(block.ffn_outer, dense_2, "dense layer")
+def copy_keras_hub_blocks(network, encoder, parts):
+    """Copies a keras-hub encoder's layers into the tower's blocks; `parts(layer)` gives a
+    layer's `(layer_norm_1, attention, layer_norm_2, dense_1, dense_2)`."""
+    for index, layer in enumerate(encoder.encoder_layers):
+        block = network.get_layer(f"encoder_block_{index}")
+        layer_norm_1, attention, layer_norm_2, dense_1, dense_2 = parts(layer)
+        copy_weights(block.attention_norm, layer_norm_1, "layer norm")
+        copy_weights(block.attention, attention, "attention")
+        copy_weights(block.ffn_norm, layer_norm_2, "layer norm")
+        copy_weights(block.ffn_inner, dense_1, "dense layer")
+        copy_weights(block.ffn_outer, dense_2, "dense layer")
 
 
 # === Tokenizer files of a Hugging Face checkpoint ===
@@ -384,6 +457,34 @@ def special_token(config, key):
     if isinstance(value, dict):
         value = value.get("content")
     return value
+
+
+class StringTokenizer(keras.layers.Layer):
+    """The base of tokenizers of TensorFlow ops (not trainable): strings -> ragged ids.
+
+    It takes a string, or a string tensor / list `(batch,)`, and returns ids `(batch, None)`
+    (`(None,)` for one string). Subclasses define `_ids`, on a `(batch,)` string tensor.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+
+    def __call__(self, inputs, *args, **kwargs):
+        import tensorflow as tf
+
+        # Python strings are not tensors to Keras: convert them first.
+        return super().__call__(tf.convert_to_tensor(inputs, dtype=tf.string), *args, **kwargs)
+
+    def call(self, inputs):
+        scalar = inputs.shape.rank == 0
+        if scalar:
+            inputs = inputs[None]
+        ids = self._ids(inputs)
+        return ids[0] if scalar else ids
+
+    def _ids(self, inputs):
+        raise NotImplementedError(f"{type(self).__name__}._ids")
 
 
 def logit_parameters(source):
@@ -414,6 +515,7 @@ def logit_parameters(source):
 
 __all__ = [
     "SafetensorWeights",
+    "StringTokenizer",
     "assign_blocks",
     "assign_linear",
     "assign_norm",
@@ -422,12 +524,18 @@ __all__ = [
     "assign_text_embedding",
     "build_text_tower",
     "build_vision_tower",
-    "copy_keras_hub_block",
+    "copy_keras_hub_blocks",
     "copy_weights",
     "enable_tower_lora",
+    "encoder_arch",
     "keras_activation",
+    "keras_hub_encoder_arch",
+    "keras_hub_text_arch",
+    "keras_hub_vision_arch",
     "logit_parameters",
     "special_token",
+    "text_arch",
     "tokenizer_config",
     "tower_blocks",
+    "vision_arch",
 ]

@@ -4,6 +4,7 @@ import json
 
 import keras
 
+from mmkeras.layers.modeling import TokenAt
 from mmkeras.pretrained.family import Family
 
 # The layer name of the network inside a pretrained branch (block paths read "encoder/...").
@@ -154,6 +155,17 @@ def checkpoint_pooler(source, cls_token):
     return pooled
 
 
+def class_token_pooled(source, sequence):
+    """`{"cls": sequence[:, 0]}`, plus `"pooler"` where the checkpoint has a pooling head on
+    the class token (`checkpoint_pooler`)."""
+    cls = TokenAt(0, name="cls_token")(sequence)
+    pooled = {"cls": cls}
+    pooler = checkpoint_pooler(source, cls)
+    if pooler is not None:
+        pooled["pooler"] = pooler
+    return pooled
+
+
 def check_config_value(source, family, key, value, default, note=""):
     """Raises a clear error when the checkpoint's `config.json` has `key` other than `value`."""
     if source.format != "transformers":
@@ -171,6 +183,7 @@ __all__ = [
     "check_config_value",
     "checkpoint_file",
     "checkpoint_pooler",
+    "class_token_pooled",
     "checkpoint_tensor",
     "hf_preprocessor_config",
     "image_normalization",

@@ -2,12 +2,12 @@
 
 import keras
 
-from mmkeras.layers.modeling import SequenceMask, TokenAt
+from mmkeras.layers.modeling import SequenceMask
 from mmkeras.pretrained.families.keras_hub_family import (
     KerasHubFamily,
     check_config_value,
-    checkpoint_pooler,
     checkpoint_tensor,
+    class_token_pooled,
 )
 from mmkeras.pretrained.family import Encoded, register_family
 
@@ -44,12 +44,7 @@ class TextEncoderFamily(KerasHubFamily):
     def encode(self, network, raw, source, training=None):
         mask = SequenceMask(padding_id=self.pad_id(source), name="sequence_mask")(raw)
         sequence = network({"token_ids": raw, "padding_mask": mask}, training=training)
-        cls = TokenAt(0, name="cls_token")(sequence)
-        pooled = {"cls": cls}
-        pooler = checkpoint_pooler(source, cls)
-        if pooler is not None:
-            pooled["pooler"] = pooler
-        return Encoded(sequence, mask, pooled)
+        return Encoded(sequence, mask, class_token_pooled(source, sequence))
 
     def blocks(self, network):
         layers = [[network.get_layer(f"transformer_layer_{i}")] for i in range(network.num_layers)]

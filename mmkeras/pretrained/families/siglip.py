@@ -23,11 +23,9 @@ from mmkeras.pretrained.families import image_text
 from mmkeras.pretrained.families.clip import (
     ImageTowerFamily,
     TextTowerFamily,
-    keras_hub_part,
     keras_hub_positions,
-    tower_config,
 )
-from mmkeras.pretrained.family import Encoded, register_family
+from mmkeras.pretrained.family import register_family
 
 # `SiglipVisionConfig` / `SiglipTextConfig` defaults, for configs that leave a key out.
 VISION_DEFAULTS = {
@@ -60,37 +58,31 @@ class SigLIPVisionFamily(ImageTowerFamily):
     name = "siglip_vision"
     model_types = ("siglip", "siglip_vision_model")
     backbone_classes = ("SigLIPBackbone", "SigLIPVisionEncoder")
-    vision_defaults = VISION_DEFAULTS
+    defaults = VISION_DEFAULTS
     default_mean = [0.5, 0.5, 0.5]
     default_std = [0.5, 0.5, 0.5]
     class_token = False
     embedding_pooling = "pooler"
 
-    def load(self, source):
-        if source.format == "keras_hub":
-            return self._load_keras_hub(source)
-        config = tower_config(source, "vision", VISION_DEFAULTS)
-        weights = image_text.SafetensorWeights(source)
-        prefix = weights.find_prefix(("vision_model.", ""), "embeddings.patch_embedding.weight")
-        epsilon = float(config["layer_norm_eps"])
-        use_head = bool(config["vision_use_head"])
-        arch = {
-            "image_size": int(config["image_size"]),
-            "patch_size": int(config["patch_size"]),
-            "hidden_dim": int(config["hidden_size"]),
-            "num_layers": int(config["num_hidden_layers"]),
-            "num_heads": int(config["num_attention_heads"]),
-            "intermediate_dim": int(config["intermediate_size"]),
-            "activation": image_text.keras_activation(config["hidden_act"], self.name),
-            "block_epsilon": epsilon,
+    def _arch(self, encoder_arch, post_norm_epsilon, use_head):
+        """The tower's architecture: no class token, the post-normed sequence pooled by an
+        attention head (with `use_head`) at the blocks' epsilon."""
+        return {
+            **encoder_arch,
             "class_token": False,
             "patch_bias": True,
             "pre_norm_epsilon": None,
-            "post_norm_epsilon": epsilon,
+            "post_norm_epsilon": post_norm_epsilon,
             "pooling": "attention" if use_head else None,
-            "head_epsilon": epsilon,
+            "head_epsilon": encoder_arch["block_epsilon"],
             "projection_dim": None,
         }
+
+    def _load_transformers(self, source, config, weights, prefix):
+        use_head = bool(config["vision_use_head"])
+        arch = self._arch(
+            image_text.vision_arch(config, self.name), float(config["layer_norm_eps"]), use_head
+        )
         network = image_text.build_vision_tower(arch, "siglip_vision_tower")
         image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
@@ -100,42 +92,18 @@ class SigLIPVisionFamily(ImageTowerFamily):
         return network
 
     def _load_keras_hub(self, source):
-        encoder, _ = keras_hub_part(source, "vision_encoder", "SigLIPVisionEncoder")
+        encoder, _ = self._keras_hub_part(source)
         # keras-hub's SigLIP vision encoder: its post-norm at epsilon 1e-6 whatever
         # `layer_norm_epsilon` says (which sets the blocks' and the head's).
         epsilon = float(encoder.layer_norm_epsilon)
-        arch = {
-            "image_size": int(encoder.image_shape[0]),
-            "patch_size": int(encoder.patch_size),
-            "hidden_dim": int(encoder.hidden_dim),
-            "num_layers": int(encoder.num_layers),
-            "num_heads": int(encoder.num_heads),
-            "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
-            "block_epsilon": epsilon,
-            "class_token": False,
-            "patch_bias": True,
-            "pre_norm_epsilon": None,
-            "post_norm_epsilon": 1e-6,
-            "pooling": "attention",
-            "head_epsilon": epsilon,
-            "projection_dim": None,
-        }
+        arch = self._arch(image_text.keras_hub_vision_arch(encoder, self.name, epsilon), 1e-6, True)
         network = image_text.build_vision_tower(arch, "siglip_vision_tower")
         embedding = network.get_layer("embedding")
         image_text.copy_weights(
             embedding.projection, encoder.embedding.patch_embedding, "patch embedding"
         )
         embedding.position_embedding.assign(keras_hub_positions(encoder.embedding))
-        for index, layer in enumerate(encoder.encoder_layers):
-            image_text.copy_keras_hub_block(
-                network.get_layer(f"encoder_block_{index}"),
-                layer.layer_norm1,
-                layer.self_attn,
-                layer.layer_norm2,
-                layer.mlp.fc1,
-                layer.mlp.fc2,
-            )
+        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
         image_text.copy_weights(network.get_layer("post_norm"), encoder.post_layer_norm, "norm")
         head, source_head = network.get_layer("head"), encoder.head
         head.probe.assign(source_head.probe)
@@ -144,6 +112,11 @@ class SigLIPVisionFamily(ImageTowerFamily):
         image_text.copy_weights(head.mlp_inner, source_head.mlp.fc1, "dense layer")
         image_text.copy_weights(head.mlp_outer, source_head.mlp.fc2, "dense layer")
         return network
+
+
+def keras_hub_block_parts(layer):
+    """The norms, attention and dense layers of a keras-hub SigLIP encoder layer."""
+    return layer.layer_norm1, layer.self_attn, layer.layer_norm2, layer.mlp.fc1, layer.mlp.fc2
 
 
 def _assign_head(head, weights, name):
@@ -181,32 +154,29 @@ class SigLIPTextFamily(TextTowerFamily):
     name = "siglip_text"
     model_types = ("siglip", "siglip_text_model")
     backbone_classes = ("SigLIPBackbone", "SigLIPTextEncoder")
+    defaults = TEXT_DEFAULTS
     fixed_length = True
+    masks_padding = False
     embedding_pooling = "pooler"
 
-    def load(self, source):
-        if source.format == "keras_hub":
-            return self._load_keras_hub(source)
-        config = tower_config(source, "text", TEXT_DEFAULTS)
-        weights = image_text.SafetensorWeights(source)
-        prefix = weights.find_prefix(("text_model.", ""), "embeddings.token_embedding.weight")
-        epsilon = float(config["layer_norm_eps"])
-        arch = {
-            "vocab_size": int(config["vocab_size"]),
-            "max_positions": int(config["max_position_embeddings"]),
-            "hidden_dim": int(config["hidden_size"]),
-            "num_layers": int(config["num_hidden_layers"]),
-            "num_heads": int(config["num_attention_heads"]),
-            "intermediate_dim": int(config["intermediate_size"]),
-            "activation": image_text.keras_activation(config["hidden_act"], self.name),
-            "block_epsilon": epsilon,
-            "final_norm_epsilon": epsilon,
+    def _arch(self, encoder_arch, head_dim):
+        """The tower's architecture: bidirectional, unmasked, the last position through a dense
+        head; the final norm at the blocks' epsilon."""
+        return {
+            **encoder_arch,
+            "final_norm_epsilon": encoder_arch["block_epsilon"],
             "causal": False,
             "padding_mask": False,
             "pooling": "last",
-            "head_dim": int(config.get("projection_size") or config["hidden_size"]),
+            "head_dim": head_dim,
             "projection_dim": None,
         }
+
+    def _load_transformers(self, source, config, weights, prefix):
+        arch = self._arch(
+            image_text.text_arch(config, self.name),
+            int(config.get("projection_size") or config["hidden_size"]),
+        )
         network = image_text.build_text_tower(arch, "siglip_text_tower")
         image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
         image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
@@ -217,58 +187,20 @@ class SigLIPTextFamily(TextTowerFamily):
         return network
 
     def _load_keras_hub(self, source):
-        encoder, _ = keras_hub_part(source, "text_encoder", "SigLIPTextEncoder")
+        encoder, _ = self._keras_hub_part(source)
         epsilon = float(encoder.layer_norm_epsilon)
-        arch = {
-            "vocab_size": int(encoder.vocabulary_size),
-            "max_positions": int(encoder.max_sequence_length),
-            "hidden_dim": int(encoder.hidden_dim),
-            "num_layers": int(encoder.num_layers),
-            "num_heads": int(encoder.num_heads),
-            "intermediate_dim": int(encoder.intermediate_dim),
-            "activation": image_text.keras_activation(encoder.intermediate_activation, self.name),
-            "block_epsilon": epsilon,
-            "final_norm_epsilon": epsilon,
-            "causal": False,
-            "padding_mask": False,
-            "pooling": "last",
-            "head_dim": int(encoder.head.units),
-            "projection_dim": None,
-        }
-        if int(encoder.embedding_dim) != arch["hidden_dim"]:
-            raise ValueError(
-                f"pretrained source {source.source!r}: a SigLIP text encoder whose embedding "
-                f"size ({encoder.embedding_dim}) differs from its hidden size "
-                f"({encoder.hidden_dim}) is not supported."
-            )
+        arch = self._arch(
+            image_text.keras_hub_text_arch(source, encoder, self.name, epsilon),
+            int(encoder.head.units),
+        )
         network = image_text.build_text_tower(arch, "siglip_text_tower")
         embedding = network.get_layer("embedding")
         embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
         embedding.position_embeddings.assign(encoder.embedding.position_embedding.embeddings)
-        for index, layer in enumerate(encoder.encoder_layers):
-            image_text.copy_keras_hub_block(
-                network.get_layer(f"encoder_block_{index}"),
-                layer.layer_norm1,
-                layer.self_attn,
-                layer.layer_norm2,
-                layer.mlp.fc1,
-                layer.mlp.fc2,
-            )
+        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
         image_text.copy_weights(network.get_layer("final_norm"), encoder.post_layer_norm, "norm")
         image_text.copy_weights(network.get_layer("head"), encoder.head, "dense layer")
         return network
-
-    def encode(self, network, raw, source, training=None):
-        mask = self.padding_mask(raw, source)
-        outputs = network({"token_ids": raw}, training=training)
-        pooled = {key: value for key, value in outputs.items() if key != "sequence"}
-        return Encoded(outputs["sequence"], mask, pooled)
-
-    def checkpoint_max_length(self, source):
-        if source.format == "keras_hub":
-            encoder, _ = keras_hub_part(source, "text_encoder", "SigLIPTextEncoder")
-            return int(encoder.max_sequence_length)
-        return int(tower_config(source, "text", TEXT_DEFAULTS)["max_position_embeddings"])
 
     def special_ids(self, source):
         from mmkeras.pretrained.siglip_tokenizer import siglip_special_ids

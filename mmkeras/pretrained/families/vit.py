@@ -2,11 +2,11 @@
 
 import keras
 
-from mmkeras.layers.modeling import SequenceMask, TokenAt
+from mmkeras.layers.modeling import SequenceMask
 from mmkeras.pretrained.families.keras_hub_family import (
     KerasHubFamily,
     check_config_value,
-    checkpoint_pooler,
+    class_token_pooled,
     image_normalization,
 )
 from mmkeras.pretrained.family import Encoded, register_family
@@ -72,12 +72,7 @@ class ViTFamily(KerasHubFamily):
         _, scale, offset = self._normalization(source)
         sequence = network(normalized_images(raw, scale, offset), training=training)
         mask = SequenceMask(name="sequence_mask")(sequence)
-        cls = TokenAt(0, name="cls_token")(sequence)
-        pooled = {"cls": cls}
-        pooler = checkpoint_pooler(source, cls)
-        if pooler is not None:
-            pooled["pooler"] = pooler
-        return Encoded(sequence, mask, pooled)
+        return Encoded(sequence, mask, class_token_pooled(source, sequence))
 
     def blocks(self, network):
         embedding = network.get_layer(self.embedding_layer)
