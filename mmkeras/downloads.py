@@ -111,11 +111,6 @@ def unreachable_reason(url, timeout=None):
     return None
 
 
-def offline_requested():
-    """True when the environment forbids downloads (see `OFFLINE_VARIABLES`)."""
-    return bool(offline_variables())
-
-
 def check_reachable(url, what, ways, timeout=None):
     """Raises `DownloadError` naming `ways` when downloads are forbidden or the host of `url`
     does not answer within `timeout` seconds (default `CONNECT_TIMEOUT`).

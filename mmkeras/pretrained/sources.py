@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 
-from mmkeras.downloads import check_reachable, offline_requested
+from mmkeras.downloads import check_reachable
 
 HF_PREFIX = "hf://"
 KAGGLE_PREFIX = "kaggle://"
@@ -176,7 +176,7 @@ def _keras_hub(source):
                 "name: `keras_hub.models.Backbone.presets`."
             )
         handle = presets[source]["kaggle_handle"]
-    if offline_requested() or not _in_kagglehub_cache(handle):
+    if not _in_kagglehub_cache(handle):  # a cached preset loads offline
         check_reachable(
             "https://www.kaggle.com",
             what=f"the keras-hub preset {source!r}",

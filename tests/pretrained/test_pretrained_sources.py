@@ -101,7 +101,7 @@ def test_check_reachable_names_the_host_when_it_does_not_answer(monkeypatch):
 def test_offline_switches(monkeypatch, value, offline):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("MMKERAS_OFFLINE", value)
-    assert downloads.offline_requested() is offline
+    assert bool(downloads.offline_variables()) is offline
 
 
 def test_a_locally_saved_keras_hub_preset_loads_like_its_hugging_face_checkpoint(tmp_path):
@@ -151,3 +151,17 @@ def test_an_audio_spec_from_a_whisper_checkpoint_takes_its_rate_and_chunk():
         mk.data.AudioSpec.from_pretrained(folder, sample_rate=8000)
     with pytest.raises(ValueError, match="has no audio encoder"):
         mk.data.AudioSpec.from_pretrained(checkpoint_folder("vit"))
+
+
+def test_offline_a_preset_in_the_kagglehub_cache_resolves(tmp_path, monkeypatch):
+    folder = tmp_path / "models" / "someone" / "tiny" / "keras" / "tiny_en" / "2"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"class_name": "ViTBackbone"}')
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("MMKERAS_OFFLINE", "1")
+    source = resolve_source("kaggle://someone/tiny/keras/tiny_en/2")
+    assert (
+        source.format == "keras_hub" and source.location == "kaggle://someone/tiny/keras/tiny_en/2"
+    )
+    with pytest.raises(DownloadError, match="offline mode is set"):
+        resolve_source("kaggle://someone/other/keras/other_en/1")

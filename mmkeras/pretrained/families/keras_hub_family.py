@@ -87,17 +87,6 @@ def image_normalization(source, default_mean, default_std, default_size):
     return tuple(int(d) for d in size), scale, offset
 
 
-def checkpoint_file(source, name):
-    """The path of a file of a local checkpoint; a clear error if it is missing."""
-    path = source.file(name)
-    if path is None:
-        raise ValueError(
-            f"pretrained source {source.source!r}: the checkpoint has no {name} "
-            f"(looked in {source.location})."
-        )
-    return path
-
-
 def checkpoint_tensor(source, name):
     """A tensor of a local Hugging Face checkpoint as a NumPy array, or None if it has none.
 
@@ -106,26 +95,13 @@ def checkpoint_tensor(source, name):
         name: the tensor's name without the model prefix, e.g. `"pooler.dense.weight"`: it
             matches `"pooler.dense.weight"` and `"vit.pooler.dense.weight"` alike.
 
-    Reads `model.safetensors`, or the shard that `model.safetensors.index.json` names.
+    Reads `model.safetensors`, or the shards that `model.safetensors.index.json` lists.
     """
-    from safetensors import safe_open
+    from mmkeras.pretrained.families.safetensors_checkpoint import SafetensorsCheckpoint
 
-    def matching(names):
-        return [n for n in names if n == name or n.endswith("." + name)]
-
-    index = source.file("model.safetensors.index.json")
-    if index is not None:
-        with open(index, encoding="utf-8") as f:
-            weight_map = json.load(f).get("weight_map", {})
-        found = matching(weight_map)
-        path = source.file(weight_map[found[0]]) if found else None
-    else:
-        path = source.file("model.safetensors")
-    if path is None:
-        return None
-    with safe_open(path, framework="np") as f:
-        found = matching(f.keys())
-        return f.get_tensor(found[0]) if found else None
+    with SafetensorsCheckpoint(source) as tensors:
+        found = [n for n in tensors.names() if n == name or n.endswith("." + name)]
+        return tensors[found[0]] if found else None
 
 
 _POOLER_ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "gelu": "gelu", "sigmoid": "sigmoid"}
@@ -181,7 +157,6 @@ def check_config_value(source, family, key, value, default, note=""):
 __all__ = [
     "KerasHubFamily",
     "check_config_value",
-    "checkpoint_file",
     "checkpoint_pooler",
     "class_token_pooled",
     "checkpoint_tensor",

@@ -58,6 +58,10 @@ class SafetensorsCheckpoint:
         self._stack.close()
         self._where.clear()
 
+    def names(self):
+        """Every tensor name of the checkpoint (prefix included)."""
+        return set(self._where)
+
     def found(self, names):
         """Called on entering with every tensor name of the checkpoint; sets `prefix`."""
 
