@@ -86,6 +86,8 @@ class TrainConfig(Section):
     xla: bool = False
     strategy: Literal[STRATEGIES] = "auto"  # type: ignore[valid-type]
     steps_per_execution: int = Field(1, gt=0)
+    # Seconds of training after which `fit` stops (the best epoch is kept as usual); None: no limit.
+    time_limit: float | None = Field(None, gt=0)
     # `auto`: a progress bar (1) on an interactive terminal, one line per epoch (2) elsewhere.
     verbose: Literal[0, 1, 2, "auto"] = "auto"
 

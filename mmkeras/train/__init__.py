@@ -24,6 +24,7 @@ _EXPORTS = {
     "LocalCluster": "mmkeras.train.local_cluster",
     "Run": "mmkeras.train.run",
     "Stage": "mmkeras.train.stage",
+    "TimeLimit": "mmkeras.train.time_limit",
     "Trainer": "mmkeras.train.trainer",
     "WarmupCosine": "mmkeras.train.warmup_cosine",
     "bert_lr_multipliers": "mmkeras.train.finetune",

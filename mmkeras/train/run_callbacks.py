@@ -74,6 +74,10 @@ def make_callbacks(config, run_dir, has_validation, model_to_save):
             )
         )
     plain = []
+    if config.train.time_limit is not None:
+        from mmkeras.train.time_limit import TimeLimit
+
+        plain.append(TimeLimit(config.train.time_limit))
     if cbs.csv_log:
         plain.append(keras.callbacks.CSVLogger(os.path.join(run_dir, METRICS_CSV), append=True))
     if tensorboard_enabled(cbs.tensorboard):
