@@ -9,6 +9,7 @@ import os
 import sys
 
 from mmkeras.cli.arguments import check_manifest_file
+from mmkeras.evaluate.manifest_predictions import path_columns, prediction_records, row_errors
 
 HELP = "predict with a trained run: one CSV row per input row, probabilities and label"
 
@@ -27,17 +28,6 @@ def add_arguments(parser):
     parser.add_argument("data", help="manifest (CSV / JSONL) with the input columns")
     parser.add_argument("--out", help="CSV file to write (default: standard output)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the run's")
-
-
-def _placeholder(pipe, name):
-    """A valid value for target `name`: prediction manifests need not hold targets."""
-    spec = pipe.specs[name]
-    if spec.kind == "regression":
-        return spec.separator.join(["0"] * (pipe.target_size(name) or 1))
-    if spec.kind == "multilabel":
-        return ""
-    labels = pipe.labels if len(pipe.target_names) == 1 else pipe.labels[name]
-    return labels[0]
 
 
 def _columns(pipe, name, values):
@@ -73,61 +63,14 @@ def _columns(pipe, name, values):
     return header, rows
 
 
-def _path_columns(pipe):
-    """Manifest columns that hold file paths (image, audio, text files), in schema order."""
-    return [
-        pipe.schema[name]
-        for name in pipe.input_names
-        if pipe.modality(name) in ("image", "audio")
-        or (pipe.modality(name) == "text" and getattr(pipe.specs[name], "source", None) == "file")
-    ]
-
-
 def _row_ids(pipe, records):
     """The `id` of each record: its `id` cell, else its first file path, else its row number."""
     if any("id" in record for record in records):
         return [str(record.get("id", "")) for record in records]
-    columns = _path_columns(pipe)
+    columns = path_columns(pipe)
     if not columns:
         return [str(i) for i in range(len(records))]
     return [str(record.get(columns[0]) or i) for i, record in enumerate(records)]
-
-
-def prediction_records(pipe, manifest, targets=None):
-    """The records of `manifest` ready for `pipe` when they hold no targets.
-
-    Prediction manifests need not have target columns: each target in `targets` (default: all)
-    gets a valid placeholder value. File paths are made absolute against the manifest's folder
-    (as `pipe` does for a manifest file), since a list of records resolves them against the
-    working directory.
-
-    Returns:
-        The list of records (dicts), in the manifest's order.
-    """
-    from mmkeras.data import read_manifest
-
-    records, _, base_dir = read_manifest(manifest, delimiter=pipe.delimiter)
-    for record in records:
-        for name in pipe.target_names if targets is None else targets:
-            record[pipe.schema[name]] = _placeholder(pipe, name)
-    if pipe.root is None:
-        columns = _path_columns(pipe)
-        for record in records:
-            for column in columns:
-                value = record.get(column)
-                if isinstance(value, str) and value.strip() and not os.path.isabs(value):
-                    record[column] = os.path.join(base_dir, value)
-    return records
-
-
-def _errors(report):
-    """`{row: "reason: detail (file)"}` for the rows of `report` that cannot be used."""
-    out = {}
-    for p in report.problems:
-        where = f" ({p.path})" if p.path else ""
-        text = f"{p.input}: {p.reason} - {p.detail}{where}"
-        out[p.row] = f"{out[p.row]}; {text}" if p.row in out else text
-    return out
 
 
 def run(args):
@@ -157,11 +100,20 @@ def run(args):
     ids = _row_ids(pipe, read_manifest(args.data, delimiter=pipe.delimiter)[0])
     records = prediction_records(pipe, args.data)
     report = pipe.validate(records)
-    errors = _errors(report)
+    errors = row_errors(report)
     for row, text in errors.items():
         print(f"row {row}: {text}", file=sys.stderr)
     good = [i for i in range(len(records)) if i not in errors]
-    predicted = _predict(run, [records[i] for i in good], args.batch_size) if good else None
+    predicted = None
+    if good:
+        from mmkeras.evaluate.manifest_predictions import predict_records
+
+        predicted, _ = predict_records(
+            run.model,
+            pipe,
+            [records[i] for i in good],
+            batch_size=args.batch_size or run.config.data.batch_size,
+        )
 
     header = ["row", "id"]
     cells = {i: [] for i in good}
@@ -197,32 +149,6 @@ def run(args):
         print("no row could be used; nothing to predict", file=sys.stderr)
         return 1
     return 0
-
-
-def _predict(run, records, batch_size):
-    """`{output name: array}` for `records` (all usable), in their order."""
-    import numpy as np
-
-    from mmkeras.evaluate.predictions import predict_batch
-
-    # Only usable rows, with errors="raise": a file that changes after validation is an error,
-    # never a silently shifted row. One prediction step serves every batch (no retracing).
-    ds = run.pipeline.dataset(
-        records,
-        training=False,
-        batch_size=batch_size or run.config.data.batch_size,
-        errors="raise",
-        verbose=False,
-    )
-    parts = {}
-    for inputs, _ in ds:
-        for name, value in predict_batch(run.model, inputs).items():
-            parts.setdefault(name, []).append(value)
-    outputs = {name: np.concatenate(values) for name, values in parts.items()}
-    names = run.pipeline.target_names
-    if len(outputs) == 1 and len(names) == 1:
-        return {names[0]: next(iter(outputs.values()))}
-    return outputs
 
 
 def _empty_header(pipe):

@@ -11,6 +11,7 @@ _EXPORTS = {
     "Captioner": "mmkeras.models.captioner",
     "Distiller": "mmkeras.models.distiller",
     "DualEncoder": "mmkeras.models.dual_encoder",
+    "EnsembleModel": "mmkeras.models.ensemble_model",
     "FUSIONS": "mmkeras.models.model_builder",
     "MultimodalModel": "mmkeras.models.multimodal_model",
     "PresenceOptionalModel": "mmkeras.models.multimodal_model",
