@@ -1,0 +1,123 @@
+"""Presets of the `Predictor`: what each trial may try, and how long it may train.
+
+A preset fixes the epochs, the patience of early stopping, the image size of large images and
+the augmentation; its search space says which fusions, widths, learning rates and dropouts
+KerasTuner may draw. The first trial of a search always trains the space's defaults, which
+are the branch choices measured best on the bundled AV-Digits data (docs/demo.md).
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """One preset: training length, input sizes and the search space.
+
+    Attributes:
+        epochs: int, most epochs of a trial (early stopping usually ends it sooner).
+        patience: int, epochs without a better validation score before a trial stops.
+        image_size: int, side of images larger than 64 pixels (smaller ones keep their size).
+        image_filters: tuple of int, filters of the image CNN blocks.
+        augment: bool, light image augmentation (rotation, translation) in training.
+        fusions: tuple of str, the fusions a search may draw (the first is the default).
+        widths: tuple of int, branch output widths (the first is the default).
+        learning_rates: tuple of float, `(default, low, high)` of a log-uniform draw.
+        dropouts: tuple of float, branch dropouts (the first is the default).
+        modality_dropouts: tuple of float, modality dropouts (the first is the default).
+        max_trials: int, most trials of a search (the time limit usually ends it sooner).
+        ensemble: bool, try an ensemble of the best trials.
+    """
+
+    epochs: int
+    patience: int
+    image_size: int
+    image_filters: tuple
+    augment: bool
+    fusions: tuple
+    widths: tuple
+    learning_rates: tuple
+    dropouts: tuple
+    modality_dropouts: tuple
+    max_trials: int
+    ensemble: bool
+
+
+PRESETS = {
+    "fast": Preset(
+        epochs=10,
+        patience=3,
+        image_size=64,
+        image_filters=(16, 32, 64),
+        augment=False,
+        fusions=("concat",),
+        widths=(64,),
+        learning_rates=(2e-3, 1e-3, 3e-3),
+        dropouts=(0.0,),
+        modality_dropouts=(0.0,),
+        max_trials=1,
+        ensemble=False,
+    ),
+    "medium": Preset(
+        epochs=30,
+        patience=5,
+        image_size=96,
+        image_filters=(16, 32, 64),
+        augment=False,
+        fusions=("concat", "gated", "attention", "low_rank"),
+        widths=(64, 128),
+        learning_rates=(2e-3, 5e-4, 4e-3),
+        dropouts=(0.0, 0.1, 0.3),
+        modality_dropouts=(0.0, 0.1, 0.2),
+        max_trials=20,
+        ensemble=True,
+    ),
+    "best": Preset(
+        epochs=60,
+        patience=8,
+        image_size=128,
+        image_filters=(32, 64, 128),
+        augment=True,
+        fusions=("concat", "gated", "attention", "low_rank", "cross_attention"),
+        widths=(64, 128, 256),
+        learning_rates=(2e-3, 3e-4, 5e-3),
+        dropouts=(0.0, 0.1, 0.3),
+        modality_dropouts=(0.0, 0.1, 0.2),
+        max_trials=50,
+        ensemble=True,
+    ),
+}
+
+
+def get_preset(name):
+    """The `Preset` called `name`; a `ValueError` lists the presets otherwise."""
+    if name not in PRESETS:
+        raise ValueError(f"Predictor: preset {name!r} is not one of {sorted(PRESETS)}.")
+    return PRESETS[name]
+
+
+def define_space(hp, preset, num_inputs):
+    """Declares the preset's search space on a `keras_tuner.HyperParameters`; returns its values.
+
+    With one input there is nothing to fuse or drop: the fusion and modality dropout stay fixed.
+    """
+    values = {
+        "width": hp.Choice("width", list(preset.widths), default=preset.widths[0]),
+        "learning_rate": hp.Float(
+            "learning_rate",
+            preset.learning_rates[1],
+            preset.learning_rates[2],
+            sampling="log",
+            default=preset.learning_rates[0],
+        ),
+        "dropout": hp.Choice("dropout", list(preset.dropouts), default=preset.dropouts[0]),
+        "fusion": "concat",
+        "modality_dropout": 0.0,
+    }
+    if num_inputs > 1:
+        values["fusion"] = hp.Choice("fusion", list(preset.fusions), default=preset.fusions[0])
+        values["modality_dropout"] = hp.Choice(
+            "modality_dropout",
+            list(preset.modality_dropouts),
+            default=preset.modality_dropouts[0],
+        )
+    return values

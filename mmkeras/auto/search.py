@@ -1,0 +1,143 @@
+"""The `Predictor`'s search: KerasTuner draws each trial's values, mmkeras trains it as a run.
+
+A trial is a normal mmkeras run (`mk.train.fit` of the configuration `trial_config` writes),
+in `path/trials/<trial>`. After training, the run predicts the tuning rows; the score of those
+predictions (`scoring.score`) is what KerasTuner maximises, and the predictions are kept for
+ensembling. The search stops at the time limit: no trial starts when too little time is left
+for it, and each trial's training is stopped at the search's deadline (`train.time_limit`).
+"""
+
+import os
+import time
+
+import keras_tuner
+import numpy as np
+
+from mmkeras.auto.presets import define_space
+from mmkeras.auto.scoring import score
+from mmkeras.auto.trial_config import TARGET, trial_config
+
+
+class DeadlineOracle(keras_tuner.oracles.RandomSearchOracle):
+    """Random search whose first trial takes the space's defaults and that stops at a deadline.
+
+    Args:
+        deadline: float, `time.monotonic()` after which no trial starts.
+        min_seconds: callable returning the least time a new trial needs (seconds).
+        **kwargs: for `RandomSearchOracle`.
+    """
+
+    def __init__(self, deadline, min_seconds, **kwargs):
+        super().__init__(**kwargs)
+        self.deadline = deadline
+        self.min_seconds = min_seconds
+
+    def populate_space(self, trial_id):
+        if self.deadline - time.monotonic() < self.min_seconds():
+            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+        if len(self.trials) <= 1:  # the trial being created is the only one
+            return {
+                "status": keras_tuner.engine.trial.TrialStatus.RUNNING,
+                "values": self.hyperparameters.values,
+            }
+        return super().populate_space(trial_id)
+
+
+class TrialFailed(Exception):
+    """The first trial failed: the data or the settings are at fault, not the values drawn."""
+
+
+class Search(keras_tuner.engine.base_tuner.BaseTuner):
+    """Trains the trials of a `Predictor`; `records` lists them (the leaderboard's rows).
+
+    Args:
+        setup: dict with `plans`, `label`, `problem_type`, `preset`, `manifests`, `tuning`
+            (the tuning records), `trials_dir`, `seed`, `deadline`, `verbose`.
+        oracle: a `DeadlineOracle`.
+    """
+
+    def __init__(self, setup, oracle, directory):
+        super().__init__(oracle, directory=directory, project_name="tuner", overwrite=True)
+        self.setup = setup
+        self.records = []
+        self.outputs = {}
+        self.targets = None
+
+    def typical_seconds(self):
+        """The median time of the trials so far (0 before the first)."""
+        times = [r["seconds"] for r in self.records if r["status"] == "ok"]
+        return float(np.median(times)) if times else 0.0
+
+    def run_trial(self, trial, *args, **kwargs):
+        import mmkeras as mk
+        from mmkeras.evaluate.manifest_predictions import predict_records
+
+        s = self.setup
+        values = define_space(trial.hyperparameters, s["preset"], len(s["plans"]))
+        number = len(self.records) + 1
+        name = f"trial_{number:03d}"
+        started = time.monotonic()
+        left = s["deadline"] - started
+        self._say(
+            f"trial {number} (at most {s['preset'].max_trials}), {left:.0f} s left: "
+            + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+        )
+        config = trial_config(
+            s["plans"],
+            s["label"],
+            s["problem_type"],
+            values,
+            s["preset"],
+            s["manifests"],
+            name,
+            s["trials_dir"],
+            s["seed"] + number - 1,
+            # The trial's own prediction of the tuning rows needs a little time after training.
+            max(left - s["predict_seconds"], 1.0),
+        )
+        record = {"trial": name, **values, "status": "failed", "seconds": 0.0}
+        self.records.append(record)
+        try:
+            run = mk.train.fit(mk.config.from_dict(config, base_dir=s["trials_dir"]), verbose=False)
+            outputs, targets = predict_records(run.model, run.pipeline, s["tuning"])
+        except Exception as e:
+            record["seconds"] = time.monotonic() - started
+            record["error"] = f"{type(e).__name__}: {e}"
+            if number == 1:
+                raise keras_tuner.errors.FatalError(str(e)) from TrialFailed(e)
+            self._say(f"  trial {number} failed: {record['error']}")
+            raise keras_tuner.errors.FailedTrialError(str(e)) from e
+        value = score(s["problem_type"], targets[TARGET], outputs[TARGET])
+        self.outputs[name] = outputs[TARGET]
+        self.targets = targets[TARGET]
+        epochs = len(run.history)
+        record.update(status="ok", score=value, seconds=time.monotonic() - started, epochs=epochs)
+        with open(os.path.join(run.run_dir, "tuning_outputs.npy"), "wb") as f:
+            np.save(f, outputs[TARGET])
+        best = max(r["score"] for r in self.records if r["status"] == "ok")
+        self._say(
+            f"  trial {number}: tuning score {value:.4f} in {record['seconds']:.0f} s "
+            f"({epochs} epochs); best so far {best:.4f}"
+        )
+        return {"score": value}
+
+    def on_trial_end(self, trial):
+        self.oracle.end_trial(trial)
+
+    def save(self):
+        """The leaderboard is the search's record (`predictor.json`): no tuner file is kept."""
+
+    def _say(self, text):
+        if self.setup["verbose"]:
+            print(text, flush=True)
+
+
+def _short(value):
+    return f"{value:.2g}" if isinstance(value, float) else str(value)
+
+
+def write_records(records, path):
+    """Writes the trial records as JSON (`path`), for `Predictor.load` and `leaderboard()`."""
+    from mmkeras.atomic_files import write_json
+
+    write_json(path, records, indent=2)

@@ -1,0 +1,79 @@
+"""Tables in, manifests out: what the `Predictor` reads, as strings, with file paths resolved."""
+
+import os
+
+import numpy as np
+
+from mmkeras.atomic_files import atomic_path
+
+
+def read_table(data, what):
+    """A table as a pandas DataFrame of strings (`""` for a gap) and the folder its paths are in.
+
+    Args:
+        data: a CSV path or a pandas DataFrame. Relative file paths in the cells of a CSV are
+            relative to its folder; in a DataFrame, to the working directory.
+        what: str, how the table is called in messages (`"train"`, `"tuning_data"`, ...).
+
+    Returns:
+        `(frame, base_dir)`.
+
+    Raises:
+        ValueError: `data` is neither, the file is missing, or the table has no rows.
+    """
+    import pandas as pd
+
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if not os.path.isfile(path):
+            raise ValueError(f"Predictor: {what} {path!r} is not a file (a CSV or a DataFrame).")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise ValueError(f"Predictor: {what} {path!r} cannot be read as CSV: {e}") from None
+        base_dir = os.path.dirname(os.path.abspath(path))
+    elif isinstance(data, pd.DataFrame):
+        frame = data.map(_as_text)
+        base_dir = os.getcwd()
+    else:
+        raise ValueError(
+            f"Predictor: {what} must be a CSV path or a pandas DataFrame, "
+            f"received {type(data).__name__}."
+        )
+    frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise ValueError(f"Predictor: {what} has no rows.")
+    return frame, base_dir
+
+
+def _as_text(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return ""
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    if isinstance(value, (list, tuple)):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def write_manifest(frame, base_dir, path_columns, path):
+    """Writes `frame` as a CSV manifest at `path`, file paths made absolute against `base_dir`.
+
+    Returns:
+        `path`.
+    """
+    frame = frame.copy()
+    for column in path_columns:
+        frame[column] = [
+            v if not v.strip() or os.path.isabs(v) else os.path.join(base_dir, v)
+            for v in frame[column]
+        ]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return path
