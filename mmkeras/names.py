@@ -21,6 +21,21 @@ BRANCH_MODALITIES = {
 }
 BRANCH_KINDS = tuple(BRANCH_MODALITIES)
 
+# Modalities a branch reads besides its own: a feature-vector branch reads every input that is
+# decoded to float features (a categorical input's one-hot vectors).
+OTHER_BRANCH_INPUTS = {"tabular_mlp": ("categorical",)}
+
+
+def branch_reads(kind, modality=None):
+    """The modalities branch `kind` reads (a tuple; empty for any, as for `pretrained`), or with
+    `modality`, whether it reads an input of that modality."""
+    own = BRANCH_MODALITIES[kind]
+    reads = () if own is None else (own, *OTHER_BRANCH_INPUTS.get(kind, ()))
+    if modality is None:
+        return reads
+    return not reads or modality in reads
+
+
 # Fusion name -> its layer class in `mmkeras.layers`.
 FUSION_LAYERS = {
     "concat": "ConcatFusion",

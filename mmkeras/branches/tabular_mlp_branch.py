@@ -35,6 +35,11 @@ def tabular_mlp(
 ):
     """Builds a tabular branch: feature normalisation followed by an MLP.
 
+    It reads any float feature vector: a tabular input (with `TabularSpec(impute=True)`, the
+    imputed values followed by the missingness indicators) or the one-hot vectors of a
+    categorical input; `pipe.num_features(name)` and `pipe.feature_stats(name)` give
+    `num_features` and the statistics (`variance = std ** 2`) of either.
+
     Features are standardised by a `keras.layers.Normalization` layer named
     `"normalization"`. Its statistics come from `mean` and `variance` when given, from
     `adapt_data` (computed once here), or later from

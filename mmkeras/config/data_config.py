@@ -53,6 +53,7 @@ class TextConfig(Section):
     lower_case: bool | None = None
     min_count: int = Field(1, gt=0)
     source: Literal["column", "file"] = "column"
+    allow_empty: bool = False
 
     @model_validator(mode="after")
     def _wordpiece_needs_vocab(self):
@@ -85,6 +86,14 @@ class TabularConfig(Section):
     """Arguments of `mmkeras.data.TabularSpec`."""
 
     normalize: bool = False
+    impute: bool = False
+
+
+class CategoricalConfig(Section):
+    """Arguments of `mmkeras.data.CategoricalSpec`."""
+
+    max_categories: int = Field(50, gt=0)
+    min_count: int = Field(1, gt=0)
 
 
 class ImageInputConfig(ImageConfig):
@@ -103,11 +112,16 @@ class TabularInputConfig(TabularConfig):
     modality: Literal["tabular"]
 
 
+class CategoricalInputConfig(CategoricalConfig):
+    modality: Literal["categorical"]
+
+
 InputSpecConfig = Annotated[
     Annotated[ImageInputConfig, Tag("image")]
     | Annotated[TextInputConfig, Tag("text")]
     | Annotated[AudioInputConfig, Tag("audio")]
-    | Annotated[TabularInputConfig, Tag("tabular")],
+    | Annotated[TabularInputConfig, Tag("tabular")]
+    | Annotated[CategoricalInputConfig, Tag("categorical")],
     Field(discriminator="modality"),
 ]
 
@@ -130,6 +144,8 @@ class DataConfig(Section):
     training and validation rows in memory after the first epoch, so later epochs read and
     decode no file (augmentation and shuffling still change every epoch): `true`, `false`, or
     `auto` (the default: when the decoded rows of the training manifest fit in 1 GiB).
+    `image`, `text`, `audio`, `tabular` and `categorical` give the spec of the schema key of
+    that name; `specs` the specs of any schema keys (each with its `modality`).
     """
 
     train: str
@@ -141,6 +157,7 @@ class DataConfig(Section):
     text: TextConfig | None = None
     audio: AudioConfig | None = None
     tabular: TabularConfig | None = None
+    categorical: CategoricalConfig | None = None
     specs: dict[str, InputSpecConfig] = Field(default_factory=dict)
     targets: dict[str, LabelConfig] | None = None
     allow_missing: bool = False

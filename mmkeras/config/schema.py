@@ -15,6 +15,8 @@ from mmkeras.config.data_config import (
     AudioAugmentConfig,
     AudioConfig,
     AudioInputConfig,
+    CategoricalConfig,
+    CategoricalInputConfig,
     DataConfig,
     ImageConfig,
     ImageInputConfig,
@@ -64,7 +66,7 @@ from mmkeras.names import (
 )
 
 # Loc parts that pydantic inserts for tagged unions; they are not keys a user wrote.
-UNION_TAGS = frozenset({"image", "text", "audio", "tabular"}) | TASK_TAGS
+UNION_TAGS = frozenset({"image", "text", "audio", "tabular", "categorical"}) | TASK_TAGS
 
 __all__ = [
     "AUTO",
@@ -84,6 +86,8 @@ __all__ = [
     "BranchConfig",
     "CallbacksConfig",
     "CaptioningTaskConfig",
+    "CategoricalConfig",
+    "CategoricalInputConfig",
     "CheckpointConfig",
     "ClassificationTaskConfig",
     "DataConfig",

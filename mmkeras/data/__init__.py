@@ -18,6 +18,7 @@ from mmkeras._lazy import attach
 _EXPORTS = {
     "AudioAugment": "mmkeras.data.audio_augment",
     "AudioSpec": "mmkeras.data.audio_spec",
+    "CategoricalSpec": "mmkeras.data.categorical_spec",
     "DataValidationError": "mmkeras.data.data_validation_error",
     "ImageSpec": "mmkeras.data.image_spec",
     "LabelSpec": "mmkeras.data.label_spec",

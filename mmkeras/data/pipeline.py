@@ -3,7 +3,6 @@
 import functools
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from mmkeras.data._checks import check_dataset_args
@@ -113,7 +112,7 @@ class Pipeline:
         return None if self._skips is None else self._skips.report()
 
     def modality(self, name):
-        """The modality of input `name`: "image", "text", "audio", "tabular" (or "target")."""
+        """The modality of input `name` ("image", "text", "categorical", ...; "target")."""
         return self.specs[name].modality
 
     @property
@@ -156,14 +155,22 @@ class Pipeline:
         return self.tokenizer(name).vocab_size
 
     def tabular_stats(self, name):
-        """`(mean, std)` float32 arrays of tabular input `name`, computed by `adapt`."""
+        """`(mean, std)` float32 arrays of tabular input `name` per column, from `adapt`."""
         if self.specs[name].stats is None:
             raise KeyError(name)
         return self.specs[name].stats
 
+    def feature_stats(self, name):
+        """`(mean, std)` of the features input `name` yields (`KeyError` for an input without
+        a feature vector), to normalise them in the model; see `Spec.feature_stats`."""
+        stats = self.specs[name].feature_stats()
+        if stats is None:
+            raise KeyError(name)
+        return stats
+
     def num_features(self, name):
-        """Number of columns (features) of tabular input `name`."""
-        return len(self.schema[name])
+        """Number of features of tabular or categorical input `name` (its model input width)."""
+        return self.specs[name].input_shape(self.schema[name])[0]
 
     def input_specs(self):
         """Describes the model inputs the pipeline yields.
@@ -254,21 +261,9 @@ class Pipeline:
             manifest: the training manifest.
             target: target name (needed only with several targets).
         """
-        target = target or (self.target_names[0] if len(self.target_names) == 1 else None)
-        if target is None or self.specs[target].kind != "classification":
-            raise ValueError(
-                f"class_weights: `target` must name a classification target, received {target!r} "
-                f"(targets: {self.target_names})."
-            )
-        self._require_adapted()
-        rows, _ = check_rows(self, manifest)
-        classes = self.specs[target].labels
-        counts = np.zeros(len(classes))
-        for row in rows:
-            counts[classes.index(row[target][0])] += 1
-        weights = np.where(counts > 0, counts.sum() / (len(classes) * np.maximum(counts, 1)), 0)
-        weights[counts == 0] = weights.max() if weights.max() > 0 else 1.0
-        return {i: float(w) for i, w in enumerate(weights)}
+        from mmkeras.data.class_weights import balanced_class_weights
+
+        return balanced_class_weights(self, manifest, target)
 
     def _require_adapted(self):
         if not self.adapted:

@@ -11,7 +11,14 @@ from mmkeras.data.manifest import is_empty
 
 # Every `Spec` subclass by class name: how a saved pipeline finds the class of each spec.
 SPEC_CLASSES = {}
-_BUILT_IN = ("audio_spec", "image_spec", "label_spec", "tabular_spec", "text_spec")
+_BUILT_IN = (
+    "audio_spec",
+    "categorical_spec",
+    "image_spec",
+    "label_spec",
+    "tabular_spec",
+    "text_spec",
+)
 
 
 def spec_classes():
@@ -76,6 +83,9 @@ class Spec:
             element at a time before batching (`decode_element`, `finish_element`).
         empty_reason: reason code of an empty cell when `allow_missing=False`.
         dtype: str, dtype of the model input the spec yields.
+        empty_is_valid: bool, an empty cell is a value of its own (imputed, a "missing"
+            category, an empty text), never a bad row; with `allow_missing=True` it marks the
+            input absent only where `is_absent` says so.
     """
 
     modality = None
@@ -84,6 +94,7 @@ class Spec:
     decodes_per_element = False
     empty_reason = "value_missing"
     dtype = "float32"
+    empty_is_valid = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -120,6 +131,12 @@ class Spec:
         `column`, the schema's column(s)."""
         return self.shape
 
+    def feature_stats(self):
+        """`(mean, std)` float32 arrays of the model input's features, as decoded, for a model
+        that normalises its input (`tabular_mlp(mean=, variance=)`); None for an input that is
+        not a feature vector."""
+        return None
+
     def raw_spec(self, name, column):
         """`tf.TensorSpec` of the raw batched input `preprocess` takes."""
         return tf.TensorSpec((None,), tf.string, name=name)
@@ -150,7 +167,7 @@ class Spec:
             `(reason, detail, path)`.
         """
         if is_empty(value):
-            if context.allow_missing:
+            if context.allow_missing or self.empty_is_valid:
                 return "", 0, None
             return None, 0, (self.empty_reason, f"column {column!r} is empty", None)
         if not self.reads_file:

@@ -79,6 +79,7 @@ def attach_specs(schema, shorthands, specs=None, targets=None):
         if is_list != spec.multi_column:
             raise ValueError(
                 f"Pipeline: schema key {name!r} maps to {schema[name]!r}; a list of columns is "
-                "for a TabularSpec input, every other spec takes one column."
+                "for a multi-column spec (TabularSpec, CategoricalSpec), every other spec takes one "
+                "column."
             )
     return {name: attached[name].copy_unadapted() for name in schema}

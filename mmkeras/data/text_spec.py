@@ -49,6 +49,11 @@ class TextSpec(Spec):
         source: `"column"` (the manifest cell holds the text) or `"file"` (it holds the path of a
             UTF-8 text file, relative to the pipeline's `root`).
         start_end: bool, wrap every sequence in start (id 2) and end (id 3) tokens.
+        allow_empty: bool, an empty or whitespace-only text (or text file, or cell) is valid
+            text: it tokenizes to no tokens (all padding, with the tokenizer's own special
+            tokens), is never a bad row and never marks the input absent, in training and in
+            an exported model. False (default): it is a bad row (`text_empty`), or marks the
+            input absent with `allow_missing=True`.
 
     Example:
     >>> words = TextSpec(tokenizer="word", max_length=64, vocab_size=20000)
@@ -70,6 +75,7 @@ class TextSpec(Spec):
         min_count=1,
         source="column",
         start_end=False,
+        allow_empty=False,
     ):
         check_choice("tokenizer", tokenizer, _TOKENIZERS, "TextSpec")
         check_positive_int("max_length", max_length, "TextSpec")
@@ -93,8 +99,9 @@ class TextSpec(Spec):
                 "TextSpec: tokenizer='pretrained' needs `vocab`, the checkpoint (a keras-hub "
                 f"preset name, 'hf://org/name' or a local folder); received vocab={vocab!r}."
             )
-        if not isinstance(start_end, bool):
-            raise ValueError(f"TextSpec: `start_end` must be a bool, received {start_end!r}.")
+        for arg, value in (("start_end", start_end), ("allow_empty", allow_empty)):
+            if not isinstance(value, bool):
+                raise ValueError(f"TextSpec: `{arg}` must be a bool, received {value!r}.")
         if start_end and tokenizer != "word":
             raise ValueError(
                 "TextSpec: `start_end=True` reserves word ids for [START] and [END] and needs "
@@ -119,6 +126,7 @@ class TextSpec(Spec):
         self.min_count = min_count
         self.source = source
         self.start_end = start_end
+        self.allow_empty = allow_empty
         self.reset_state()
 
     @classmethod
@@ -143,6 +151,10 @@ class TextSpec(Spec):
 
         family_for(resolve_source(source), "text")  # a checkpoint without a text encoder fails here
         return cls(tokenizer="pretrained", vocab=str(source), max_length=max_length, **kwargs)
+
+    @property
+    def empty_is_valid(self):
+        return self.allow_empty
 
     @property
     def shape(self):
@@ -217,7 +229,7 @@ class TextSpec(Spec):
         except UnicodeEncodeError:
             detail = "the text is not valid UTF-8 (is the manifest saved as UTF-8?)"
             return None, 0, ("text_not_utf8", detail, None)
-        if not text.strip():
+        if not text.strip() and not self.allow_empty:
             return None, 0, ("text_empty", "the text is only whitespace", None)
         return text, 0, None
 
@@ -228,14 +240,20 @@ class TextSpec(Spec):
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             return None, 0, ("text_not_utf8", "the text file is not valid UTF-8", path)
-        if not text.strip():
+        if not text.strip() and not self.allow_empty:
             return None, 0, ("text_empty", "the text file is empty", path)
         return path, len(data), None
+
+    def is_absent(self, raw):
+        return raw == "" and not self.allow_empty
 
     # === Decoding ===
 
     def decode_batch(self, x):
-        return self.text_tokenizer(x), tf.strings.length(x) > 0
+        present = tf.strings.length(x) > 0
+        if self.allow_empty:
+            present = tf.ones_like(present)
+        return self.text_tokenizer(x), present
 
     # === Saving ===
 
@@ -293,6 +311,7 @@ class TextSpec(Spec):
             "min_count": self.min_count,
             "source": self.source,
             "start_end": self.start_end,
+            "allow_empty": self.allow_empty,
         }
 
     def __repr__(self):

@@ -7,6 +7,7 @@ import os
 
 METADATA_FILE = "metadata.json"
 FORMAT_VERSION = 1
+_ABSENT = {"tabular": "NaN row", "categorical": "row of empty strings"}
 
 
 def _version(package):
@@ -53,10 +54,12 @@ def build_metadata(model, pipeline, heads, raw_specs, tensor_specs, output_specs
             entry["max_duration"] = spec_config["max_duration"]
         elif modality == "text":
             entry["content"] = "UTF-8 text"
+        elif modality == "categorical":
+            entry["content"] = "category strings, in the order of `column`"
         else:
             entry["content"] = "feature values, in the order of `column`"
         if pipeline.allow_missing:
-            entry["absent"] = "NaN row" if modality == "tabular" else "empty string"
+            entry["absent"] = _ABSENT.get(modality, "empty string")
         inputs[name] = entry
     labels = {h.task: h.class_names for h in heads if h.class_names is not None}
     return {

@@ -11,6 +11,20 @@ from mmkeras.export.serving_head import ServingHead
 _FILE_MODALITIES = ("image", "audio")
 
 
+def _number(value):
+    return math.nan if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+def _category(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return b""
+    return value if isinstance(value, bytes) else str(value).strip().encode("utf-8")
+
+
+# Inputs that take one value per column: how a cell becomes a request value.
+_MATRICES = {"tabular": _number, "categorical": _category}
+
+
 def request_error_reason(error):
     """The useful line of a TensorFlow error raised by a serving signature."""
     message = getattr(error, "message", None) or str(error)
@@ -85,10 +99,13 @@ class Predictor:
 
     def _column(self, name, values, root):
         modality = self.modality(name)
-        if modality == "tabular":
+        if modality in _MATRICES:
             width = self.metadata["signatures"]["serving_default"]["inputs"][name]["shape"][1]
-            rows = [[math.nan] * width if v is None else list(v) for v in values]
-            return np.asarray(rows, dtype=np.float32).reshape(len(rows), width)
+            cell = _MATRICES[modality]
+            rows = [[None] * width if v is None else list(v) for v in values]
+            rows = [[cell(c) for c in row] for row in rows]
+            dtype = np.float32 if modality == "tabular" else object
+            return np.asarray(rows, dtype=dtype).reshape(len(rows), width)
         out = []
         for value in values:
             if value is None or (isinstance(value, str) and not value.strip()):
@@ -154,7 +171,8 @@ class Predictor:
         Args:
             inputs: dict `{input name: list}`, one entry per example. Image and audio entries are
                 file bytes or file paths (str / `os.PathLike`), texts are str, tabular entries
-                lists of floats. `None` or `""` marks an input absent (models exported with
+                lists of floats (NaN or None: a missing value), categorical entries lists of
+                str (one per column; None or "": missing). `None` or `""` marks an input absent (models exported with
                 `allow_missing=True`); an input left out of the dict is absent for every example.
             batch_size: int, examples per call of the SavedModel.
             root: folder that relative file paths start from (default: working directory).
@@ -200,7 +218,9 @@ class Predictor:
                     if isinstance(column, list):
                         cells = [record.get(c) for c in column]
                         empty = all(c is None or str(c).strip() == "" for c in cells)
-                        row[name] = [None] if empty else [[float(c) for c in cells]]
+                        if entry["modality"] == "tabular" and not empty:
+                            cells = [float(_number(c)) for c in cells]
+                        row[name] = [None if empty else cells]
                     else:
                         cell = record.get(column)
                         row[name] = [None if cell is None else str(cell)]

@@ -7,6 +7,11 @@ from mmkeras.export import header_ops
 _SUMMARIZE = 16
 
 _CONTENT = {"image": "encoded image file", "audio": "WAV file", "text": "text"}
+# Inputs that take a matrix (batch, columns): what each element holds.
+_MATRICES = {
+    "tabular": ("float32", "feature values"),
+    "categorical": ("string", "category strings (one per column)"),
+}
 
 
 def _as_text(value):
@@ -36,18 +41,20 @@ def _runtime_shape(x):
 
 
 def _check_shapes(raw, pipeline):
-    """One assertion per input: strings `(B,)`, tabular `(B, F)`; runs before anything else."""
+    """One assertion per input: strings `(B,)`, tabular and categorical `(B, columns)`; runs
+    before anything else."""
     checks = []
     for name in pipeline.input_names:
         shape, rank = _runtime_shape(raw[name])
         modality = pipeline.modality(name)
-        if modality == "tabular":
-            width = pipeline.num_features(name)
+        if modality in _MATRICES:
+            width = len(pipeline.schema[name])
             second = tf.concat([shape, tf.constant([-1, -1], tf.int64)], axis=0)[1]
             ok = tf.logical_and(tf.equal(rank, 2), tf.equal(second, width))
+            dtype, content = _MATRICES[modality]
             message = (
-                f"Bad request: tabular input `{name}` must be a float32 matrix (batch, {width}): "
-                f"{width} feature values in every element; received shape"
+                f"Bad request: {modality} input `{name}` must be a {dtype} matrix (batch, "
+                f"{width}): {width} {content} in every element; received shape"
             )
         else:
             ok = tf.equal(rank, 1)
@@ -223,6 +230,27 @@ def _text_checks(name, x, absent):
     ]
 
 
+def _tabular_check(name, x, spec):
+    if spec.impute:
+        # A missing value (NaN) is imputed; only infinities are refused.
+        ok = tf.logical_not(tf.reduce_any(tf.math.is_inf(x), axis=1))
+        detail = "(NaN marks a missing value; infinities are refused)."
+        found = "infinite"
+    else:
+        absent = tf.reduce_all(tf.math.is_nan(x), axis=1)
+        ok = tf.logical_or(tf.reduce_all(tf.math.is_finite(x), axis=1), absent)
+        detail = "(an absent row is all NaN)."
+        found = "NaN or infinite"
+    return _assert(
+        tf.reduce_all(ok),
+        [
+            f"Bad request: tabular input `{name}` has {found} values in elements",
+            _bad_indices(ok),
+            detail,
+        ],
+    )
+
+
 def _is_wav(data):
     head = header_ops.read_bytes(data, 0, 12)
     riff = tf.constant(list(b"RIFF"), tf.int64)
@@ -238,8 +266,8 @@ def check_raw_request(raw, pipeline):
 
     Checked, each failing with a message that names the input (and the batch elements):
 
-    - every string input is 1-D `(batch,)`, every tabular input `(batch, features)` (a
-      signature does not check the shapes it is called with);
+    - every string input is 1-D `(batch,)`, every tabular and categorical input
+      `(batch, columns)` (a signature does not check the shapes it is called with);
     - the batch is not empty, and every input has the same batch size;
     - image bytes start like a JPEG, PNG, GIF or BMP file whose header gives a size within the
       spec's `max_pixels`, read from the header (JPEG SOFn, PNG IHDR, GIF screen, BMP header)
@@ -248,9 +276,13 @@ def check_raw_request(raw, pipeline):
       first, consistent header, one complete `data` chunk, no cut-off chunk header) with at
       least one sample and no longer than the spec's `max_duration`, from the header;
     - texts are valid UTF-8;
-    - an input is absent (empty string; all-NaN row for tabular) only when the pipeline allows
-      missing modalities, and then at least one input of each element is present;
-    - tabular values are finite (NaN only for a whole absent row).
+    - an input is absent (empty string; all-NaN row for tabular, all-empty row for categorical)
+      only when the pipeline allows missing modalities or the spec takes empty values as data
+      (`TabularSpec(impute=True)`, `CategoricalSpec`; an empty text of
+      `TextSpec(allow_empty=True)` is text, never absent), and with missing modalities at
+      least one input of each element is present;
+    - tabular values are finite (NaN only for a whole absent row, or anywhere with
+      `impute=True`).
 
     Bytes with a valid header but damaged content still fail inside the decoder, with
     TensorFlow's message (for example "Invalid JPEG data").
@@ -294,32 +326,24 @@ def check_raw_request(raw, pipeline):
     for name in names:
         x = raw[name]
         modality = pipeline.modality(name)
+        spec = pipeline.specs[name]
         if modality == "tabular":
-            nan = tf.math.is_nan(x)
-            absent = tf.reduce_all(nan, axis=1)
-            finite = tf.logical_or(tf.reduce_all(tf.math.is_finite(x), axis=1), absent)
-            checks.append(
-                _assert(
-                    tf.reduce_all(finite),
-                    [
-                        f"Bad request: tabular input `{name}` has NaN or infinite values in "
-                        "elements",
-                        _bad_indices(finite),
-                        "(an absent row is all NaN).",
-                    ],
-                )
-            )
+            checks.append(_tabular_check(name, x, spec))
+            absent = tf.reduce_all(tf.math.is_nan(x), axis=1)
+        elif modality == "categorical":
+            absent = tf.reduce_all(tf.equal(tf.strings.strip(x), ""), axis=1)
         else:
             absent = tf.equal(tf.strings.length(x), 0)
-            spec = pipeline.specs[name]
             if modality == "image":
                 checks.extend(_image_checks(name, x, spec, absent))
             elif modality == "audio":
                 checks.extend(_audio_checks(name, x, spec, absent))
             else:
                 checks.extend(_text_checks(name, x, absent))
+                if spec.empty_is_valid:
+                    absent = tf.zeros_like(absent)  # an empty text is text
         present.append(tf.logical_not(absent))
-        if not pipeline.allow_missing:
+        if not pipeline.allow_missing and not spec.empty_is_valid:
             checks.append(
                 _assert(
                     tf.reduce_all(tf.logical_not(absent)),

@@ -53,21 +53,30 @@ def _text_spec(section, config, start_end=False):
     return TextSpec(**kwargs, start_end=start_end)
 
 
-def _tabular_spec(section):
-    from mmkeras.data import TabularSpec
+def _plain_spec(class_name):
+    """The builder of a spec whose config section holds exactly its constructor arguments."""
 
-    return TabularSpec(**section.model_dump(exclude={"modality"}))
+    def make(section):
+        import mmkeras.data
+
+        return getattr(mmkeras.data, class_name)(**section.model_dump(exclude={"modality"}))
+
+    return make
+
+
+_SPEC_BUILDERS = {
+    "image": _image_spec,
+    "audio": _audio_spec,
+    "tabular": _plain_spec("TabularSpec"),
+    "categorical": _plain_spec("CategoricalSpec"),
+}
 
 
 def _make_spec(modality, section, config, name):
-    if modality == "image":
-        return _image_spec(section)
     if modality == "text":
         # Captions carry the start / end tokens a Captioner reads and writes.
         return _text_spec(section, config, start_end=name == config.caption_input)
-    if modality == "audio":
-        return _audio_spec(section)
-    return _tabular_spec(section)
+    return _SPEC_BUILDERS[modality](section)
 
 
 def build_pipeline(config):
@@ -88,6 +97,19 @@ def build_pipeline(config):
             except ValueError as e:
                 raise _wrap(f"data.{modality}", e) from None
     specs = {}
+    # `Pipeline` has no `categorical=` argument: the section's spec goes to the key
+    # "categorical" through `specs`.
+    if data.categorical is not None:
+        if "categorical" not in data.schema_ or "categorical" in data.specs:
+            raise _wrap(
+                "data.categorical",
+                "attaches a spec to the data.schema key 'categorical', which must be in "
+                "data.schema and not in data.specs",
+            )
+        try:
+            specs["categorical"] = _make_spec("categorical", data.categorical, config, None)
+        except ValueError as e:
+            raise _wrap("data.categorical", e) from None
     for name, section in data.specs.items():
         try:
             specs[name] = _make_spec(section.modality, section, config, name)

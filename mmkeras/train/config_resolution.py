@@ -5,7 +5,7 @@ import os
 
 from mmkeras.config import ConfigError, from_dict, to_dict
 from mmkeras.config.config_error import did_you_mean
-from mmkeras.names import BRANCH_MODALITIES as _BRANCH_MODALITY
+from mmkeras.names import branch_reads
 
 AUTO = "auto"
 
@@ -45,12 +45,13 @@ def _auto_sources(pipe, key, kind):
     elif modality == "audio":
         sources["sample_rate"] = spec.sample_rate
         sources["duration"] = spec.duration
-    elif modality == "tabular":
+    elif spec.feature_stats() is not None:
+        # A feature vector (tabular, categorical): its width and the statistics of the
+        # features as decoded (imputed values and indicators, one-hot slots).
+        mean, std = pipe.feature_stats(key)
         sources["num_features"] = pipe.num_features(key)
-        if not spec.normalize:
-            mean, std = pipe.tabular_stats(key)
-            sources["mean"] = [float(m) for m in mean]
-            sources["variance"] = [float(s) ** 2 for s in std]
+        sources["mean"] = [float(m) for m in mean]
+        sources["variance"] = [float(s) ** 2 for s in std]
     return sources
 
 
@@ -69,7 +70,7 @@ def resolve_config(config, pipe):
     """A copy of `config` with every `auto` size filled in from the adapted pipeline.
 
     Branch arguments the pipeline determines (`input_shape`, `vocab_size`, `max_length`,
-    `sample_rate`, `duration`, `num_features`, tabular `mean` / `variance`) are filled in when
+    `sample_rate`, `duration`, `num_features`, feature `mean` / `variance`) are filled in when
     they are `auto` or left out; task sizes (`num_classes`, `num_labels`, `num_outputs`) and class
     names come from the label index. Paths become absolute.
 
@@ -85,10 +86,10 @@ def resolve_config(config, pipe):
         if key not in pipe.input_names:
             problems.append(f"{where}: {key!r} is not an input of data.schema")
             continue
-        if _BRANCH_MODALITY[kind] not in (None, pipe.modality(key)):
+        if not branch_reads(kind, pipe.modality(key)):
             problems.append(
-                f"{where}.kind: {kind!r} reads {_BRANCH_MODALITY[kind]}, but input {key!r} is "
-                f"{pipe.modality(key)}"
+                f"{where}.kind: {kind!r} reads {' or '.join(branch_reads(kind))}, but input "
+                f"{key!r} is {pipe.modality(key)}"
             )
             continue
         params = _builder_parameters(kind)
