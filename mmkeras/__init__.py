@@ -12,7 +12,9 @@ starts quickly:
 from mmkeras._lazy import attach
 
 _EXPORTS = {
+    "Predictor": "mmkeras.auto.predictor",
     "__version__": "mmkeras.version",
+    "auto": None,
     "branches": None,
     "build_model": "mmkeras.models",
     "config": None,

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 
-def _placeholder(pipe, name):
+def placeholder(pipe, name):
     """A valid value for target `name`: prediction manifests need not hold targets."""
     spec = pipe.specs[name]
     if spec.kind == "regression":
@@ -47,7 +47,7 @@ def prediction_records(pipe, manifest, targets=None):
     records, _, base_dir = read_manifest(manifest, delimiter=pipe.delimiter)
     for record in records:
         for name in pipe.target_names if targets is None else targets:
-            record[pipe.schema[name]] = _placeholder(pipe, name)
+            record[pipe.schema[name]] = placeholder(pipe, name)
     if pipe.root is None:
         columns = path_columns(pipe)
         for record in records:
