@@ -197,7 +197,7 @@ class Predictor:
         )
         search = Search(setup, oracle, os.path.join(self.path, "search"))
         try:
-            search.search()
+            search.search(verbose=0)  # the trials print their own progress
         except keras_tuner.errors.FatalError as e:
             cause = e.__cause__
             if isinstance(cause, TrialFailed) and isinstance(cause.args[0], Exception):
