@@ -13,7 +13,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "mmkeras"
 PACKAGES = sorted(
     ".".join(("mmkeras", *path.parent.relative_to(PACKAGE_DIR).parts))
     for path in PACKAGE_DIR.rglob("__init__.py")
-    if "cli" not in path.parent.relative_to(PACKAGE_DIR).parts and path.parent.name != "testing"
+    if "cli" not in path.parent.relative_to(PACKAGE_DIR).parts
 )
 INTERNAL = {
     "mmkeras.train": ("EpochEnder", "ResumeState", "atomic_path", "AtomicModelCheckpoint"),

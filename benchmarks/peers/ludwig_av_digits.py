@@ -131,8 +131,9 @@ def _dump(config):
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100)
 
 
-def _absolute_manifest(source, target):
-    """Copies a manifest with its image and audio paths made absolute (Ludwig needs that)."""
+def _absolute_manifest(source, target, columns=("image", "audio")):
+    """Copies a manifest with the file paths of `columns` made absolute (Ludwig needs that);
+    empty cells stay empty."""
     folder = os.path.dirname(os.path.abspath(source))
     with open(source, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -140,8 +141,9 @@ def _absolute_manifest(source, target):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            for column in ("image", "audio"):
-                row[column] = os.path.join(folder, row[column])
+            for column in columns:
+                if row[column]:
+                    row[column] = os.path.join(folder, row[column])
             writer.writerow(row)
     return target
 
@@ -198,7 +200,16 @@ def run_ludwig(args, model, seed, work):
         )
         for split in SPLITS
     }
-    config_text = _dump(ludwig_config(model, args.epochs, args.batch_size))
+    return run_ludwig_config(
+        args, ludwig_config(model, args.epochs, args.batch_size), manifests, seed, work
+    )
+
+
+def run_ludwig_config(args, config, manifests, seed, work):
+    """One `ludwig_child.py` process: trains `config` on `manifests` (a dict of absolute-path
+    CSVs by split), tests it, and returns its measurements and results (or its error)."""
+    os.makedirs(work, exist_ok=True)
+    config_text = _dump(config)
     config_path = os.path.join(work, "ludwig.yaml")
     with open(config_path, "w", encoding="utf-8") as f:
         f.write(config_text)
