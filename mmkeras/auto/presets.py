@@ -110,6 +110,10 @@ def define_space(hp, preset, num_inputs):
             default=preset.learning_rates[0],
         ),
         "dropout": hp.Choice("dropout", list(preset.dropouts), default=preset.dropouts[0]),
+        # Hidden layers of the head: one lets the model combine inputs non-linearly (a label
+        # that depends on two columns jointly needs it; a linear head on concatenated branch
+        # outputs cannot learn an exclusive-or of two inputs).
+        "head_layers": hp.Choice("head_layers", [1, 0], default=1),
         "fusion": "concat",
         "modality_dropout": 0.0,
     }

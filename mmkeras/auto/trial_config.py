@@ -201,7 +201,7 @@ def trial_config(
             "branches": branches,
             "fusion": values["fusion"],
             "modality_dropout": values["modality_dropout"],
-            "task": {"kind": kind},
+            "task": {"kind": kind, "hidden_units": [values["width"]] * values["head_layers"]},
         },
         "optimizer": {"name": "adam", "learning_rate": values["learning_rate"]},
         "callbacks": {
