@@ -2,7 +2,7 @@
 
 import keras
 
-from mmkeras.argument_checks import check_choice, check_positive_int
+from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
 from mmkeras.layers.modeling import SequenceMask
 
 
@@ -37,6 +37,15 @@ def dense_head(x, output_dim, activation, dropout, name="feature"):
 
 RNN_CELLS = ("lstm", "gru")
 RNN_POOLINGS = ("last", "mean")
+
+
+def check_rnn_arguments(cell, units, num_layers, pooling, dropout, builder):
+    """Checks the arguments of `rnn_stack` that a recurrent branch builder takes."""
+    check_choice("cell", cell, RNN_CELLS, builder)
+    check_positive_int("units", units, builder)
+    check_positive_int("num_layers", num_layers, builder)
+    check_choice("pooling", pooling, RNN_POOLINGS, builder)
+    check_rate("dropout", dropout, builder)
 
 
 def conv_bn_activation(x, filters, kernel_size, activation, prefix, conv_name=None):

@@ -2,12 +2,11 @@
 
 import keras
 
-from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
+from mmkeras.argument_checks import check_positive_int
 from mmkeras.branches._common import (
-    RNN_CELLS,
-    RNN_POOLINGS,
     audio_frontend,
     branch_outputs,
+    check_rnn_arguments,
     dense_head,
     rnn_stack,
 )
@@ -72,11 +71,7 @@ def audio_rnn(
     """
     builder = "audio_rnn"
     check_positive_int("output_dim", output_dim, builder)
-    check_choice("cell", cell, RNN_CELLS, builder)
-    check_positive_int("units", units, builder)
-    check_positive_int("num_layers", num_layers, builder)
-    check_choice("pooling", pooling, RNN_POOLINGS, builder)
-    check_rate("dropout", dropout, builder)
+    check_rnn_arguments(cell, units, num_layers, pooling, dropout, builder)
     waveform, x = audio_frontend(
         sample_rate,
         duration,

@@ -2,8 +2,13 @@
 
 import keras
 
-from mmkeras.argument_checks import check_choice, check_positive_int, check_rate
-from mmkeras.branches._common import RNN_CELLS, RNN_POOLINGS, branch_outputs, dense_head, rnn_stack
+from mmkeras.argument_checks import check_positive_int
+from mmkeras.branches._common import (
+    branch_outputs,
+    check_rnn_arguments,
+    dense_head,
+    rnn_stack,
+)
 from mmkeras.branches.freezing import record_blocks
 from mmkeras.layers.modeling import SequenceMask
 
@@ -57,15 +62,11 @@ def text_rnn(
     """
     builder = "text_rnn"
     check_positive_int("vocab_size", vocab_size, builder)
-    check_choice("cell", cell, RNN_CELLS, builder)
-    check_positive_int("num_layers", num_layers, builder)
     check_positive_int("embedding_dim", embedding_dim, builder)
-    check_positive_int("units", units, builder)
     check_positive_int("output_dim", output_dim, builder)
     if max_length is not None:
         check_positive_int("max_length", max_length, builder)
-    check_choice("pooling", pooling, RNN_POOLINGS, builder)
-    check_rate("dropout", dropout, builder)
+    check_rnn_arguments(cell, units, num_layers, pooling, dropout, builder)
 
     token_ids = keras.Input(shape=(max_length,), dtype="int32", name="text")
     mask = SequenceMask(padding_id=0, name="sequence_mask")(token_ids)

@@ -1,10 +1,11 @@
 """`mmkeras launch-local --workers N CONFIG.yaml`: a multi-worker job on this machine."""
 
+from mmkeras.cli.train import add_run_arguments
+
 HELP = "train a multi-worker job as N local worker processes (restarted as a cluster on failure)"
 
 
 def add_arguments(parser):
-    parser.add_argument("config", help="path of the YAML run configuration")
     parser.add_argument(
         "--workers", type=int, default=2, help="number of worker processes (default: 2)"
     )
@@ -14,13 +15,8 @@ def add_arguments(parser):
         default=3,
         help="restarts of the whole cluster after a worker fails (default: 3)",
     )
-    parser.add_argument(
-        "--restart",
-        action="store_true",
-        help="delete an existing run of the same name and start afresh (first start only)",
-    )
-    parser.add_argument("--output-dir", help="parent folder of the run (overrides output_dir)")
-    parser.add_argument("--name", help="run name (overrides name)")
+    # Passed on to `mmkeras train` in each worker.
+    add_run_arguments(parser, restart_note="first start only")
     parser.add_argument("--quiet", action="store_true", help="workers print only errors")
 
 

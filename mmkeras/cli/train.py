@@ -3,15 +3,21 @@
 HELP = "train (or resume after a crash) the run described by a YAML configuration"
 
 
-def add_arguments(parser):
+def add_run_arguments(parser, restart_note):
+    """The configuration and where its run goes: `config`, `--restart` (its help ending in
+    `restart_note`), `--output-dir` and `--name`."""
     parser.add_argument("config", help="path of the YAML run configuration")
     parser.add_argument(
         "--restart",
         action="store_true",
-        help="delete an existing run of the same name and start afresh (default: resume it)",
+        help=f"delete an existing run of the same name and start afresh ({restart_note})",
     )
     parser.add_argument("--output-dir", help="parent folder of the run (overrides output_dir)")
     parser.add_argument("--name", help="run name (overrides name)")
+
+
+def add_arguments(parser):
+    add_run_arguments(parser, restart_note="default: resume it")
     parser.add_argument(
         "--epochs",
         type=int,

@@ -140,8 +140,7 @@ def tfrecord_dataset(
             f"dataset: {folder!r} is a folder without {_META_FILE}; pass a manifest file or a "
             "folder written by write_tfrecords."
         )
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
+    meta = read_tfrecord_meta(folder)
     layout = meta["layout"]
     expected = {f"in/{n}" for n in pipe.input_specs()} | {
         f"y/{n}" if len(pipe.target_names) > 1 else "y/" for n in pipe.target_names

@@ -1,7 +1,6 @@
 """One pre-norm Transformer decoder block: causal self-attention, cross-attention, feed-forward."""
 
 import keras
-from keras import ops
 
 from mmkeras.argument_checks import check_bool
 from mmkeras.layers.modeling.pre_norm_transformer_block import PreNormTransformerBlock
@@ -87,30 +86,13 @@ class TransformerDecoderBlock(PreNormTransformerBlock):
                 "TransformerDecoderBlock needs x of shape (batch, steps, dim) with dim divisible "
                 f"by num_heads={self.num_heads}; received {x_shape}."
             )
-        policy = self.dtype_policy
-        eps = self.layer_norm_epsilon
-        head_dim = dim // self.num_heads
-        self.self_attention_norm = keras.layers.LayerNormalization(
-            epsilon=eps, dtype=policy, name="self_attention_norm"
+        self.self_attention_norm, self.self_attention = self.build_attention(
+            "self_attention", x_shape, x_shape
         )
-        self.self_attention = keras.layers.MultiHeadAttention(
-            self.num_heads, head_dim, dropout=self.dropout, dtype=policy, name="self_attention"
-        )
-        self.self_attention_norm.build(x_shape)
-        self.self_attention.build(x_shape, x_shape)
         if self.cross_attention:
-            self.cross_attention_norm = keras.layers.LayerNormalization(
-                epsilon=eps, dtype=policy, name="cross_attention_norm"
+            self.cross_attention_norm, self.cross_attention_layer = self.build_attention(
+                "cross_attention", x_shape, memory_shape
             )
-            self.cross_attention_layer = keras.layers.MultiHeadAttention(
-                self.num_heads,
-                head_dim,
-                dropout=self.dropout,
-                dtype=policy,
-                name="cross_attention",
-            )
-            self.cross_attention_norm.build(x_shape)
-            self.cross_attention_layer.build(x_shape, memory_shape)
         self.build_feed_forward(x_shape)
         self.built = True
 
@@ -118,23 +100,25 @@ class TransformerDecoderBlock(PreNormTransformerBlock):
         memory = memory_mask = None
         if self.cross_attention:
             x, memory = inputs[0], inputs[1]
-            if len(inputs) == 3 and inputs[2] is not None:
-                memory_mask = ops.cast(inputs[2], "bool")
+            memory_mask = inputs[2] if len(inputs) == 3 else None
         else:
             x = inputs
-        normed = self.self_attention_norm(x)
-        attended = self.self_attention(normed, normed, use_causal_mask=True, training=training)
-        x = x + self.residual_dropout(attended, training=training)
+        x = self.attend(
+            self.self_attention_norm,
+            self.self_attention,
+            x,
+            use_causal_mask=True,
+            training=training,
+        )
         if self.cross_attention:
-            attention_mask = None
-            if memory_mask is not None:
-                # (batch, 1, regions): every position may attend to the real regions only.
-                attention_mask = ops.expand_dims(memory_mask, axis=1)
-            normed = self.cross_attention_norm(x)
-            attended = self.cross_attention_layer(
-                normed, memory, attention_mask=attention_mask, training=training
+            x = self.attend(
+                self.cross_attention_norm,
+                self.cross_attention_layer,
+                x,
+                memory,
+                key_mask=memory_mask,
+                training=training,
             )
-            x = x + self.residual_dropout(attended, training=training)
         return self.feed_forward(x, training=training)
 
     def compute_output_shape(self, input_shape):

@@ -1,7 +1,6 @@
 """One pre-norm Transformer encoder block."""
 
 import keras
-from keras import ops
 
 from mmkeras.argument_checks import check_bool
 from mmkeras.layers.modeling.pre_norm_transformer_block import PreNormTransformerBlock
@@ -52,39 +51,22 @@ class TransformerEncoderBlock(PreNormTransformerBlock):
         self.supports_masking = True
 
     def build(self, input_shape):
-        key_dim = split_width(input_shape, self.num_heads, "num_heads", "TransformerEncoderBlock")
-        policy = self.dtype_policy
-        eps = self.layer_norm_epsilon
-        self.attention_norm = keras.layers.LayerNormalization(
-            epsilon=eps, dtype=policy, name="attention_norm"
+        split_width(input_shape, self.num_heads, "num_heads", "TransformerEncoderBlock")
+        self.attention_norm, self.attention = self.build_attention(
+            "attention", input_shape, input_shape
         )
-        self.attention = keras.layers.MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=key_dim,
-            dropout=self.dropout,
-            dtype=policy,
-            name="attention",
-        )
-        self.attention_norm.build(input_shape)
-        self.attention.build(input_shape, input_shape)
         self.build_feed_forward(input_shape)
         self.built = True
 
     def call(self, inputs, mask=None, training=None):
-        attention_mask = None
-        if mask is not None:
-            mask = ops.cast(mask, "bool")
-            # (batch, 1, steps): every query may attend to the real keys only.
-            attention_mask = ops.expand_dims(mask, axis=1)
-        normed = self.attention_norm(inputs)
-        attended = self.attention(
-            normed,
-            normed,
-            attention_mask=attention_mask,
+        x = self.attend(
+            self.attention_norm,
+            self.attention,
+            inputs,
+            key_mask=mask,
             use_causal_mask=self.use_causal_mask,
             training=training,
         )
-        x = inputs + self.residual_dropout(attended, training=training)
         return self.feed_forward(x, training=training)
 
     def compute_mask(self, inputs, mask=None):

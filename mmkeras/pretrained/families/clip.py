@@ -81,7 +81,7 @@ def keras_hub_projection(backbone, tower):
 
 def assign_projection(network, weights, name):
     """The checkpoint's projection `name` (no bias) into the tower's, where it projects."""
-    if any(layer.name == "projection" for layer in network.layers):
+    if name is not None and any(layer.name == "projection" for layer in network.layers):
         image_text.assign_linear(network.get_layer("projection"), weights, name, bias=False)
 
 
@@ -126,6 +126,8 @@ class TowerFamily(Family):
 
     tower = None
     defaults = None
+    # The projection above the tower in a Hugging Face checkpoint, where it has one.
+    projection_weight = None
     # A tensor every checkpoint of the tower holds, under `<tower>_model.` or no prefix.
     weight_probe = None
 
@@ -144,9 +146,12 @@ class TowerFamily(Family):
         raise NotImplementedError(f"{type(self).__name__}._load_keras_hub")
 
     def _keras_hub_part(self, source):
-        """The preset's encoder of this tower and the backbone holding it (None if the preset
-        is the encoder alone)."""
-        return keras_hub_part(source, f"{self.tower}_encoder", self.backbone_classes[1])
+        """The preset's encoder of this tower, the backbone's projection above it and that
+        projection's width (`None, None` where the preset has none, or is the encoder alone)."""
+        encoder, backbone = keras_hub_part(
+            source, f"{self.tower}_encoder", self.backbone_classes[1]
+        )
+        return (encoder, *keras_hub_projection(backbone, self.tower))
 
     def blocks(self, network):
         return image_text.tower_blocks(network)
@@ -174,6 +179,21 @@ class ImageTowerFamily(TowerFamily):
             size = (int(config["image_size"]),) * 2
         return image_normalization(source, self.default_mean, self.default_std, size)
 
+    def _build_tower(self, arch):
+        return image_text.build_vision_tower(arch, f"{self.name}_tower")
+
+    def _transformers_tower(self, arch, weights, prefix):
+        """The tower of `arch` with its patch embedding, pre-norm (where it has one), blocks,
+        post-norm and projection (where it has one) filled from a Hugging Face checkpoint."""
+        network = self._build_tower(arch)
+        image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
+        if arch["pre_norm_epsilon"] is not None:
+            image_text.assign_norm(network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm")
+        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
+        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
+        assign_projection(network, weights, self.projection_weight)
+        return network
+
     def raw_input(self, network, source, input_shape=None, **options):
         size = tuple(network.inputs[0].shape[1:3])
         return keras.Input(shape=check_image_shape(self.name, size, input_shape), name="image")
@@ -200,6 +220,7 @@ class CLIPVisionFamily(ImageTowerFamily):
     model_types = ("clip", "clip_vision_model")
     backbone_classes = ("CLIPBackbone", "CLIPVisionEncoder")
     defaults = VISION_DEFAULTS
+    projection_weight = "visual_projection"
     class_token = True
 
     def _arch(self, encoder_arch, projection_dim):
@@ -219,25 +240,18 @@ class CLIPVisionFamily(ImageTowerFamily):
     def _load_transformers(self, source, config, weights, prefix):
         arch = self._arch(
             image_text.vision_arch(config, self.name),
-            projection_dim(source, config, weights, "visual_projection.weight"),
+            projection_dim(source, config, weights, f"{self.projection_weight}.weight"),
         )
-        network = image_text.build_vision_tower(arch, "clip_vision_tower")
-        image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
-        image_text.assign_norm(network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm")
-        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
-        assign_projection(network, weights, "visual_projection")
-        return network
+        return self._transformers_tower(arch, weights, prefix)
 
     def _load_keras_hub(self, source):
-        encoder, backbone = self._keras_hub_part(source)
-        projection, width = keras_hub_projection(backbone, self.tower)
+        encoder, projection, width = self._keras_hub_part(source)
         # keras-hub's CLIP encoders fix every layer-norm epsilon at 1e-5.
         arch = self._arch(
             image_text.keras_hub_vision_arch(encoder, self.name, 1e-5),
             width,
         )
-        network = image_text.build_vision_tower(arch, "clip_vision_tower")
+        network = self._build_tower(arch)
         embedding = network.get_layer("embedding")
         source_embedding = encoder.embedding
         image_text.copy_weights(
@@ -271,6 +285,21 @@ class TextTowerFamily(TowerFamily):
     # Whether the tower masks padded positions as attention keys (a `"padding_mask"` input).
     masks_padding = True
 
+    def _build_tower(self, arch):
+        return image_text.build_text_tower(arch, f"{self.name}_tower")
+
+    def _transformers_tower(self, arch, weights, prefix):
+        """The tower of `arch` with its embeddings, blocks, final norm and projection (where it
+        has one) filled from a Hugging Face checkpoint."""
+        network = self._build_tower(arch)
+        image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
+        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
+        image_text.assign_norm(
+            network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
+        )
+        assign_projection(network, weights, self.projection_weight)
+        return network
+
     def max_positions(self, network):
         return int(network.get_layer("embedding").max_length)
 
@@ -296,7 +325,7 @@ class TextTowerFamily(TowerFamily):
 
     def checkpoint_max_length(self, source):
         if source.format == "keras_hub":
-            encoder, _ = self._keras_hub_part(source)
+            encoder, _, _ = self._keras_hub_part(source)
             return int(encoder.max_sequence_length)
         return int(tower_config(source, self.tower, self.defaults)["max_position_embeddings"])
 
@@ -332,6 +361,7 @@ class CLIPTextFamily(TextTowerFamily):
     model_types = ("clip", "clip_text_model")
     backbone_classes = ("CLIPBackbone", "CLIPTextEncoder")
     defaults = TEXT_DEFAULTS
+    projection_weight = "text_projection"
 
     def _arch(self, encoder_arch, final_norm_epsilon, end_id, projection_dim):
         """The tower's architecture: causal, padding masked, pooled at the end token (at the
@@ -354,20 +384,12 @@ class CLIPTextFamily(TextTowerFamily):
             # As the reference: `eos_token_id == 2` (configs older than the fix of the end
             # id) pools at the largest id, any other value at the first end token.
             None if eos == 2 else eos,
-            projection_dim(source, config, weights, "text_projection.weight"),
+            projection_dim(source, config, weights, f"{self.projection_weight}.weight"),
         )
-        network = image_text.build_text_tower(arch, "clip_text_tower")
-        image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
-        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(
-            network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
-        )
-        assign_projection(network, weights, "text_projection")
-        return network
+        return self._transformers_tower(arch, weights, prefix)
 
     def _load_keras_hub(self, source):
-        encoder, backbone = self._keras_hub_part(source)
-        projection, width = keras_hub_projection(backbone, self.tower)
+        encoder, projection, width = self._keras_hub_part(source)
         # keras-hub's CLIP text encoder: blocks at epsilon 1e-5, its final norm at 1e-6; it
         # pools at the largest id.
         arch = self._arch(
@@ -376,7 +398,7 @@ class CLIPTextFamily(TextTowerFamily):
             None,
             width,
         )
-        network = image_text.build_text_tower(arch, "clip_text_tower")
+        network = self._build_tower(arch)
         embedding = network.get_layer("embedding")
         embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
         embedding.position_embeddings.assign(

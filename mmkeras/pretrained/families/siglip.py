@@ -83,21 +83,18 @@ class SigLIPVisionFamily(ImageTowerFamily):
         arch = self._arch(
             image_text.vision_arch(config, self.name), float(config["layer_norm_eps"]), use_head
         )
-        network = image_text.build_vision_tower(arch, "siglip_vision_tower")
-        image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
-        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
+        network = self._transformers_tower(arch, weights, prefix)
         if use_head:
             _assign_head(network.get_layer("head"), weights, f"{prefix}head")
         return network
 
     def _load_keras_hub(self, source):
-        encoder, _ = self._keras_hub_part(source)
+        encoder, _, _ = self._keras_hub_part(source)
         # keras-hub's SigLIP vision encoder: its post-norm at epsilon 1e-6 whatever
         # `layer_norm_epsilon` says (which sets the blocks' and the head's).
         epsilon = float(encoder.layer_norm_epsilon)
         arch = self._arch(image_text.keras_hub_vision_arch(encoder, self.name, epsilon), 1e-6, True)
-        network = image_text.build_vision_tower(arch, "siglip_vision_tower")
+        network = self._build_tower(arch)
         embedding = network.get_layer("embedding")
         image_text.copy_weights(
             embedding.projection, encoder.embedding.patch_embedding, "patch embedding"
@@ -177,23 +174,18 @@ class SigLIPTextFamily(TextTowerFamily):
             image_text.text_arch(config, self.name),
             int(config.get("projection_size") or config["hidden_size"]),
         )
-        network = image_text.build_text_tower(arch, "siglip_text_tower")
-        image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
-        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(
-            network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
-        )
+        network = self._transformers_tower(arch, weights, prefix)
         image_text.assign_linear(network.get_layer("head"), weights, f"{prefix}head")
         return network
 
     def _load_keras_hub(self, source):
-        encoder, _ = self._keras_hub_part(source)
+        encoder, _, _ = self._keras_hub_part(source)
         epsilon = float(encoder.layer_norm_epsilon)
         arch = self._arch(
             image_text.keras_hub_text_arch(source, encoder, self.name, epsilon),
             int(encoder.head.units),
         )
-        network = image_text.build_text_tower(arch, "siglip_text_tower")
+        network = self._build_tower(arch)
         embedding = network.get_layer("embedding")
         embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
         embedding.position_embeddings.assign(encoder.embedding.position_embedding.embeddings)
