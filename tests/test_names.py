@@ -47,3 +47,11 @@ def test_the_config_allows_the_names_the_code_knows():
     assert schema.DECODERS == DECODERS == names.DECODERS
     assert schema.STRATEGIES == STRATEGIES == names.STRATEGIES
     assert schema.TASK_KINDS == names.HEAD_TASK_KINDS + names.MODEL_TASK_KINDS
+
+
+def test_a_feature_vector_branch_reads_tabular_and_categorical_inputs():
+    assert names.branch_reads("tabular_mlp") == ("tabular", "categorical")
+    assert names.branch_reads("tabular_mlp", "categorical")
+    assert not names.branch_reads("text_rnn", "categorical")
+    assert names.branch_reads("pretrained", "categorical")  # decided by the checkpoint
+    assert names.branch_reads("pretrained") == ()

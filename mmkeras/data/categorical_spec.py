@@ -37,11 +37,16 @@ class CategoricalSpec(Spec):
 
     Example:
     >>> pipe = mmkeras.data.Pipeline(
-    ...     schema={"place": ["city", "country"], "label": "y"},
-    ...     specs={"place": CategoricalSpec(max_categories=20)})
-    >>> pipe.adapt("train.csv")  # doctest: +SKIP
-    >>> pipe.specs["place"].categories  # doctest: +SKIP
-    [['paris', 'rome'], ['fr', 'it']]
+    ...     schema={"place": ["city"], "label": "y"},
+    ...     specs={"place": CategoricalSpec(max_categories=2)})
+    >>> report = pipe.adapt([{"city": "paris", "y": "a"}, {"city": "rome", "y": "b"},
+    ...                      {"city": "paris", "y": "a"}, {"city": "oslo", "y": "b"}])
+    >>> pipe.specs["place"].categories  # paris twice, then the tie of oslo and rome
+    [['paris', 'oslo']]
+    >>> pipe.preprocess({"place": tf.constant([["paris"], ["lima"], [""]])})["place"].numpy()
+    array([[1., 0., 0., 0.],
+           [0., 0., 1., 0.],
+           [0., 0., 0., 1.]], dtype=float32)
     """
 
     modality = "categorical"

@@ -146,4 +146,7 @@ def test_a_pipeline_saved_in_the_earlier_layout_loads(tmp_path):
     pipe.save(str(tmp_path / "again"))
     saved = json.loads((tmp_path / "again" / "pipeline.json").read_text(encoding="utf-8"))
     assert saved["state"] == config["state"]
+    # The specs' configs gain the arguments added since, at their defaults.
+    config["specs"]["text"]["config"]["allow_empty"] = False
+    config["specs"]["meta"]["config"]["impute"] = False
     assert saved["specs"] == config["specs"]
