@@ -95,11 +95,20 @@ def get_preset(name):
     return PRESETS[name]
 
 
-def define_space(hp, preset, num_inputs):
+def define_space(hp, preset, kinds):
     """Declares the preset's search space on a `keras_tuner.HyperParameters`; returns its values.
 
+    Args:
+        hp: the trial's `keras_tuner.HyperParameters`.
+        preset: a `Preset`.
+        kinds: list of the inputs' column types (`"image"`, `"text"`, ...).
+
     With one input there is nothing to fuse or drop: the fusion and modality dropout stay fixed.
+    With an image input, the image CNN's pooling is searched: flattening the last map keeps
+    where things are (best on AV-Digits' centred digits), global max pooling finds a shape
+    anywhere in the image.
     """
+    num_inputs = len(kinds)
     values = {
         "width": hp.Choice("width", list(preset.widths), default=preset.widths[0]),
         "learning_rate": hp.Float(
@@ -117,6 +126,8 @@ def define_space(hp, preset, num_inputs):
         "fusion": "concat",
         "modality_dropout": 0.0,
     }
+    if "image" in kinds:
+        values["image_pooling"] = hp.Choice("image_pooling", ["flatten", "max"], default="flatten")
     if num_inputs > 1:
         values["fusion"] = hp.Choice("fusion", list(preset.fusions), default=preset.fusions[0])
         values["modality_dropout"] = hp.Choice(

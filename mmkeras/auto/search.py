@@ -31,11 +31,13 @@ class DeadlineOracle(keras_tuner.oracles.RandomSearchOracle):
         super().__init__(**kwargs)
         self.deadline = deadline
         self.min_seconds = min_seconds
+        self.defaults_tried = False
 
     def populate_space(self, trial_id):
         if self.deadline - time.monotonic() < self.min_seconds():
             return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
-        if len(self.trials) <= 1:  # the trial being created is the only one
+        if not self.defaults_tried:
+            self.defaults_tried = True
             return {
                 "status": keras_tuner.engine.trial.TrialStatus.RUNNING,
                 "values": self.hyperparameters.values,
@@ -73,7 +75,7 @@ class Search(keras_tuner.engine.base_tuner.BaseTuner):
         from mmkeras.evaluate.manifest_predictions import predict_records
 
         s = self.setup
-        values = define_space(trial.hyperparameters, s["preset"], len(s["plans"]))
+        values = define_space(trial.hyperparameters, s["preset"], [p.kind for p in s["plans"]])
         number = len(self.records) + 1
         name = f"trial_{number:03d}"
         started = time.monotonic()

@@ -48,15 +48,18 @@ def check_rnn_arguments(cell, units, num_layers, pooling, dropout, builder):
     check_rate("dropout", dropout, builder)
 
 
-def conv_bn_activation(x, filters, kernel_size, activation, prefix, conv_name=None):
+def conv_bn_activation(
+    x, filters, kernel_size, activation, prefix, conv_name=None, bn_momentum=0.99
+):
     """A "same" convolution without bias, batch normalisation and `activation`.
 
     The layers are named `conv_name` (default `prefix`), `{prefix}_bn` and `{prefix}_act`.
+    `bn_momentum` is the momentum of the normalisation's moving statistics.
     """
     x = keras.layers.Conv2D(
         filters, kernel_size, padding="same", use_bias=False, name=conv_name or prefix
     )(x)
-    x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_bn")(x)
     return keras.layers.Activation(activation, name=f"{prefix}_act")(x)
 
 

@@ -35,6 +35,7 @@ def audio_cnn(
     name="audio_cnn",
     pre_emphasis=None,
     pooling="time_max",
+    bn_momentum=0.99,
 ):
     """Builds an audio branch: log-mel spectrogram inside the model, then a 2-D CNN.
 
@@ -58,6 +59,8 @@ def audio_cnn(
             of each mel band). On AV-Digits `"band"` and `pre_emphasis` lowered accuracy, so
             the defaults are `"utterance"` and None.
         dropout: float in [0, 1), dropout after each block and before the projection.
+        bn_momentum: float in [0, 1), momentum of the batch normalisations' moving statistics
+            (see `image_cnn`).
         activation: activation of the convolutions and of the output feature.
         return_sequence: bool, also return a sequence of frames.
         name: name of the returned model.
@@ -87,6 +90,7 @@ def audio_cnn(
     check_positive_int("output_dim", output_dim, builder)
     filters = check_positive_ints("filters", filters, builder)
     check_rate("dropout", dropout, builder)
+    check_rate("bn_momentum", bn_momentum, builder)
     check_choice("pooling", pooling, POOLINGS, builder)
     waveform, x = audio_frontend(
         sample_rate,
@@ -101,7 +105,9 @@ def audio_cnn(
     x = keras.layers.Reshape((-1, n_mels, 1), name="add_channel")(x)
     for block, block_filters in enumerate(filters):
         prefix = f"block{block}"
-        x = conv_bn_activation(x, block_filters, 3, activation, prefix, f"{prefix}_conv")
+        x = conv_bn_activation(
+            x, block_filters, 3, activation, prefix, f"{prefix}_conv", bn_momentum=bn_momentum
+        )
         # "same" pooling keeps at least one frame and band, so short clips take any depth.
         x = downsample(x, dropout, prefix)
     pooled = _pool(x, pooling)

@@ -32,6 +32,7 @@ def image_cnn(
     name="image_cnn",
     pooling="flatten",
     attention_heads=4,
+    bn_momentum=0.99,
 ):
     """Builds a convolutional image branch trained from scratch.
 
@@ -68,6 +69,11 @@ def image_cnn(
             width scores by content only, without position weights.
         attention_heads: int, number of heads of `pooling="attention"` (each returns
             `filters[-1]` values); ignored by the other poolings.
+        bn_momentum: float in [0, 1), momentum of the batch normalisations' moving mean and
+            variance (the statistics inference uses). With few steps per epoch, 0.9 lets them
+            follow the training weights within an epoch; at 0.99 they lag by about a hundred
+            steps, and a model that already fits its training rows can predict one class on
+            validation rows for several epochs.
 
     Returns:
         A functional `keras.Model` taking float32 images `(batch, height, width, channels)` on
@@ -95,6 +101,7 @@ def image_cnn(
     check_rate("dropout", dropout, builder)
     check_choice("pooling", pooling, POOLINGS, builder)
     check_positive_int("attention_heads", attention_heads, builder)
+    check_rate("bn_momentum", bn_momentum, builder)
     spatial_known = input_shape[0] is not None and input_shape[1] is not None
     if pooling == "flatten" and not spatial_known:
         raise ValueError(
@@ -109,7 +116,9 @@ def image_cnn(
     for block, block_filters in enumerate(filters):
         for conv in range(convs_per_block):
             prefix = f"block{block}_conv{conv}"
-            x = conv_bn_activation(x, block_filters, kernel_size, activation, prefix)
+            x = conv_bn_activation(
+                x, block_filters, kernel_size, activation, prefix, bn_momentum=bn_momentum
+            )
         # "same" pooling keeps at least one pixel, so small images take any number of blocks.
         x = downsample(x, dropout, f"block{block}")
     pooled = _pool(x, pooling, attention_heads, spatial_known)

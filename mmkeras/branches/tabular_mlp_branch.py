@@ -32,6 +32,7 @@ def tabular_mlp(
     activation="relu",
     return_sequence=False,
     name="tabular_mlp",
+    bn_momentum=0.99,
 ):
     """Builds a tabular branch: feature normalisation followed by an MLP.
 
@@ -55,6 +56,8 @@ def tabular_mlp(
             Give both or neither.
         adapt_data: None or an array `(rows, num_features)` to compute the statistics from.
         dropout: float in [0, 1), dropout after each hidden layer.
+        bn_momentum: float in [0, 1), momentum of the batch normalisations' moving statistics
+            (see `image_cnn`).
         activation: activation of the hidden layers and of the output feature.
         return_sequence: bool, also return one token per feature.
         name: name of the returned model.
@@ -77,6 +80,7 @@ def tabular_mlp(
     hidden_units = check_positive_ints("hidden_units", hidden_units, builder, allow_empty=True)
     check_positive_int("output_dim", output_dim, builder)
     check_rate("dropout", dropout, builder)
+    check_rate("bn_momentum", bn_momentum, builder)
     if (mean is None) != (variance is None):
         raise ValueError(
             f"{builder}: give both `mean` and `variance` or neither; received mean={mean!r}, "
@@ -105,7 +109,7 @@ def tabular_mlp(
     x = normalized = normalization(features)
     for index, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, use_bias=False, name=f"hidden{index}")(x)
-        x = keras.layers.BatchNormalization(name=f"hidden{index}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"hidden{index}_bn")(x)
         x = keras.layers.Activation(activation, name=f"hidden{index}_act")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"hidden{index}_dropout")(x)

@@ -19,6 +19,7 @@ from mmkeras.version import __version__
 
 COMMANDS = {
     "train": "mmkeras.cli.train",
+    "fit": "mmkeras.cli.fit",
     "evaluate": "mmkeras.cli.evaluate",
     "predict": "mmkeras.cli.predict",
     "validate": "mmkeras.cli.validate",

@@ -55,7 +55,7 @@ class MixedTable:
         return (self.image, *self.numeric, *self.categorical, *self.text, self.label)
 
 
-def make_mixed_table(directory, rows=600, seed=0, image_size=32):
+def make_mixed_table(directory, rows=600, seed=0, image_size=32, rule="xor"):
     """Writes a deterministic synthetic multimodal classification table into `directory`.
 
     Each row is a `image_size` x `image_size` PNG (`images/NNNNN.png`) of one filled shape, a
@@ -94,6 +94,11 @@ def make_mixed_table(directory, rows=600, seed=0, image_size=32):
         rows: int, number of rows in all (at least 10).
         seed: int, seed of everything drawn; the same arguments write byte-identical files.
         image_size: int, side of the square images in pixels (at least 16).
+        rule: `"xor"` (the default, described above) or `"and"`: "yes" only for a circle with
+            `x1 > 0` (a quarter of the rows). Under `"and"` each of the two columns alone is
+            right on at most 75% of rows (the majority label "no" is), both together on every
+            row where `x1` is present: the joint dependence a gradient-trained model learns
+            from a few hundred rows, where the exclusive-or needs thousands.
 
     Returns:
         A `MixedTable` with the paths of the three CSV files and the column names.
@@ -114,6 +119,8 @@ def make_mixed_table(directory, rows=600, seed=0, image_size=32):
                 f"make_mixed_table: `{name}` must be an int of at least {least}; "
                 f"received {value!r}."
             )
+    if rule not in ("xor", "and"):
+        raise ValueError(f"make_mixed_table: `rule` must be 'xor' or 'and'; received {rule!r}.")
     rows, image_size = int(rows), int(image_size)
     directory = os.fspath(directory)
     os.makedirs(os.path.join(directory, "images"), exist_ok=True)
@@ -123,7 +130,8 @@ def make_mixed_table(directory, rows=600, seed=0, image_size=32):
     for index in range(rows):
         circle = bool(rng.random() < 0.5)
         x1, x2 = rng.normal(size=2)
-        label = "yes" if circle == (x1 > 0) else "no"
+        joint = circle == (x1 > 0) if rule == "xor" else circle and x1 > 0
+        label = "yes" if joint else "no"
         colour = str(rng.choice(list(_COLOURS)))
         image = _draw_shape(rng, circle, _COLOURS[colour], image_size)
         path = f"images/{index:05d}.png"
