@@ -327,7 +327,8 @@ def main(argv=None):
     temporary = args.workdir is None
     args.workdir = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="predictor-bench-"))
     os.makedirs(args.workdir, exist_ok=True)
-    print(f"git log --oneline | head -3:\n  {peers._git('log', '--oneline', '-3')}")
+    head = peers._git("log", "--oneline", "-3").replace("\n", "\n  ")
+    print(f"git log --oneline | head -3:\n  {head}")
     print(
         f"load average at start: {os.getloadavg()}, {os.cpu_count()} CPUs, "
         f"{platform.platform()}; work dir {args.workdir}"
