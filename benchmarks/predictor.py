@@ -29,9 +29,10 @@ the whole process, start-up and imports included; CPU = user + system; peak = ma
   virtual environment (`--autogluon-python`), through `benchmarks/peers/autogluon_child.py`. Its
   default backbones are pretrained Hugging Face and timm checkpoints, which it downloads; where
   they cannot be reached the run fails and its error is printed. `autogluon-scratch` runs what it
-  can without a download: `pretrained=False`, models `timm_image` (resnet18, random
-  initialisation), `numerical_mlp`, `categorical_mlp` and `fusion_mlp`; the text column is left out
-  (its text models need a Hugging Face tokenizer).
+  can without a download: models `timm_image` (a randomly initialised resnet18, written to a
+  local checkpoint folder, as AutoGluon 1.6's `fit` ignores `pretrained=False`),
+  `numerical_mlp`, `categorical_mlp` and `fusion_mlp`; the text column is left out (its text
+  models need a Hugging Face tokenizer).
 
 The peers read copies of the CSV files with absolute image (and audio) paths. A run that fails is
 listed with its exit status and the end of its log, never dropped. Output: the settings of each
@@ -57,12 +58,9 @@ import ludwig_av_digits as peers  # noqa: E402
 SPLITS = peers.SPLITS
 PEERS = ("ludwig", "autogluon", "autogluon-scratch")
 AUTOGLUON_SCRATCH = {
-    "hyperparameters": {
-        "model.names": ["timm_image", "numerical_mlp", "categorical_mlp", "fusion_mlp"],
-        "model.timm_image.checkpoint_name": "resnet18",
-    },
-    "pretrained": False,
+    "model.names": ["timm_image", "numerical_mlp", "categorical_mlp", "fusion_mlp"],
 }
+AUTOGLUON_SCRATCH_IMAGE = "resnet18"
 
 
 # ------------------------------------------------------------------ the data
@@ -148,8 +146,8 @@ def autogluon_command(args, seed, manifests, work, variant):
     ]  # fmt: skip
     drop = ["audio"] if args.dataset == "av_digits" else []  # it has no audio model
     if variant == "autogluon-scratch":
-        command += ["--hyperparameters", json.dumps(AUTOGLUON_SCRATCH["hyperparameters"])]
-        command += ["--no-pretrained"]
+        command += ["--hyperparameters", json.dumps(AUTOGLUON_SCRATCH)]
+        command += ["--random-timm", AUTOGLUON_SCRATCH_IMAGE]
         drop += ["text" if args.dataset == "av_digits" else "note"]
     return command + (["--drop", *drop] if drop else [])
 
@@ -252,10 +250,16 @@ def print_settings(args, about):
             dropped += [("text" if args.dataset == "av_digits" else "note")] if scratch else []
             print(
                 f"{variant} ({args.autogluon_python}): MultiModalPredictor(label='label', "
-                f"eval_metric='accuracy'{', pretrained=False' if scratch else ''})"
+                "eval_metric='accuracy')"
                 f".fit(train, tuning_data=validation, time_limit={args.time_limit}, seed=SEED"
-                + (f", hyperparameters={AUTOGLUON_SCRATCH['hyperparameters']}" if scratch else "")
+                + (f", hyperparameters={AUTOGLUON_SCRATCH}" if scratch else "")
                 + f"); columns left out: {dropped or 'none'}"
+                + (
+                    f"; timm_image: a randomly initialised {AUTOGLUON_SCRATCH_IMAGE} written "
+                    "to a local checkpoint folder"
+                    if scratch
+                    else ""
+                )
             )
 
 
@@ -323,7 +327,8 @@ def main(argv=None):
     temporary = args.workdir is None
     args.workdir = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="predictor-bench-"))
     os.makedirs(args.workdir, exist_ok=True)
-    print(f"git log --oneline | head -3:\n  {peers._git('log', '--oneline', '-3')}")
+    head = peers._git("log", "--oneline", "-3").replace("\n", "\n  ")
+    print(f"git log --oneline | head -3:\n  {head}")
     print(
         f"load average at start: {os.getloadavg()}, {os.cpu_count()} CPUs, "
         f"{platform.platform()}; work dir {args.workdir}"

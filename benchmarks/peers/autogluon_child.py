@@ -6,16 +6,39 @@ never under mmkeras's: it imports nothing of mmkeras.
     /work/ag-venv/bin/python benchmarks/peers/autogluon_child.py \
         --train train.csv --validation validation.csv --test test.csv --label label \
         --seed 0 --time-limit 300 --output-dir OUT --result result.json \
-        [--hyperparameters '{"model.names": [...]}'] [--no-pretrained] [--drop note]
+        [--hyperparameters '{"model.names": [...]}'] [--random-timm resnet18] [--drop note]
 
 The manifests must hold absolute file paths. Test accuracy is the fraction of test rows predicted
 right, counted here from `predict`; `evaluate`'s own metrics are kept beside it.
+
+`--random-timm ARCH` gives the `timm_image` model a randomly initialised ARCH, written to a local
+checkpoint folder (`config.json` + `pytorch_model.bin`) that `model.timm_image.checkpoint_name`
+then names. That is the way to an image model without a download: AutoGluon 1.6's `fit` builds
+its models with `pretrained=True` whatever `MultiModalPredictor(pretrained=...)` says, and timm
+then fetches the weights from Hugging Face.
 """
 
 import argparse
 import json
 import sys
 import time
+
+
+def random_timm_checkpoint(architecture, seed, folder):
+    """Writes a randomly initialised timm `architecture` as a local checkpoint folder."""
+    import os
+
+    import timm
+    import torch
+
+    torch.manual_seed(seed)
+    model = timm.create_model(architecture, pretrained=False, num_classes=0)
+    os.makedirs(folder, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(folder, "pytorch_model.bin"))
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
+        config = {"architecture": architecture, "num_features": model.num_features}
+        json.dump({**config, "pretrained_cfg": dict(model.pretrained_cfg)}, f, default=str)
+    return folder
 
 
 def main():
@@ -26,9 +49,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=300)
     parser.add_argument("--hyperparameters", help="JSON dict passed to fit (default: none)")
-    parser.add_argument(
-        "--no-pretrained", action="store_true", help="MultiModalPredictor(pretrained=False)"
-    )
+    parser.add_argument("--random-timm", help="timm architecture, randomly initialised")
     parser.add_argument("--drop", nargs="*", default=[], help="columns left out of every split")
     args = parser.parse_args()
 
@@ -44,12 +65,12 @@ def main():
 
     train, validation, test = read(args.train), read(args.validation), read(args.test)
     hyperparameters = json.loads(args.hyperparameters) if args.hyperparameters else None
-    predictor = MultiModalPredictor(
-        label=args.label,
-        path=args.output_dir,
-        eval_metric="accuracy",
-        pretrained=not args.no_pretrained,
-    )
+    if args.random_timm:
+        hyperparameters = dict(hyperparameters or {})
+        hyperparameters["model.timm_image.checkpoint_name"] = random_timm_checkpoint(
+            args.random_timm, args.seed, f"{args.output_dir}-random-{args.random_timm}"
+        )
+    predictor = MultiModalPredictor(label=args.label, path=args.output_dir, eval_metric="accuracy")
     imported = time.perf_counter()
     predictor.fit(
         train,
