@@ -2,7 +2,8 @@
 
 Usage:
 
-    # the synthetic mixed table (image + numbers + category + text; label = shape XOR sign of x1)
+    # the synthetic mixed table (image + numbers + category + text; label = shape XOR sign of x1,
+    # or with --rule and: circle AND x1 > 0)
     /work/venv/bin/python benchmarks/predictor.py --rows 600 --seed 0 --time-limit 600 \
         --peers ludwig,autogluon --workdir /tmp/predictor-bench
     # AV-Digits (image + audio + text), next to Ludwig's concat model of benchmarks/peers
@@ -71,10 +72,12 @@ def mixed_table(args):
     sys.path.insert(0, ROOT)
     from mmkeras.testing import make_mixed_table
 
-    table = make_mixed_table(os.path.join(args.workdir, "table"), rows=args.rows, seed=args.seed)
+    table = make_mixed_table(
+        os.path.join(args.workdir, "table"), rows=args.rows, seed=args.seed, rule=args.rule
+    )
     manifests = {split: getattr(table, split) for split in SPLITS}
     about = (
-        f"make_mixed_table(rows={args.rows}, seed={args.seed}): columns {list(table.columns)}; "
+        f"make_mixed_table(rows={args.rows}, seed={args.seed}, rule={args.rule!r}): columns {list(table.columns)}; "
         "label = exclusive-or of the image's shape and the sign of x1 (each column alone at "
         "chance, about 93% reachable)"
     )
@@ -290,6 +293,12 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", choices=("mixed", "av_digits"), default="mixed")
     parser.add_argument("--rows", type=int, default=600, help="rows of the mixed table")
     parser.add_argument("--seed", type=int, default=0, help="seed of the table (and the runs)")
+    parser.add_argument(
+        "--rule",
+        choices=("xor", "and"),
+        default="xor",
+        help="the mixed table's label: shape XOR sign of x1, or circle AND x1 > 0",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds of the runs (default: --seed)")
     parser.add_argument("--time-limit", type=float, help="seconds (default: 600, AV-Digits 300)")
     parser.add_argument("--preset", default="medium", help="mk.Predictor's preset")

@@ -85,15 +85,17 @@ class Predictor:
 
     # === Fitting ===
 
-    def fit(self, train_data, tuning_data=None, time_limit=None):
+    def fit(self, train_data, tuning_data=None, time_limit=None, num_trials=None):
         """Infers the columns and the problem, searches, ensembles; returns `self`.
 
         Args:
             train_data: a CSV path or a pandas DataFrame with the label column.
             tuning_data: the same for the rows that pick epochs, trials and the ensemble
                 (default: 20% of `train_data`, drawn with the seed).
-            time_limit: seconds for the whole fit (None: the preset's number of trials).
-                The search stops early enough to finish within about 10% of it.
+            time_limit: seconds for the whole fit (None: no limit). The search stops early
+                enough to finish within about 10% of it.
+            num_trials: int, most trials (None: the preset's `max_trials`). The search ends at
+                whichever of `time_limit` and `num_trials` comes first.
         """
         started = time.monotonic()
         if time_limit is not None and (
@@ -104,6 +106,12 @@ class Predictor:
             raise ValueError(
                 f"Predictor.fit: `time_limit` must be a number of seconds > 0 or None, "
                 f"received {time_limit!r}."
+            )
+        if num_trials is not None and (
+            isinstance(num_trials, bool) or not isinstance(num_trials, int) or num_trials < 1
+        ):
+            raise ValueError(
+                f"Predictor.fit: `num_trials` must be an int >= 1 or None, received {num_trials!r}."
             )
         preset = get_preset(self.preset)
         frame, base_dir = self._labelled(train_data, "train_data")
@@ -137,7 +145,7 @@ class Predictor:
                 tuning[used], tuning_dir, paths, os.path.join(data_dir, "tuning.csv")
             ),
         }
-        self._search(preset, manifests, started, time_limit)
+        self._search(preset, manifests, started, time_limit, num_trials or preset.max_trials)
         self._choose(preset)
         self.save()
         self._say(self._summary(time.monotonic() - started))
@@ -157,7 +165,7 @@ class Predictor:
             self._say(f"{what}: {int(empty.sum())} rows without a label are left out")
         return frame[~empty], base_dir
 
-    def _search(self, preset, manifests, started, time_limit):
+    def _search(self, preset, manifests, started, time_limit, num_trials):
         from mmkeras.auto.search import DeadlineOracle, Search, TrialFailed, write_records
         from mmkeras.data import read_manifest
 
@@ -172,6 +180,7 @@ class Predictor:
             "label": self.label,
             "problem_type": self.problem_type,
             "preset": preset,
+            "num_trials": num_trials,
             "manifests": manifests,
             "tuning": tuning,
             "trials_dir": os.path.join(self.path, "trials"),
@@ -192,7 +201,7 @@ class Predictor:
             deadline,
             min_seconds,
             objective=keras_tuner.Objective("score", direction="max"),
-            max_trials=preset.max_trials,
+            max_trials=num_trials,
             seed=self.seed,
         )
         search = Search(setup, oracle, os.path.join(self.path, "search"))

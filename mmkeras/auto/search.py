@@ -81,7 +81,8 @@ class Search(keras_tuner.engine.base_tuner.BaseTuner):
         started = time.monotonic()
         left = s["deadline"] - started
         self._say(
-            f"trial {number} (at most {s['preset'].max_trials}), {left:.0f} s left: "
+            f"trial {number} of at most {s['num_trials']}"
+            + (f", {left:.0f} s left: " if left != float("inf") else ": ")
             + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
         )
         config = trial_config(

@@ -85,7 +85,10 @@ class EnsembleModel(PresenceOptionalModel):
         super().__init__(inputs, outputs, **kwargs)
         self.members = members
         self.member_weights = weights
+        # What evaluation and export ask of a multimodal model: its tasks and its modalities
+        # (the names of its inputs, in the order of the presence mask).
         self.tasks = getattr(first, "tasks", {})
+        self.modalities = list(getattr(first, "modalities", []))
 
     def get_config(self):
         return {
