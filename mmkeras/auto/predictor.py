@@ -39,6 +39,10 @@ class Predictor:
         preset: `"fast"`, `"medium"` (default) or `"best"` (see `mmkeras.auto.PRESETS`).
         column_types: optional `{column: type}` overriding the inferred types (`"image"`,
             `"audio"`, `"text"`, `"categorical"`, `"numeric"`, `"ignore"`).
+        encoders: optional `{column: checkpoint}`: image, audio or text columns read by a
+            pretrained encoder (`mk.branches.pretrained`: a keras-hub preset name,
+            `"hf://org/name"` or a local folder), frozen; the other columns get branches
+            trained from scratch.
         seed: int, seed of the search and of the trials.
         verbose: bool, print the column summary and each trial's progress.
 
@@ -55,6 +59,7 @@ class Predictor:
         problem_type=None,
         preset="medium",
         column_types=None,
+        encoders=None,
         seed=0,
         verbose=True,
     ):
@@ -73,6 +78,12 @@ class Predictor:
         self.problem_type = problem_type
         self.preset = preset
         self.column_types = dict(column_types or {})
+        if not isinstance(encoders, (dict, type(None))):
+            raise ValueError(
+                f"Predictor: `encoders` must be a dict {{column: checkpoint}} or None, "
+                f"received {type(encoders).__name__}."
+            )
+        self.encoders = dict(encoders or {})
         self.seed = seed
         self.verbose = verbose
         self.plans = None
@@ -128,7 +139,7 @@ class Predictor:
         self.problem_type = self.problem_type or ct.infer_problem_type(list(frame[self.label]))
         self._say(ct.describe_columns(frame, self.label, types, self.problem_type))
         self.column_types = types
-        self.plans = plan_inputs(frame, base_dir, types)
+        self.plans = plan_inputs(frame, base_dir, types, self.encoders)
         if not self.plans:
             raise ValueError(
                 f"Predictor.fit: no column can be used as an input (types: {types}); "
@@ -431,6 +442,7 @@ class Predictor:
             "preset": self.preset,
             "seed": self.seed,
             "column_types": self.column_types,
+            "encoders": self.encoders,
             "inputs": [p.to_dict() for p in self.plans],
             "members": self.members,
             "ensemble_score": self.ensemble_score,
@@ -455,6 +467,7 @@ class Predictor:
             problem_type=state["problem_type"],
             preset=state["preset"],
             column_types=state["column_types"],
+            encoders=state.get("encoders"),
             seed=state["seed"],
             verbose=verbose,
         )

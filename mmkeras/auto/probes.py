@@ -67,3 +67,18 @@ def probe_text(values):
         "chars": int(np.percentile([len(v) for v in filled], 95)),
         "words": int(np.percentile([len(v.split()) for v in filled], 95)),
     }
+
+
+def probe_encoder(kind, source):
+    """`{"encoder": source, ...}` with the input size (`encoder_size`) or sample rate
+    (`encoder_sample_rate`) a pretrained image or audio encoder takes (read from `source`)."""
+    facts = {"encoder": source}
+    if kind == "image":
+        from mmkeras.data import ImageSpec
+
+        facts["encoder_size"] = list(ImageSpec.from_pretrained(source).size)
+    elif kind == "audio":
+        from mmkeras.data import AudioSpec
+
+        facts["encoder_sample_rate"] = int(AudioSpec.from_pretrained(source).sample_rate)
+    return facts

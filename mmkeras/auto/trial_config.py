@@ -54,11 +54,22 @@ def input_name(column, taken):
     return name
 
 
-def plan_inputs(frame, base_dir, types):
+def plan_inputs(frame, base_dir, types, encoders=None):
     """The `InputPlan`s of a table: one per image, audio and text column, one for all numeric
-    columns together, one for all categorical columns together."""
+    columns together, one for all categorical columns together.
+
+    `encoders` maps image, audio or text columns to pretrained checkpoints (`mk.branches.pretrained`
+    sources); those inputs are read at the size, rate or tokenization the checkpoint takes.
+    """
     from mmkeras.auto import probes
 
+    encoders = dict(encoders or {})
+    for column in encoders:
+        if types.get(column) not in (ct.IMAGE, ct.AUDIO, ct.TEXT):
+            raise ValueError(
+                f"Predictor: encoders[{column!r}]: a pretrained encoder reads an image, audio or "
+                f"text column; {column!r} is {types.get(column, 'not a column of the table')!r}."
+            )
     taken, plans = set(), []
     for column, kind in types.items():
         values = list(frame[column])
@@ -70,6 +81,8 @@ def plan_inputs(frame, base_dir, types):
             facts = probes.probe_text(values)
         else:
             continue
+        if column in encoders:
+            facts.update(probes.probe_encoder(kind, encoders[column]))
         plans.append(InputPlan(input_name(column, taken), kind, column, facts))
     for kind in (ct.NUMERIC, ct.CATEGORICAL):
         columns = [c for c, k in types.items() if k == kind]
@@ -78,7 +91,15 @@ def plan_inputs(frame, base_dir, types):
     return plans
 
 
+def _pretrained(plan, spec):
+    """Spec and branch of an input read by the pretrained encoder `plan.facts["encoder"]`."""
+    return spec, {"kind": "pretrained", "source": plan.facts["encoder"], "trainable": False}
+
+
 def _image(plan, preset, values):
+    if "encoder" in plan.facts:
+        spec = {"modality": "image", "size": plan.facts["encoder_size"], "channels": 3}
+        return _pretrained(plan, spec)
     size = plan.facts.get("size")
     small = size is not None and max(size) <= SMALL_IMAGE
     spec = {
@@ -99,6 +120,10 @@ def _image(plan, preset, values):
 
 
 def _audio(plan, preset, values):
+    if "encoder" in plan.facts:
+        rate, duration = plan.facts["encoder_sample_rate"], plan.facts.get("duration") or 1.0
+        spec = {"modality": "audio", "sample_rate": rate, "duration": round(min(duration, 30.0), 3)}
+        return _pretrained(plan, spec)
     rate = plan.facts.get("sample_rate") or 16000
     duration = plan.facts.get("duration") or 1.0
     spec = {
@@ -119,6 +144,17 @@ def _audio(plan, preset, values):
 
 def _text(plan, preset, values):
     chars, words = plan.facts.get("chars", 0), plan.facts.get("words", 0)
+    if "encoder" in plan.facts:
+        # Subword tokens: about 1.5 per word, plus the special tokens.
+        length = min(512, max(16, int(words * 1.5) + 8))
+        spec = {
+            "modality": "text",
+            "tokenizer": "pretrained",
+            "vocab": plan.facts["encoder"],
+            "max_length": length,
+            "allow_empty": True,
+        }
+        return _pretrained(plan, spec)
     spec = {"modality": "text", "tokenizer": "word", "allow_empty": True}
     if chars <= SHORT_TEXT:
         spec.update(split="character", max_length=max(8, chars + 8), vocab_size=300)

@@ -3,8 +3,8 @@
 Commands are read from the ```bash blocks of README.md and docs/*.md, not copied here, so a
 README that drifts from the code fails this test. They run in order in one fresh folder that
 sees the repository's `examples/` and `mmkeras/` (so relative paths resolve as from a checkout),
-with two changes that keep CI short: `mmkeras train` gets `--epochs 1`, `mmkeras demo` gets
-`--quick`. `mmkeras demo --quick` runs once for the whole suite, the same way in a fresh folder
+with changes that keep CI short: `mmkeras train` gets `--epochs 1`, `mmkeras demo` gets
+`--quick`, `mmkeras fit` gets `--time-limit 20 --preset fast`. `mmkeras demo --quick` runs once for the whole suite, the same way in a fresh folder
 (the `quick_demo` fixture in conftest.py, with `--seed 3`, which tests/cli/test_demo.py checks
 is honoured); this test checks that run as it checks its own. Skipped: lines with a `<placeholder>`, lines naming a file that is not in the
 repository (`config.yaml`, `captions.yaml`: the user's own), and `mmkeras serve`, which runs
@@ -77,6 +77,12 @@ def _shortened(command):
         words += ["--epochs", "1"]
     if words[1] == "demo" and "--quick" not in words:
         words += ["--quick"]
+    if words[1] == "fit":
+        # One short trial: the command's own time limit is for a real search.
+        for flag in ("--time-limit", "--preset"):
+            if flag in words:
+                del words[words.index(flag) : words.index(flag) + 2]
+        words += ["--time-limit", "20", "--preset", "fast"]
     return words
 
 
