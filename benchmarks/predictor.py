@@ -76,10 +76,15 @@ def mixed_table(args):
         os.path.join(args.workdir, "table"), rows=args.rows, seed=args.seed, rule=args.rule
     )
     manifests = {split: getattr(table, split) for split in SPLITS}
+    rule = {
+        "xor": "exclusive-or of the image's shape and the sign of x1 (each column alone at "
+        "chance, about 93% reachable)",
+        "and": "'yes' for a circle with x1 > 0 (each column alone at most the majority 'no', "
+        "about 75%)",
+    }[args.rule]
     about = (
-        f"make_mixed_table(rows={args.rows}, seed={args.seed}, rule={args.rule!r}): columns {list(table.columns)}; "
-        "label = exclusive-or of the image's shape and the sign of x1 (each column alone at "
-        "chance, about 93% reachable)"
+        f"make_mixed_table(rows={args.rows}, seed={args.seed}, rule={args.rule!r}): "
+        f"columns {list(table.columns)}; label = {rule}"
     )
     return manifests, (table.image,), about
 
