@@ -134,7 +134,6 @@ class Predictor:
             self._say(f"tuning data: {len(tuning)} rows held out of the training data")
         else:
             tuning, tuning_dir = self._labelled(tuning_data, "tuning_data")
-            _check_columns(tuning, list(frame.columns), "tuning_data")
         types = ct.infer_column_types(frame, self.label, self.column_types)
         self.problem_type = self.problem_type or ct.infer_problem_type(list(frame[self.label]))
         self._say(ct.describe_columns(frame, self.label, types, self.problem_type))
@@ -146,6 +145,7 @@ class Predictor:
                 "give `column_types` for the columns to use."
             )
         used = [self.label, *_plan_columns(self.plans)]
+        _check_columns(tuning, used, "tuning_data")
         paths = [p.columns for p in self.plans if p.kind in (ct.IMAGE, ct.AUDIO)]
         data_dir = os.path.join(self.path, "data")
         manifests = {
