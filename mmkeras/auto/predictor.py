@@ -8,8 +8,16 @@ import numpy as np
 
 from mmkeras.auto import column_types as ct
 from mmkeras.auto.presets import get_preset
-from mmkeras.auto.tables import read_table, write_manifest
-from mmkeras.auto.trial_config import HEAD_KIND, TARGET, InputPlan, plan_inputs
+from mmkeras.auto.scoring import class_probabilities, decode
+from mmkeras.auto.tables import absolute_paths, check_columns, read_table, write_manifest
+from mmkeras.auto.trial_config import (
+    HEAD_KIND,
+    TARGET,
+    InputPlan,
+    path_columns,
+    plan_columns,
+    plan_inputs,
+)
 
 STATE_FILE = "predictor.json"
 # Share of the time limit kept for choosing the ensemble and saving (at least this many seconds).
@@ -144,9 +152,9 @@ class Predictor:
                 f"Predictor.fit: no column can be used as an input (types: {types}); "
                 "give `column_types` for the columns to use."
             )
-        used = [self.label, *_plan_columns(self.plans)]
-        _check_columns(tuning, used, "tuning_data")
-        paths = [p.columns for p in self.plans if p.kind in (ct.IMAGE, ct.AUDIO)]
+        used = [self.label, *plan_columns(self.plans)]
+        check_columns(tuning, used, "tuning_data")
+        paths = path_columns(self.plans)
         data_dir = os.path.join(self.path, "data")
         manifests = {
             "train": write_manifest(
@@ -177,7 +185,7 @@ class Predictor:
         return frame[~empty], base_dir
 
     def _search(self, preset, manifests, started, time_limit, num_trials):
-        from mmkeras.auto.search import DeadlineOracle, Search, TrialFailed, write_records
+        from mmkeras.auto.search import run_search
         from mmkeras.data import read_manifest
 
         tuning, _, _ = read_manifest(manifests["validation"])
@@ -200,31 +208,8 @@ class Predictor:
             "predict_seconds": 3.0 + len(tuning) / 100.0,
             "verbose": self.verbose,
         }
-        search = None
-
-        def min_seconds():
-            # A new trial needs about half the time a trial took so far to be worth starting.
-            return 0.5 * search.typical_seconds() if search else 0.0
-
-        import keras_tuner
-
-        oracle = DeadlineOracle(
-            deadline,
-            min_seconds,
-            objective=keras_tuner.Objective("score", direction="max"),
-            max_trials=num_trials,
-            seed=self.seed,
-        )
-        search = Search(setup, oracle, os.path.join(self.path, "search"))
-        try:
-            search.search(verbose=0)  # the trials print their own progress
-        except keras_tuner.errors.FatalError as e:
-            cause = e.__cause__
-            if isinstance(cause, TrialFailed) and isinstance(cause.args[0], Exception):
-                raise cause.args[0] from None
-            raise
+        search = run_search(setup, num_trials, self.seed, os.path.join(self.path, "search"))
         self.records = search.records
-        write_records(self.records, os.path.join(self.path, "trials.json"))
         self._outputs, self._targets = search.outputs, search.targets
         if not self._outputs:
             raise RuntimeError(
@@ -233,27 +218,12 @@ class Predictor:
             )
 
     def _choose(self, preset):
-        from mmkeras.auto.scoring import greedy_ensemble
+        from mmkeras.auto.scoring import choose_members
 
-        ok = sorted((r for r in self.records if r["status"] == "ok"), key=lambda r: -r["score"])
-        best = ok[0]
-        self.members = {best["trial"]: 1.0}
-        self.ensemble_score = None
-        if preset.ensemble and len(ok) > 1:
-            candidates = {r["trial"]: self._outputs[r["trial"]] for r in ok[:10]}
-            weights, value = greedy_ensemble(self.problem_type, self._targets, candidates)
-            self.ensemble_score = value
-            if len(weights) > 1 and value > best["score"]:
-                self.members = weights
-                self._say(
-                    f"ensemble of {len(weights)} trials: tuning score {value:.4f} "
-                    f"(best single trial {best['score']:.4f})"
-                )
-            else:
-                self._say(
-                    f"the ensemble ({value:.4f}) does not beat the best trial "
-                    f"({best['score']:.4f}) on the tuning data: kept the best trial"
-                )
+        self.members, self.ensemble_score, message = choose_members(
+            self.problem_type, self.records, self._outputs, self._targets, preset.ensemble
+        )
+        self._say(message)
         self._load_members()
 
     def _summary(self, seconds):
@@ -312,19 +282,14 @@ class Predictor:
         from mmkeras.evaluate.manifest_predictions import placeholder
 
         frame, base_dir = read_table(data, what)
-        _check_columns(frame, _plan_columns(self.plans), what)
+        check_columns(frame, plan_columns(self.plans), what)
         if with_labels and self.label not in frame.columns:
             raise ValueError(f"Predictor.{what}: the data has no label column {self.label!r}.")
-        paths = {p.columns for p in self.plans if p.kind in (ct.IMAGE, ct.AUDIO)}
-        records = []
-        for row in frame.to_dict("records"):
-            for column in paths:
-                value = row[column]
-                if value.strip() and not os.path.isabs(value):
-                    row[column] = os.path.join(base_dir, value)
-            if not with_labels:
+        frame = absolute_paths(frame, base_dir, path_columns(self.plans))
+        records = frame.to_dict("records")
+        if not with_labels:
+            for row in records:
                 row[self.label] = placeholder(self._pipeline, TARGET)
-            records.append(row)
         return records
 
     def _outputs_for(self, data, what, errors, with_labels):
@@ -364,7 +329,7 @@ class Predictor:
                 "Predictor.predict_proba: a regression has no probabilities; use `predict`."
             )
         n, good, outputs, _ = self._outputs_for(data, "predict_proba", errors, False)
-        outputs = _two_columns(np.asarray(outputs, np.float64))
+        outputs = class_probabilities(np.asarray(outputs, np.float64))
         full = np.full((n, outputs.shape[1]), np.nan)
         full[good] = outputs
         return pd.DataFrame(full, columns=self.class_names)
@@ -379,20 +344,9 @@ class Predictor:
 
         n, good, outputs, _ = self._outputs_for(data, "predict", errors, False)
         values = [None] * n
-        for i, out in zip(good, self._decode(outputs), strict=True):
+        for i, out in zip(good, decode(self.problem_type, outputs, self.class_names), strict=True):
             values[i] = out
         return pd.Series(values, name=self.label)
-
-    def _decode(self, outputs):
-        outputs = np.asarray(outputs, np.float64)
-        if self.problem_type == ct.REGRESSION:
-            return [float(v) for v in outputs.reshape(len(outputs), -1)[:, 0]]
-        if self.problem_type == ct.MULTI_LABEL:
-            return [
-                "|".join(c for c, p in zip(self.class_names, row, strict=True) if p >= 0.5)
-                for row in outputs
-            ]
-        return [self.class_names[int(i)] for i in _two_columns(outputs).argmax(axis=1)]
 
     def evaluate(self, data, errors="raise"):
         """Metrics on labelled `data`, as `mk.evaluate.report` computes them: a dict."""
@@ -494,27 +448,3 @@ class Predictor:
             f"Predictor(label={self.label!r}, problem_type={self.problem_type!r}, "
             f"preset={self.preset!r}, path={self.path!r})"
         )
-
-
-def _plan_columns(plans):
-    columns = []
-    for plan in plans:
-        columns += plan.columns if isinstance(plan.columns, list) else [plan.columns]
-    return columns
-
-
-def _check_columns(frame, columns, what):
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"Predictor: {what} lacks the columns {missing} the model reads; "
-            f"it has {list(frame.columns)}."
-        )
-
-
-def _two_columns(outputs):
-    """Class probabilities with one column per class (a one-unit sigmoid output made two)."""
-    if outputs.ndim == 1 or outputs.shape[-1] == 1:
-        p = outputs.reshape(-1, 1)
-        return np.concatenate([1.0 - p, p], axis=1)
-    return outputs

@@ -13,6 +13,29 @@ SCORE_NAMES = {
 }
 
 
+def class_probabilities(outputs):
+    """Class probabilities with one column per class (a one-unit sigmoid output made two)."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 1 or outputs.shape[-1] == 1:
+        p = outputs.reshape(-1, 1)
+        return np.concatenate([1.0 - p, p], axis=1)
+    return outputs
+
+
+def decode(problem_type, outputs, class_names):
+    """What the model says for each row: a class name, the `|`-joined names of the labels with
+    probability at least 0.5 (multi-label), or a value (regression)."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if problem_type == ct.REGRESSION:
+        return [float(v) for v in outputs.reshape(len(outputs), -1)[:, 0]]
+    if problem_type == ct.MULTI_LABEL:
+        return [
+            "|".join(c for c, p in zip(class_names, row, strict=True) if p >= 0.5)
+            for row in outputs
+        ]
+    return [class_names[int(i)] for i in class_probabilities(outputs).argmax(axis=1)]
+
+
 def score(problem_type, targets, outputs):
     """The tuning score of `outputs` (probabilities or values) against the pipeline's targets.
 
@@ -22,10 +45,7 @@ def score(problem_type, targets, outputs):
     """
     targets, outputs = np.asarray(targets), np.asarray(outputs, dtype=np.float64)
     if problem_type in (ct.BINARY, ct.MULTICLASS):
-        if outputs.ndim == 1 or outputs.shape[-1] == 1:
-            predicted = (outputs.reshape(-1) >= 0.5).astype(np.int64)
-        else:
-            predicted = outputs.argmax(axis=-1)
+        predicted = class_probabilities(outputs).argmax(axis=-1)
         return float(np.mean(predicted == targets.reshape(-1)))
     if problem_type == ct.MULTI_LABEL:
         return float(np.mean((outputs >= 0.5) == (targets >= 0.5)))
@@ -66,3 +86,43 @@ def greedy_ensemble(problem_type, targets, candidates, rounds=20):
         current = trial[pick]
     weights = {n: chosen.count(n) / len(chosen) for n in dict.fromkeys(chosen)}
     return weights, current
+
+
+def choose_members(problem_type, records, outputs, targets, ensemble):
+    """The trials to keep: the best one, or a greedy ensemble when it scores better.
+
+    Args:
+        problem_type: one of `column_types.PROBLEM_TYPES`.
+        records: the trial records (`trial`, `status`, `score`).
+        outputs: `{trial: outputs on the tuning data}`.
+        targets: the tuning targets.
+        ensemble: bool, try an ensemble of the ten best trials.
+
+    Returns:
+        `(members, ensemble_score, message)`: `{trial: weight}`, the ensemble's tuning score
+        (None when no ensemble was tried) and a line saying what was kept.
+    """
+    ok = sorted((r for r in records if r["status"] == "ok"), key=lambda r: -r["score"])
+    best = ok[0]
+    kept = {best["trial"]: 1.0}
+    if not ensemble or len(ok) < 2:
+        return kept, None, f"kept the best trial, {best['trial']} ({best['score']:.4f})"
+    candidates = {r["trial"]: outputs[r["trial"]] for r in ok[:10]}
+    weights, value = greedy_ensemble(problem_type, targets, candidates)
+    if len(weights) > 1 and value > best["score"]:
+        return (
+            weights,
+            value,
+            (
+                f"ensemble of {len(weights)} trials: tuning score {value:.4f} "
+                f"(best single trial {best['score']:.4f})"
+            ),
+        )
+    return (
+        kept,
+        value,
+        (
+            f"the ensemble ({value:.4f}) does not beat the best trial ({best['score']:.4f}) "
+            "on the tuning data: kept the best trial"
+        ),
+    )

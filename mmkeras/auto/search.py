@@ -139,8 +139,33 @@ def _short(value):
     return f"{value:.2g}" if isinstance(value, float) else str(value)
 
 
-def write_records(records, path):
-    """Writes the trial records as JSON (`path`), for `Predictor.load` and `leaderboard()`."""
-    from mmkeras.atomic_files import write_json
+def run_search(setup, num_trials, seed, directory):
+    """Runs the trials of `setup` (see `Search`) in `directory`; returns the `Search`.
 
-    write_json(path, records, indent=2)
+    Raises:
+        The first trial's own error, when the first trial fails (the data or the settings are
+        at fault, and every other trial would fail alike).
+    """
+    search = None
+
+    def min_seconds():
+        # A new trial needs about half the time a trial took so far to be worth starting.
+        return 0.5 * search.typical_seconds() if search else 0.0
+
+    oracle = DeadlineOracle(
+        setup["deadline"],
+        min_seconds,
+        objective=keras_tuner.Objective("score", direction="max"),
+        max_trials=num_trials,
+        # KerasTuner takes a seed of 0 as no seed (and draws one at random).
+        seed=seed + 1,
+    )
+    search = Search(setup, oracle, directory)
+    try:
+        search.search(verbose=0)  # the trials print their own progress
+    except keras_tuner.errors.FatalError as e:
+        cause = e.__cause__
+        if isinstance(cause, TrialFailed) and isinstance(cause.args[0], Exception):
+            raise cause.args[0] from None
+        raise
+    return search

@@ -61,19 +61,35 @@ def _as_text(value):
     return str(value)
 
 
+def absolute_paths(frame, base_dir, columns):
+    """A copy of `frame` whose file paths in `columns` are absolute (relative to `base_dir`)."""
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = [
+            v if not v.strip() or os.path.isabs(v) else os.path.join(base_dir, v)
+            for v in frame[column]
+        ]
+    return frame
+
+
 def write_manifest(frame, base_dir, path_columns, path):
     """Writes `frame` as a CSV manifest at `path`, file paths made absolute against `base_dir`.
 
     Returns:
         `path`.
     """
-    frame = frame.copy()
-    for column in path_columns:
-        frame[column] = [
-            v if not v.strip() or os.path.isabs(v) else os.path.join(base_dir, v)
-            for v in frame[column]
-        ]
+    frame = absolute_paths(frame, base_dir, path_columns)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
     return path
+
+
+def check_columns(frame, columns, what):
+    """Raises a `ValueError` naming the `columns` that `frame` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Predictor: {what} lacks the columns {missing} the model reads; "
+            f"it has {list(frame.columns)}."
+        )

@@ -42,6 +42,19 @@ class InputPlan:
         return dataclasses.asdict(self)
 
 
+def plan_columns(plans):
+    """The table columns that `plans` read, in order."""
+    columns = []
+    for plan in plans:
+        columns += plan.columns if isinstance(plan.columns, list) else [plan.columns]
+    return columns
+
+
+def path_columns(plans):
+    """The table columns of `plans` that hold file paths (image and audio columns)."""
+    return [p.columns for p in plans if p.kind in (ct.IMAGE, ct.AUDIO)]
+
+
 def input_name(column, taken):
     """A Keras-friendly input name for `column`, distinct from those in `taken`."""
     name = re.sub(r"[^0-9a-zA-Z_]+", "_", column).strip("_").lower() or "input"
