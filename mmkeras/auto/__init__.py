@@ -1,7 +1,8 @@
 """`mk.Predictor`: a table of files and columns in, a tuned multimodal model out.
 
->>> pred = mk.Predictor(label="label", path="runs/pred")  # doctest: +SKIP
->>> pred.fit("train.csv", tuning_data="val.csv", time_limit=600)  # doctest: +SKIP
+>>> pred = mk.Predictor(label="label", path="runs/pred")  # then pred.fit("train.csv", ...)
+>>> pred
+Predictor(label='label', problem_type=None, preset='medium', path='.../runs/pred')
 
 Column types, the problem type, the search (KerasTuner) and the ensemble: docs/predictor.md.
 """
