@@ -34,19 +34,12 @@ from mmkeras.layers.modeling import (
     gelu_tanh,
     quick_gelu,
 )
-from mmkeras.pretrained.families.image_text_weights import (
-    SafetensorWeights,
-    assign_attention,
-    assign_blocks,
-    assign_linear,
-    assign_norm,
-    assign_patch_embedding,
-    assign_text_embedding,
-    copy_keras_hub_blocks,
-    copy_weights,
-    logit_parameters,
-)
-from mmkeras.pretrained.string_tokenizer import StringTokenizer, special_token, tokenizer_config
+from mmkeras.pretrained import string_tokenizer
+from mmkeras.pretrained.families import image_text_weights
+
+# The weight readers and the tokenizer base are importable from here as well.
+from mmkeras.pretrained.families.image_text_weights import *  # noqa: F403
+from mmkeras.pretrained.string_tokenizer import *  # noqa: F403
 
 # Hugging Face `hidden_act` names -> Keras activations (Keras's "gelu" is the exact one).
 ACTIVATIONS = {
@@ -260,28 +253,17 @@ def enable_tower_lora(network, rank):
 
 
 __all__ = [
-    "SafetensorWeights",
-    "StringTokenizer",
-    "assign_attention",
-    "assign_blocks",
-    "assign_linear",
-    "assign_norm",
-    "assign_patch_embedding",
-    "assign_text_embedding",
+    *image_text_weights.__all__,
+    *string_tokenizer.__all__,
     "build_text_tower",
     "build_vision_tower",
-    "copy_keras_hub_blocks",
-    "copy_weights",
     "enable_tower_lora",
     "encoder_arch",
     "keras_activation",
     "keras_hub_encoder_arch",
     "keras_hub_text_arch",
     "keras_hub_vision_arch",
-    "logit_parameters",
-    "special_token",
     "text_arch",
-    "tokenizer_config",
     "tower_blocks",
     "vision_arch",
 ]
