@@ -1,6 +1,5 @@
 """`DualEncoder`: image and text encoders trained with a symmetric contrastive loss (CLIP-style)."""
 
-import math
 import weakref
 
 import keras
@@ -10,6 +9,7 @@ from keras import ops
 from mmkeras.layers.captioning.contrastive_logits import ContrastiveLogits
 from mmkeras.models.branch_checks import check_branch_model
 from mmkeras.models.compile_defaults import CompileDefaultsMixin
+from mmkeras.models.contrastive_losses import sigmoid_pair_loss, symmetric_cross_entropy
 from mmkeras.models.dataset_fit import DatasetFitMixin
 from mmkeras.models.layer_arguments import LayerArgumentsMixin
 
@@ -26,13 +26,14 @@ _ENCODERS = weakref.WeakKeyDictionary()
 _TOKENIZERS = weakref.WeakKeyDictionary()
 
 
-def _feature(outputs):
+def branch_feature(outputs):
+    """A branch's feature: its output, or the `"feature"` of a dict output."""
     return outputs["feature"] if isinstance(outputs, dict) else outputs
 
 
 def _check_branch(argument, branch):
     check_branch_model(f"`{argument}`", branch)
-    feature = _feature(branch.output)
+    feature = branch_feature(branch.output)
     if isinstance(feature, (list, tuple)) or len(feature.shape) != 2:
         raise ValueError(
             f"`{argument}` ({branch.name}) must output a feature (batch, dim) or a dict with "
@@ -140,7 +141,7 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             )
         if projection is None:
             for argument, branch in (("image_branch", image_branch), ("text_branch", text_branch)):
-                width = _feature(branch.output).shape[-1]
+                width = branch_feature(branch.output).shape[-1]
                 if width != embed_dim:
                     raise ValueError(
                         f"projection=None uses the branch features as embeddings: `{argument}` "
@@ -176,8 +177,8 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         text_spec = text_branch.inputs[0]
         image = keras.Input(shape=tuple(image_spec.shape[1:]), dtype=image_spec.dtype, name=IMAGE)
         text = keras.Input(shape=tuple(text_spec.shape[1:]), dtype=text_spec.dtype, name=TEXT)
-        image_feature = _feature(image_branch(image))
-        text_feature = _feature(text_branch(text))
+        image_feature = branch_feature(image_branch(image))
+        text_feature = branch_feature(text_branch(text))
         if projection is not None:
             image_feature = self.image_projection(image_feature)
             text_feature = self.text_projection(text_feature)
@@ -214,17 +215,8 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
         logits = ops.cast(y_pred["logits"], "float32")
         if self.loss_kind == "sigmoid":
             loss = sigmoid_pair_loss(logits)
-            for extra in self.losses:
-                loss = loss + ops.cast(ops.sum(extra), "float32")
-            return loss
-        labels = ops.arange(ops.shape(logits)[0])
-        image_to_text = keras.losses.sparse_categorical_crossentropy(
-            labels, logits, from_logits=True
-        )
-        text_to_image = keras.losses.sparse_categorical_crossentropy(
-            labels, ops.transpose(logits), from_logits=True
-        )
-        loss = 0.5 * (ops.mean(image_to_text) + ops.mean(text_to_image))
+        else:
+            loss = symmetric_cross_entropy(logits)
         for extra in self.losses:
             loss = loss + ops.cast(ops.sum(extra), "float32")
         return loss
@@ -412,59 +404,18 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             ValueError: for a checkpoint that is not a CLIP or SigLIP model with both towers
                 and a logit scale.
         """
-        from mmkeras.branches.pretrained_branch import pretrained
-        from mmkeras.pretrained.families.image_text import logit_parameters
-        from mmkeras.pretrained.family import family_for
-        from mmkeras.pretrained.sources import resolve_source
+        from mmkeras.models.dual_encoder_pretrained import dual_encoder_from_pretrained
 
-        src = resolve_source(source)
-        families = {}
-        for modality in (IMAGE, TEXT):
-            try:
-                families[modality] = family_for(src, modality)
-            except ValueError as error:
-                raise ValueError(
-                    f"DualEncoder.from_pretrained: {error} A dual encoder needs a checkpoint "
-                    "with an image and a text tower (CLIP, SigLIP)."
-                ) from None
-            if getattr(families[modality], "embedding_pooling", None) is None:
-                raise ValueError(
-                    f"DualEncoder.from_pretrained: pretrained source {src.source!r} "
-                    f"({families[modality].name}) is not an image-text checkpoint (CLIP, "
-                    "SigLIP)."
-                )
-        towers = {
-            modality: pretrained(
-                src.location,
-                pooling=family.embedding_pooling,
-                trainable=trainable,
-                lora_rank=lora_rank,
-                max_length=max_length if modality == TEXT else None,
-                modality=modality,
-                name=f"{family.name}_tower",
-            )
-            for modality, family in families.items()
-        }
-        logit_scale, logit_bias = logit_parameters(src)
-        if loss is None:
-            loss = "softmax" if logit_bias is None else "sigmoid"
-        embed_dim = int(_feature(towers[IMAGE].output).shape[-1])
-        model = cls(
-            towers[IMAGE],
-            towers[TEXT],
-            embed_dim=embed_dim,
-            recall_ks=recall_ks,
-            projection=None,
+        return dual_encoder_from_pretrained(
+            cls,
+            source,
+            trainable=trainable,
+            lora_rank=lora_rank,
+            max_length=max_length,
             loss=loss,
-            # The checkpoint's scale must not be clipped (SigLIP's exceeds CLIP's cap of 100).
-            max_logit_scale=max(100.0, float(math.ceil(math.exp(logit_scale) + 1.0))),
-            pretrained_source=src.source,
-            name=name or f"dual_encoder_{families[TEXT].name.split('_')[0]}",
+            recall_ks=recall_ks,
+            name=name,
         )
-        model.contrastive_logits.logit_scale.assign(logit_scale)
-        if model.contrastive_logits.logit_bias is not None:
-            model.contrastive_logits.logit_bias.assign(logit_bias or 0.0)
-        return model
 
     # === Config ===
     def get_config(self):
@@ -480,11 +431,3 @@ class DualEncoder(CompileDefaultsMixin, LayerArgumentsMixin, DatasetFitMixin, ke
             "max_logit_scale": self.max_logit_scale,
             "pretrained_source": self.pretrained_source,
         }
-
-
-def sigmoid_pair_loss(logits):
-    """SigLIP's loss: `-log sigmoid(z * logit)` summed over the texts of each image, averaged
-    over the images, with `z` = +1 for the pair on the diagonal and -1 elsewhere."""
-    batch = ops.shape(logits)[0]
-    signs = 2.0 * ops.eye(batch, dtype="float32") - 1.0
-    return -ops.mean(ops.sum(ops.log_sigmoid(signs * logits), axis=1))

@@ -12,7 +12,7 @@ import json
 
 import keras
 
-from mmkeras.pretrained.families.image_text import (
+from mmkeras.pretrained.string_tokenizer import (
     StringTokenizer,
     special_token,
     tokenizer_config,

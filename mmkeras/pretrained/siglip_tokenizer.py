@@ -19,7 +19,7 @@ ids).
 
 import keras
 
-from mmkeras.pretrained.families.image_text import (
+from mmkeras.pretrained.string_tokenizer import (
     StringTokenizer,
     special_token,
     tokenizer_config,

@@ -24,7 +24,7 @@ does), so a padded position's state matches the reference too.
 import keras
 
 from mmkeras.layers.modeling import RightPaddingMask, SequenceMask, TokenAt
-from mmkeras.pretrained.families import image_text
+from mmkeras.pretrained.families import image_text, image_text_weights
 from mmkeras.pretrained.families.keras_hub_family import image_normalization
 from mmkeras.pretrained.families.vit import check_image_shape, normalized_images
 from mmkeras.pretrained.family import Encoded, Family, register_family
@@ -67,7 +67,7 @@ def tower_config(source, tower, defaults):
 
 def projection_dim(source, config, weights, name):
     """The projection width where the checkpoint holds the projection `name`, else None."""
-    if not weights.has(name):
+    if name not in weights:
         return None
     return int(source.config.get("projection_dim", config.get("projection_dim", 512)))
 
@@ -82,13 +82,13 @@ def keras_hub_projection(backbone, tower):
 def assign_projection(network, weights, name):
     """The checkpoint's projection `name` (no bias) into the tower's, where it projects."""
     if name is not None and any(layer.name == "projection" for layer in network.layers):
-        image_text.assign_linear(network.get_layer("projection"), weights, name, bias=False)
+        image_text_weights.assign_linear(network.get_layer("projection"), weights, name, bias=False)
 
 
 def copy_projection(network, projection):
     """A keras-hub projection into the tower's, where the preset has one."""
     if projection is not None:
-        image_text.copy_weights(network.get_layer("projection"), projection, "projection")
+        image_text_weights.copy_weights(network.get_layer("projection"), projection, "projection")
 
 
 def keras_hub_part(source, attribute, expected):
@@ -116,7 +116,7 @@ def keras_hub_positions(embedding):
 
 
 class TowerFamily(Family):
-    """A CLIP-like tower, built by `image_text` and filled from a Hugging Face checkpoint or
+    """A CLIP-like tower, built by `image_text` and filled (`image_text_weights`) from a Hugging Face checkpoint or
     from the encoder of a keras-hub preset.
 
     Subclasses state the tower (`"vision"` / `"text"`), the config defaults,
@@ -135,9 +135,9 @@ class TowerFamily(Family):
         if source.format == "keras_hub":
             return self._load_keras_hub(source)
         config = tower_config(source, self.tower, self.defaults)
-        weights = image_text.SafetensorWeights(source)
-        prefix = weights.find_prefix((f"{self.tower}_model.", ""), self.weight_probe)
-        return self._load_transformers(source, config, weights, prefix)
+        with image_text_weights.SafetensorWeights(source) as weights:
+            prefix = weights.find_prefix((f"{self.tower}_model.", ""), self.weight_probe)
+            return self._load_transformers(source, config, weights, prefix)
 
     def _load_transformers(self, source, config, weights, prefix):
         raise NotImplementedError(f"{type(self).__name__}._load_transformers")
@@ -186,11 +186,15 @@ class ImageTowerFamily(TowerFamily):
         """The tower of `arch` with its patch embedding, pre-norm (where it has one), blocks,
         post-norm and projection (where it has one) filled from a Hugging Face checkpoint."""
         network = self._build_tower(arch)
-        image_text.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
+        image_text_weights.assign_patch_embedding(network.get_layer("embedding"), weights, prefix)
         if arch["pre_norm_epsilon"] is not None:
-            image_text.assign_norm(network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm")
-        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(network.get_layer("post_norm"), weights, f"{prefix}post_layernorm")
+            image_text_weights.assign_norm(
+                network.get_layer("pre_norm"), weights, f"{prefix}pre_layrnorm"
+            )
+        image_text_weights.assign_blocks(network, weights, prefix, arch["num_layers"])
+        image_text_weights.assign_norm(
+            network.get_layer("post_norm"), weights, f"{prefix}post_layernorm"
+        )
         assign_projection(network, weights, self.projection_weight)
         return network
 
@@ -254,14 +258,16 @@ class CLIPVisionFamily(ImageTowerFamily):
         network = self._build_tower(arch)
         embedding = network.get_layer("embedding")
         source_embedding = encoder.embedding
-        image_text.copy_weights(
+        image_text_weights.copy_weights(
             embedding.projection, source_embedding.patch_embedding, "patch embedding"
         )
         embedding.class_embedding.assign(source_embedding.class_embedding)
         embedding.position_embedding.assign(keras_hub_positions(source_embedding))
-        image_text.copy_weights(network.get_layer("pre_norm"), encoder.pre_layer_norm, "norm")
-        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
-        image_text.copy_weights(network.get_layer("post_norm"), encoder.layer_norm, "norm")
+        image_text_weights.copy_weights(
+            network.get_layer("pre_norm"), encoder.pre_layer_norm, "norm"
+        )
+        image_text_weights.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
+        image_text_weights.copy_weights(network.get_layer("post_norm"), encoder.layer_norm, "norm")
         copy_projection(network, projection)
         return network
 
@@ -292,9 +298,9 @@ class TextTowerFamily(TowerFamily):
         """The tower of `arch` with its embeddings, blocks, final norm and projection (where it
         has one) filled from a Hugging Face checkpoint."""
         network = self._build_tower(arch)
-        image_text.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
-        image_text.assign_blocks(network, weights, prefix, arch["num_layers"])
-        image_text.assign_norm(
+        image_text_weights.assign_text_embedding(network.get_layer("embedding"), weights, prefix)
+        image_text_weights.assign_blocks(network, weights, prefix, arch["num_layers"])
+        image_text_weights.assign_norm(
             network.get_layer("final_norm"), weights, f"{prefix}final_layer_norm"
         )
         assign_projection(network, weights, self.projection_weight)
@@ -404,8 +410,8 @@ class CLIPTextFamily(TextTowerFamily):
         embedding.position_embeddings.assign(
             encoder.embedding.position_embedding.position_embeddings
         )
-        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
-        image_text.copy_weights(network.get_layer("final_norm"), encoder.layer_norm, "norm")
+        image_text_weights.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
+        image_text_weights.copy_weights(network.get_layer("final_norm"), encoder.layer_norm, "norm")
         copy_projection(network, projection)
         return network
 

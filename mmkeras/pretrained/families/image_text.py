@@ -1,28 +1,28 @@
 """What the towers of image-text checkpoints (CLIP, SigLIP) share: their architecture, built
-from mmkeras layers, and the reading of their weights.
+from mmkeras layers.
 
 A tower is a functional `keras.Model` of registered layers (`PatchEmbedding`,
 `TransformerEncoderBlock`, `MultiheadAttentionPooling`, `EndTokenPooling`, Keras layer norms
 and dense layers), built from an architecture dict that states every choice that changes the
 outputs (activation, each layer norm's epsilon, causal attention, where the last norm sits, the
-pooling). The same towers are filled from a Hugging Face `model.safetensors` (read tensor by
-tensor with `safetensors.safe_open`) or from a keras-hub `CLIPBackbone` / `SigLIPBackbone`
-preset. keras-hub's own encoders are not used because they differ from the reference in ways
-their configs cannot express: fixed layer-norm epsilons (1e-5 in CLIP's blocks, 1e-6 in CLIP's
-final text norm and SigLIP's vision post-norm, whatever the checkpoint says), no padding mask
-in CLIP's text attention, no sequence output from SigLIP's encoders, and CLIP's vision
-post-norm over every position where the reference normalises the pooled class token only.
+pooling). `image_text_weights` fills the same towers from a Hugging Face `model.safetensors`
+or from a keras-hub `CLIPBackbone` / `SigLIPBackbone` preset. keras-hub's own encoders are not
+used because they differ from the reference in ways their configs cannot express: fixed
+layer-norm epsilons (1e-5 in CLIP's blocks, 1e-6 in CLIP's final text norm and SigLIP's vision
+post-norm, whatever the checkpoint says), no padding mask in CLIP's text attention, no
+sequence output from SigLIP's encoders, and CLIP's vision post-norm over every position where
+the reference normalises the pooled class token only.
 
 Vision tower: input `"pixel_values"` `(batch, size, size, 3)` (normalised); outputs
 `{"sequence", "pooler"}` plus `"projection"` where the checkpoint projects (CLIP). Text tower:
 inputs `{"token_ids"}` (plus `"padding_mask"` for a tower that masks padding, CLIP); the same
 outputs.
+
+The weight readers (`image_text_weights`) and the tokenizer base
+(`mmkeras.pretrained.string_tokenizer`) are importable from here too.
 """
 
-import json
-
 import keras
-import numpy as np
 
 from mmkeras.layers.modeling import (
     EndTokenPooling,
@@ -34,6 +34,12 @@ from mmkeras.layers.modeling import (
     gelu_tanh,
     quick_gelu,
 )
+from mmkeras.pretrained import string_tokenizer
+from mmkeras.pretrained.families import image_text_weights
+
+# The weight readers and the tokenizer base are importable from here as well.
+from mmkeras.pretrained.families.image_text_weights import *  # noqa: F403
+from mmkeras.pretrained.string_tokenizer import *  # noqa: F403
 
 # Hugging Face `hidden_act` names -> Keras activations (Keras's "gelu" is the exact one).
 ACTIVATIONS = {
@@ -246,296 +252,18 @@ def enable_tower_lora(network, rank):
                 dense.enable_lora(rank)
 
 
-# === Hugging Face weights ===
-
-
-class SafetensorWeights:
-    """Reads tensors by name from a checkpoint's `model.safetensors` (or its shards).
-
-    `prefix` is found once from a name the tower must have: a full-model checkpoint holds
-    `vision_model.embeddings...`, a checkpoint of one tower may hold `embeddings...` alone.
-    """
-
-    def __init__(self, source):
-        self.source = source
-        index = source.file("model.safetensors.index.json")
-        if index is not None:
-            with open(index, encoding="utf-8") as f:
-                shards = json.load(f)["weight_map"]
-            self.files = {name: source.file(shard) for name, shard in shards.items()}
-        else:
-            path = source.file("model.safetensors")
-            if path is None:
-                raise ValueError(
-                    f"pretrained source {source.source!r}: the checkpoint has no "
-                    f"model.safetensors (looked in {source.location}); mmkeras reads the "
-                    "safetensors format only (save with `save_pretrained(..., "
-                    "safe_serialization=True)`)."
-                )
-            from safetensors import safe_open
-
-            with safe_open(path, framework="np") as f:
-                self.files = {name: path for name in f.keys()}
-        self._open = {}
-
-    def names(self):
-        return set(self.files)
-
-    def find_prefix(self, candidates, probe):
-        for prefix in candidates:
-            if prefix + probe in self.files:
-                return prefix
-        raise ValueError(
-            f"pretrained source {self.source.source!r}: the checkpoint holds no "
-            f"{' or '.join(p + probe for p in candidates)!r}; is it a checkpoint of this "
-            "family?"
-        )
-
-    def get(self, name):
-        if name not in self.files:
-            raise ValueError(
-                f"pretrained source {self.source.source!r}: the checkpoint has no tensor {name!r}."
-            )
-        from safetensors import safe_open
-
-        path = self.files[name]
-        if path not in self._open:
-            self._open[path] = safe_open(path, framework="np")
-        return np.asarray(self._open[path].get_tensor(name), dtype="float32")
-
-    def has(self, name):
-        return name in self.files
-
-
-def _set(variable, value, name):
-    value = np.asarray(value, dtype="float32")
-    if tuple(variable.shape) != value.shape:
-        raise ValueError(
-            f"pretrained: {name} has shape {value.shape}, the tower expects "
-            f"{tuple(variable.shape)}; the checkpoint's config and weights disagree."
-        )
-    variable.assign(value)
-
-
-def assign_linear(dense, weights, name, bias=True):
-    """A PyTorch `nn.Linear` (`weight` `(out, in)`) into a Keras `Dense`."""
-    _set(dense.kernel, weights.get(f"{name}.weight").T, f"{name}.weight")
-    if bias:
-        _set(dense.bias, weights.get(f"{name}.bias"), f"{name}.bias")
-
-
-def assign_norm(norm, weights, name):
-    _set(norm.gamma, weights.get(f"{name}.weight"), f"{name}.weight")
-    _set(norm.beta, weights.get(f"{name}.bias"), f"{name}.bias")
-
-
-def assign_attention(attention, query, key, value, output):
-    """Per-projection `(weight (out, in), bias)` pairs into a Keras `MultiHeadAttention`."""
-    heads, head_dim = attention.num_heads, attention.key_dim
-    for dense, (kernel, bias) in (
-        (attention.query_dense, query),
-        (attention.key_dense, key),
-        (attention.value_dense, value),
-    ):
-        _set(dense.kernel, kernel.T.reshape(-1, heads, head_dim), "attention kernel")
-        _set(dense.bias, bias.reshape(heads, head_dim), "attention bias")
-    kernel, bias = output
-    _set(attention.output_dense.kernel, kernel.T.reshape(heads, head_dim, -1), "attention output")
-    _set(attention.output_dense.bias, bias, "attention output bias")
-
-
-def assign_encoder_block(block, weights, name):
-    """A Hugging Face CLIP / SigLIP encoder layer (`layer_norm1`, `self_attn`, `layer_norm2`,
-    `mlp.fc1`, `mlp.fc2`) into a `TransformerEncoderBlock`."""
-    assign_norm(block.attention_norm, weights, f"{name}.layer_norm1")
-
-    def projection(part):
-        return (
-            weights.get(f"{name}.self_attn.{part}.weight"),
-            weights.get(f"{name}.self_attn.{part}.bias"),
-        )
-
-    assign_attention(
-        block.attention,
-        projection("q_proj"),
-        projection("k_proj"),
-        projection("v_proj"),
-        projection("out_proj"),
-    )
-    assign_norm(block.ffn_norm, weights, f"{name}.layer_norm2")
-    assign_linear(block.ffn_inner, weights, f"{name}.mlp.fc1")
-    assign_linear(block.ffn_outer, weights, f"{name}.mlp.fc2")
-
-
-def assign_blocks(network, weights, prefix, num_layers):
-    for index in range(num_layers):
-        assign_encoder_block(
-            network.get_layer(f"encoder_block_{index}"),
-            weights,
-            f"{prefix}encoder.layers.{index}",
-        )
-
-
-def assign_patch_embedding(embedding, weights, prefix):
-    """`embeddings.patch_embedding` (a `Conv2d`, `(out, in, kh, kw)`), the class embedding where
-    there is one, and the position table."""
-    name = f"{prefix}embeddings"
-    conv = weights.get(f"{name}.patch_embedding.weight")
-    _set(embedding.projection.kernel, conv.transpose(2, 3, 1, 0), f"{name}.patch_embedding")
-    if embedding.use_bias:
-        _set(embedding.projection.bias, weights.get(f"{name}.patch_embedding.bias"), name)
-    if embedding.class_token:
-        _set(embedding.class_embedding, weights.get(f"{name}.class_embedding"), name)
-    _set(
-        embedding.position_embedding,
-        weights.get(f"{name}.position_embedding.weight"),
-        f"{name}.position_embedding",
-    )
-
-
-def assign_text_embedding(embedding, weights, prefix):
-    name = f"{prefix}embeddings"
-    _set(
-        embedding.token_embedding.embeddings,
-        weights.get(f"{name}.token_embedding.weight"),
-        f"{name}.token_embedding",
-    )
-    _set(
-        embedding.position_embeddings,
-        weights.get(f"{name}.position_embedding.weight"),
-        f"{name}.position_embedding",
-    )
-
-
-# === keras-hub weights ===
-
-
-def copy_weights(target, source_layer, what):
-    """Copies a keras-hub layer's weights into the tower's layer of the same structure."""
-    values = source_layer.get_weights()
-    if len(values) != len(target.weights) or any(
-        tuple(v.shape) != tuple(w.shape) for v, w in zip(values, target.weights, strict=False)
-    ):
-        raise ValueError(
-            f"pretrained: the keras-hub {what} ({source_layer.name}) does not match the tower's "
-            f"{target.name}: {[v.shape for v in values]} vs "
-            f"{[tuple(w.shape) for w in target.weights]}."
-        )
-    target.set_weights(values)
-
-
-def copy_keras_hub_blocks(network, encoder, parts):
-    """Copies a keras-hub encoder's layers into the tower's blocks; `parts(layer)` gives a
-    layer's `(layer_norm_1, attention, layer_norm_2, dense_1, dense_2)`."""
-    for index, layer in enumerate(encoder.encoder_layers):
-        block = network.get_layer(f"encoder_block_{index}")
-        layer_norm_1, attention, layer_norm_2, dense_1, dense_2 = parts(layer)
-        copy_weights(block.attention_norm, layer_norm_1, "layer norm")
-        copy_weights(block.attention, attention, "attention")
-        copy_weights(block.ffn_norm, layer_norm_2, "layer norm")
-        copy_weights(block.ffn_inner, dense_1, "dense layer")
-        copy_weights(block.ffn_outer, dense_2, "dense layer")
-
-
-# === Tokenizer files of a Hugging Face checkpoint ===
-
-
-def tokenizer_config(source):
-    """`tokenizer_config.json` merged over `special_tokens_map.json` (either may be missing)."""
-    merged = {}
-    for name in ("special_tokens_map.json", "tokenizer_config.json"):
-        path = source.file(name)
-        if path is not None:
-            with open(path, encoding="utf-8") as f:
-                merged.update(json.load(f))
-    return merged
-
-
-def special_token(config, key):
-    """The text of a special token as a tokenizer config writes it (a string or a dict)."""
-    value = config.get(key)
-    if isinstance(value, dict):
-        value = value.get("content")
-    return value
-
-
-class StringTokenizer(keras.layers.Layer):
-    """The base of tokenizers of TensorFlow ops (not trainable): strings -> ragged ids.
-
-    It takes a string, or a string tensor / list `(batch,)`, and returns ids `(batch, None)`
-    (`(None,)` for one string). Subclasses define `_ids`, on a `(batch,)` string tensor.
-    """
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("trainable", False)
-        super().__init__(**kwargs)
-
-    def __call__(self, inputs, *args, **kwargs):
-        import tensorflow as tf
-
-        # Python strings are not tensors to Keras: convert them first.
-        return super().__call__(tf.convert_to_tensor(inputs, dtype=tf.string), *args, **kwargs)
-
-    def call(self, inputs):
-        scalar = inputs.shape.rank == 0
-        if scalar:
-            inputs = inputs[None]
-        ids = self._ids(inputs)
-        return ids[0] if scalar else ids
-
-    def _ids(self, inputs):
-        raise NotImplementedError(f"{type(self).__name__}._ids")
-
-
-def logit_parameters(source):
-    """`(logit_scale, logit_bias)` of a full CLIP / SigLIP checkpoint (bias None for CLIP)."""
-    if source.format == "keras_hub":
-        import keras_hub
-
-        backbone = keras_hub.models.Backbone.from_preset(source.location)
-        head = getattr(backbone, "clip_head", None) or getattr(backbone, "siglip_head", None)
-        if head is None:
-            raise ValueError(
-                f"pretrained source {source.source!r} is a {type(backbone).__name__}: it has no "
-                "logit scale (a full CLIPBackbone or SigLIPBackbone has)."
-            )
-        scale = float(keras.ops.convert_to_numpy(head.logit_scale))
-        bias = getattr(head, "logit_bias", None)
-        return scale, None if bias is None else float(keras.ops.convert_to_numpy(bias))
-    weights = SafetensorWeights(source)
-    if not weights.has("logit_scale"):
-        raise ValueError(
-            f"pretrained source {source.source!r}: the checkpoint has no logit_scale (a "
-            "checkpoint of one tower has none; a full CLIP or SigLIP model has)."
-        )
-    scale = float(weights.get("logit_scale").reshape(()))
-    bias = float(weights.get("logit_bias").reshape(())) if weights.has("logit_bias") else None
-    return scale, bias
-
-
 __all__ = [
-    "SafetensorWeights",
-    "StringTokenizer",
-    "assign_blocks",
-    "assign_linear",
-    "assign_norm",
-    "assign_attention",
-    "assign_patch_embedding",
-    "assign_text_embedding",
+    *image_text_weights.__all__,
+    *string_tokenizer.__all__,
     "build_text_tower",
     "build_vision_tower",
-    "copy_keras_hub_blocks",
-    "copy_weights",
     "enable_tower_lora",
     "encoder_arch",
     "keras_activation",
     "keras_hub_encoder_arch",
     "keras_hub_text_arch",
     "keras_hub_vision_arch",
-    "logit_parameters",
-    "special_token",
     "text_arch",
-    "tokenizer_config",
     "tower_blocks",
     "vision_arch",
 ]

@@ -19,7 +19,7 @@ default `max_length`). A shorter padding changes every output. The branch's `seq
 still marks the real positions (the ids before the padding, and the end token).
 """
 
-from mmkeras.pretrained.families import image_text
+from mmkeras.pretrained.families import image_text, image_text_weights
 from mmkeras.pretrained.families.clip import (
     ImageTowerFamily,
     TextTowerFamily,
@@ -96,18 +96,20 @@ class SigLIPVisionFamily(ImageTowerFamily):
         arch = self._arch(image_text.keras_hub_vision_arch(encoder, self.name, epsilon), 1e-6, True)
         network = self._build_tower(arch)
         embedding = network.get_layer("embedding")
-        image_text.copy_weights(
+        image_text_weights.copy_weights(
             embedding.projection, encoder.embedding.patch_embedding, "patch embedding"
         )
         embedding.position_embedding.assign(keras_hub_positions(encoder.embedding))
-        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
-        image_text.copy_weights(network.get_layer("post_norm"), encoder.post_layer_norm, "norm")
+        image_text_weights.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
+        image_text_weights.copy_weights(
+            network.get_layer("post_norm"), encoder.post_layer_norm, "norm"
+        )
         head, source_head = network.get_layer("head"), encoder.head
         head.probe.assign(source_head.probe)
-        image_text.copy_weights(head.attention, source_head.attention, "attention")
-        image_text.copy_weights(head.layer_norm, source_head.layer_norm, "norm")
-        image_text.copy_weights(head.mlp_inner, source_head.mlp.fc1, "dense layer")
-        image_text.copy_weights(head.mlp_outer, source_head.mlp.fc2, "dense layer")
+        image_text_weights.copy_weights(head.attention, source_head.attention, "attention")
+        image_text_weights.copy_weights(head.layer_norm, source_head.layer_norm, "norm")
+        image_text_weights.copy_weights(head.mlp_inner, source_head.mlp.fc1, "dense layer")
+        image_text_weights.copy_weights(head.mlp_outer, source_head.mlp.fc2, "dense layer")
         return network
 
 
@@ -119,23 +121,23 @@ def keras_hub_block_parts(layer):
 def _assign_head(head, weights, name):
     """SigLIP's `SiglipMultiheadAttentionPoolingHead`: a probe, a `torch.nn.MultiheadAttention`
     (query, key and value in one `in_proj`), a layer norm and an MLP."""
-    probe = weights.get(f"{name}.probe")
+    probe = weights[f"{name}.probe"]
     head.probe.assign(probe.reshape(tuple(head.probe.shape)))
-    kernels = weights.get(f"{name}.attention.in_proj_weight")
-    biases = weights.get(f"{name}.attention.in_proj_bias")
+    kernels = weights[f"{name}.attention.in_proj_weight"]
+    biases = weights[f"{name}.attention.in_proj_bias"]
     width = kernels.shape[0] // 3
     parts = [
         (kernels[i * width : (i + 1) * width], biases[i * width : (i + 1) * width])
         for i in range(3)
     ]
     output = (
-        weights.get(f"{name}.attention.out_proj.weight"),
-        weights.get(f"{name}.attention.out_proj.bias"),
+        weights[f"{name}.attention.out_proj.weight"],
+        weights[f"{name}.attention.out_proj.bias"],
     )
-    image_text.assign_attention(head.attention, *parts, output)
-    image_text.assign_norm(head.layer_norm, weights, f"{name}.layernorm")
-    image_text.assign_linear(head.mlp_inner, weights, f"{name}.mlp.fc1")
-    image_text.assign_linear(head.mlp_outer, weights, f"{name}.mlp.fc2")
+    image_text_weights.assign_attention(head.attention, *parts, output)
+    image_text_weights.assign_norm(head.layer_norm, weights, f"{name}.layernorm")
+    image_text_weights.assign_linear(head.mlp_inner, weights, f"{name}.mlp.fc1")
+    image_text_weights.assign_linear(head.mlp_outer, weights, f"{name}.mlp.fc2")
 
 
 @register_family
@@ -175,7 +177,7 @@ class SigLIPTextFamily(TextTowerFamily):
             int(config.get("projection_size") or config["hidden_size"]),
         )
         network = self._transformers_tower(arch, weights, prefix)
-        image_text.assign_linear(network.get_layer("head"), weights, f"{prefix}head")
+        image_text_weights.assign_linear(network.get_layer("head"), weights, f"{prefix}head")
         return network
 
     def _load_keras_hub(self, source):
@@ -189,9 +191,11 @@ class SigLIPTextFamily(TextTowerFamily):
         embedding = network.get_layer("embedding")
         embedding.token_embedding.embeddings.assign(encoder.embedding.token_embedding.embeddings)
         embedding.position_embeddings.assign(encoder.embedding.position_embedding.embeddings)
-        image_text.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
-        image_text.copy_weights(network.get_layer("final_norm"), encoder.post_layer_norm, "norm")
-        image_text.copy_weights(network.get_layer("head"), encoder.head, "dense layer")
+        image_text_weights.copy_keras_hub_blocks(network, encoder, keras_hub_block_parts)
+        image_text_weights.copy_weights(
+            network.get_layer("final_norm"), encoder.post_layer_norm, "norm"
+        )
+        image_text_weights.copy_weights(network.get_layer("head"), encoder.head, "dense layer")
         return network
 
     def special_ids(self, source):
