@@ -42,48 +42,48 @@ class Preset:
     ensemble: bool
 
 
+MEDIUM = Preset(
+    epochs=30,
+    patience=5,
+    image_size=96,
+    image_filters=(16, 32, 64),
+    augment=False,
+    fusions=("concat", "gated", "attention", "low_rank"),
+    widths=(64, 128),
+    learning_rates=(2e-3, 5e-4, 4e-3),
+    dropouts=(0.0, 0.1, 0.3),
+    modality_dropouts=(0.0, 0.1, 0.2),
+    max_trials=20,
+    ensemble=True,
+)
 PRESETS = {
-    "fast": Preset(
+    # One trial of the defaults.
+    "fast": dataclasses.replace(
+        MEDIUM,
         epochs=10,
         patience=3,
         image_size=64,
-        image_filters=(16, 32, 64),
-        augment=False,
-        fusions=("concat",),
-        widths=(64,),
+        fusions=MEDIUM.fusions[:1],
+        widths=MEDIUM.widths[:1],
         learning_rates=(2e-3, 1e-3, 3e-3),
-        dropouts=(0.0,),
-        modality_dropouts=(0.0,),
+        dropouts=MEDIUM.dropouts[:1],
+        modality_dropouts=MEDIUM.modality_dropouts[:1],
         max_trials=1,
         ensemble=False,
     ),
-    "medium": Preset(
-        epochs=30,
-        patience=5,
-        image_size=96,
-        image_filters=(16, 32, 64),
-        augment=False,
-        fusions=("concat", "gated", "attention", "low_rank"),
-        widths=(64, 128),
-        learning_rates=(2e-3, 5e-4, 4e-3),
-        dropouts=(0.0, 0.1, 0.3),
-        modality_dropouts=(0.0, 0.1, 0.2),
-        max_trials=20,
-        ensemble=True,
-    ),
-    "best": Preset(
+    "medium": MEDIUM,
+    # Longer trials, larger images and branches, augmentation, more of the search space.
+    "best": dataclasses.replace(
+        MEDIUM,
         epochs=60,
         patience=8,
         image_size=128,
         image_filters=(32, 64, 128),
         augment=True,
-        fusions=("concat", "gated", "attention", "low_rank", "cross_attention"),
-        widths=(64, 128, 256),
+        fusions=(*MEDIUM.fusions, "cross_attention"),
+        widths=(*MEDIUM.widths, 256),
         learning_rates=(2e-3, 3e-4, 5e-3),
-        dropouts=(0.0, 0.1, 0.3),
-        modality_dropouts=(0.0, 0.1, 0.2),
         max_trials=50,
-        ensemble=True,
     ),
 }
 

@@ -121,6 +121,10 @@ class RetrievalTaskConfig(TaskConfig):
     temperature: Temperature = "learnable"
     recall_ks: list[Annotated[int, Field(gt=0)]] = Field(default=[1, 5, 10], min_length=1)
 
+    def task_kwargs(self):
+        """Keyword arguments of `mmkeras.models.DualEncoder` (besides the branches)."""
+        return {**super().task_kwargs(), "recall_ks": tuple(self.recall_ks)}
+
 
 class CaptioningTaskConfig(TaskConfig):
     """A `Captioner` on the one image branch that learns to write the text input `caption`."""
@@ -136,6 +140,13 @@ class CaptioningTaskConfig(TaskConfig):
     units: int = Field(128, gt=0)
     num_layers: int = Field(2, gt=0)
     num_heads: int = Field(2, gt=0)
+
+    def task_kwargs(self):
+        """Keyword arguments of `mmkeras.models.Captioner` (besides the image branch): every
+        key but `caption`, which names the data input, not a model setting."""
+        kwargs = super().task_kwargs()
+        del kwargs["caption"]
+        return kwargs
 
 
 _KINDS = {

@@ -6,6 +6,8 @@ import json
 import math
 import os
 
+from mmkeras.json_values import json_object
+
 # Delimiters a CSV header is sniffed among when none is given.
 DELIMITERS = ",;\t|"
 _EXTENSIONS = (".csv", ".tsv", ".jsonl", ".json")
@@ -95,13 +97,7 @@ def _read_jsonl(f, path):
             continue
         if "\x00" in line:
             raise _not_utf8(path, line_no, line)
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: line {line_no} is not valid JSON ({e}).") from e
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}: line {line_no} is not a JSON object.")
-        records.append(record)
+        records.append(json_object(line, f"{path}: line {line_no}"))
     if not records:
         raise ValueError(f"{path}: the manifest is empty (no JSON lines).")
     return records

@@ -76,9 +76,7 @@ class EnsembleModel(PresenceOptionalModel):
             )
         weights = [w / sum(weights) for w in weights]
         inputs = {
-            name: keras.Input(
-                shape=t.shape[1:], dtype=t.dtype, name=name, optional=name == PRESENT
-            )
+            name: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=name, optional=name == PRESENT)
             for name, t in first.input.items()
         }
         outputs = WeightedAverage(weights, name="average")([m(inputs) for m in members])

@@ -9,10 +9,10 @@ missing from the cache fails at once with a message naming the ways to supply it
 """
 
 import dataclasses
-import json
 import os
 
 from mmkeras.downloads import check_reachable
+from mmkeras.json_values import json_object
 
 HF_PREFIX = "hf://"
 KAGGLE_PREFIX = "kaggle://"
@@ -88,12 +88,7 @@ def _read_config(folder, source):
             "model.safetensors) or a keras-hub preset folder (saved with `save_to_preset`)."
         )
     with open(path, encoding="utf-8") as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"pretrained source {source!r}: {path} is not valid JSON ({error})."
-            ) from error
+        return json_object(f.read(), f"pretrained source {source!r}: {path}")
 
 
 def _local(folder, source):

@@ -216,23 +216,11 @@ def _build_task_model(config, branches):
             return mmkeras.models.DualEncoder(
                 image_branch=branches[inputs["image"]],
                 text_branch=branches[inputs["text"]],
-                embed_dim=task.embed_dim,
-                temperature=task.temperature,
-                recall_ks=tuple(task.recall_ks),
                 name=config.model.name,
+                **task.task_kwargs(),
             )
         return mmkeras.models.Captioner(
-            branches[inputs["image"]],
-            vocab_size=task.vocab_size,
-            decoder=task.decoder,
-            attention=task.attention,
-            max_length=task.max_length,
-            embedding_dim=task.embedding_dim,
-            units=task.units,
-            num_layers=task.num_layers,
-            num_heads=task.num_heads,
-            dropout=task.dropout,
-            name=config.model.name,
+            branches[inputs["image"]], name=config.model.name, **task.task_kwargs()
         )
     except (ValueError, TypeError) as e:
         raise _wrap("model.task", e) from None

@@ -6,10 +6,11 @@ Without a `chief` entry, worker 0 is the chief. These functions read it without 
 TensorFlow, so a run can decide where it writes before the strategy exists.
 """
 
-import json
 import os
 import shutil
 import tempfile
+
+from mmkeras.json_values import json_object
 
 
 def tf_config():
@@ -21,13 +22,7 @@ def tf_config():
     text = os.environ.get("TF_CONFIG", "").strip()
     if not text:
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({e}); received {text[:200]!r}.") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"TF_CONFIG must be a JSON object, received {text[:200]!r}.")
-    return value
+    return json_object(text, "TF_CONFIG", show_text=True)
 
 
 def task():
