@@ -15,16 +15,35 @@ BERT_GOLDEN_PATH = os.path.join(os.path.dirname(__file__), "data", "bert_golden.
 
 
 # Session fixtures that cost seconds to build: with `pytest -n 2` (pytest-xdist, `--dist loadgroup`)
-# every test that uses one runs in the same worker, so each is built once per suite.
+# every test that uses one runs in the same worker, so each is built once per suite. Tests that
+# share a module-scoped fixture are grouped by module for the same reason.
 SHARED_SESSION_FIXTURES = ("quick_demo", "served_export", "exported", "limited")
 
 
+def _uses_module_fixture(item):
+    """Whether `item` uses a module-scoped fixture (built once per module and worker)."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in getattr(info, "name2fixturedefs", {}).values():
+        if any(getattr(d, "scope", None) == "module" for d in defs):
+            return True
+    return False
+
+
+# First: pytest-xdist's worker turns the marks into node-id suffixes in its own hook.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
         for name in SHARED_SESSION_FIXTURES:
             if name in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(name))
                 break
+        else:
+            # A module whose tests share a module-scoped fixture runs in one worker, so the
+            # fixture is built once (not once in each worker that gets one of its tests).
+            if _uses_module_fixture(item):
+                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(autouse=True)

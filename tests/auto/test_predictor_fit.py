@@ -16,7 +16,9 @@ import tensorflow as tf
 import mmkeras as mk
 from mmkeras.testing import make_mixed_table
 
-pytestmark = pytest.mark.slow
+# One fit serves every test of the module: with `pytest -n 2 --dist loadgroup` they run in one
+# worker, so it is trained once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("predictor_fit")]
 
 
 @pytest.fixture(scope="module")
