@@ -97,6 +97,7 @@ class Predictor:
         self.plans = None
         self.records = []
         self.members = {}
+        self.ensemble_score = None
         self.class_names = None
         self._models = {}
         self._model = None
@@ -389,6 +390,7 @@ class Predictor:
         from mmkeras.atomic_files import write_json
         from mmkeras.version import __version__
 
+        self._check_fitted("save")
         state = {
             "version": __version__,
             "label": self.label,

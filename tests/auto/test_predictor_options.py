@@ -97,6 +97,8 @@ def test_bad_fit_arguments_are_named(tmp_path):
         mk.Predictor(label="target", verbose=False).fit(paths["train"])
     with pytest.raises(RuntimeError, match="call `fit`"):
         pred.predict(paths["test"])
+    with pytest.raises(RuntimeError, match="Predictor.save: call `fit`"):
+        pred.save()
     with pytest.raises(ValueError, match="holds no predictor.json"):
         mk.Predictor.load(str(tmp_path))
 
