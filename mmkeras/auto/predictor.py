@@ -6,6 +6,12 @@ import time
 
 import numpy as np
 
+from mmkeras.argument_checks import (
+    check_choice,
+    check_int,
+    check_positive_int,
+    check_positive_number,
+)
 from mmkeras.auto import column_types as ct
 from mmkeras.auto.presets import get_preset
 from mmkeras.auto.scoring import class_probabilities, decode
@@ -73,14 +79,9 @@ class Predictor:
     ):
         if not isinstance(label, str) or not label:
             raise ValueError(f"Predictor: `label` must be a column name, received {label!r}.")
-        if problem_type is not None and problem_type not in ct.PROBLEM_TYPES:
-            raise ValueError(
-                f"Predictor: `problem_type` is {problem_type!r}; allowed: None (inferred) or "
-                f"one of {list(ct.PROBLEM_TYPES)}."
-            )
+        check_choice("problem_type", problem_type, (None, *ct.PROBLEM_TYPES), "Predictor")
         get_preset(preset)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"Predictor: `seed` must be an int, received {seed!r}.")
+        check_int("seed", seed, where="Predictor")
         self.label = label
         self.path = os.path.abspath(path or time.strftime("runs/predictor-%Y%m%d-%H%M%S"))
         self.problem_type = problem_type
@@ -118,21 +119,8 @@ class Predictor:
                 whichever of `time_limit` and `num_trials` comes first.
         """
         started = time.monotonic()
-        if time_limit is not None and (
-            isinstance(time_limit, bool)
-            or not isinstance(time_limit, (int, float))
-            or time_limit <= 0
-        ):
-            raise ValueError(
-                f"Predictor.fit: `time_limit` must be a number of seconds > 0 or None, "
-                f"received {time_limit!r}."
-            )
-        if num_trials is not None and (
-            isinstance(num_trials, bool) or not isinstance(num_trials, int) or num_trials < 1
-        ):
-            raise ValueError(
-                f"Predictor.fit: `num_trials` must be an int >= 1 or None, received {num_trials!r}."
-            )
+        check_positive_number("time_limit", time_limit, "Predictor.fit", allow_none=True)
+        check_positive_int("num_trials", num_trials, "Predictor.fit", allow_none=True)
         preset = get_preset(self.preset)
         frame, base_dir = self._labelled(train_data, "train_data")
         if tuning_data is None:
@@ -297,10 +285,7 @@ class Predictor:
         from mmkeras.evaluate.manifest_predictions import predict_records, row_errors
 
         self._check_fitted(what)
-        if errors not in ERRORS:
-            raise ValueError(
-                f"Predictor.{what}: `errors` must be one of {ERRORS}, received {errors!r}."
-            )
+        check_choice("errors", errors, ERRORS, f"Predictor.{what}")
         records = self._records(data, what, with_labels)
         problems = row_errors(self._pipeline.validate(records))
         if problems and errors == "raise":

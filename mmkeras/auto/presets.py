@@ -8,6 +8,8 @@ are the branch choices measured best on the bundled AV-Digits data (docs/demo.md
 
 import dataclasses
 
+from mmkeras.argument_checks import check_choice
+
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
@@ -90,9 +92,7 @@ PRESETS = {
 
 def get_preset(name):
     """The `Preset` called `name`; a `ValueError` lists the presets otherwise."""
-    if name not in PRESETS:
-        raise ValueError(f"Predictor: preset {name!r} is not one of {sorted(PRESETS)}.")
-    return PRESETS[name]
+    return PRESETS[check_choice("preset", name, list(PRESETS), "Predictor")]
 
 
 def define_space(hp, preset, kinds):

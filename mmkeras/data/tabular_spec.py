@@ -5,6 +5,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from mmkeras.argument_checks import check_bool
 from mmkeras.data.manifest import is_empty
 from mmkeras.data.spec import Spec
 
@@ -43,11 +44,8 @@ class TabularSpec(Spec):
     multi_column = True
 
     def __init__(self, normalize=False, impute=False):
-        for arg, value in (("normalize", normalize), ("impute", impute)):
-            if not isinstance(value, bool):
-                raise ValueError(f"TabularSpec: `{arg}` must be a bool, received {value!r}.")
-        self.normalize = normalize
-        self.impute = impute
+        self.normalize = check_bool("normalize", normalize, "TabularSpec")
+        self.impute = check_bool("impute", impute, "TabularSpec")
         self.reset_state()
 
     @property

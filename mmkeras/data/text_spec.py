@@ -6,7 +6,7 @@ import shutil
 import tensorflow as tf
 
 from mmkeras import compat
-from mmkeras.argument_checks import check_choice, check_positive_int
+from mmkeras.argument_checks import check_bool, check_choice, check_positive_int
 from mmkeras.atomic_files import atomic_path
 from mmkeras.data.spec import Spec
 from mmkeras.data.word_tokenizer import WordTokenizer
@@ -99,9 +99,8 @@ class TextSpec(Spec):
                 "TextSpec: tokenizer='pretrained' needs `vocab`, the checkpoint (a keras-hub "
                 f"preset name, 'hf://org/name' or a local folder); received vocab={vocab!r}."
             )
-        for arg, value in (("start_end", start_end), ("allow_empty", allow_empty)):
-            if not isinstance(value, bool):
-                raise ValueError(f"TextSpec: `{arg}` must be a bool, received {value!r}.")
+        check_bool("start_end", start_end, "TextSpec")
+        check_bool("allow_empty", allow_empty, "TextSpec")
         if start_end and tokenizer != "word":
             raise ValueError(
                 "TextSpec: `start_end=True` reserves word ids for [START] and [END] and needs "

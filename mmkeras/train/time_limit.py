@@ -4,6 +4,8 @@ import time
 
 import keras
 
+from mmkeras.argument_checks import check_positive_number
+
 
 class TimeLimit(keras.callbacks.Callback):
     """Stops `fit` at the first batch that ends after `seconds` of training.
@@ -23,9 +25,7 @@ class TimeLimit(keras.callbacks.Callback):
 
     def __init__(self, seconds):
         super().__init__()
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
-            raise ValueError(f"TimeLimit: `seconds` must be a number > 0, received {seconds!r}.")
-        self.seconds = float(seconds)
+        self.seconds = float(check_positive_number("seconds", seconds, "TimeLimit"))
         self.deadline = None
         self.stopped = False
 

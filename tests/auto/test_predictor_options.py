@@ -75,9 +75,12 @@ def test_a_text_column_read_by_a_pretrained_encoder(tmp_path):
     "kwargs, message",
     [
         ({"label": ""}, "`label` must be a column name"),
-        ({"label": "y", "problem_type": "ranking"}, "`problem_type` is 'ranking'"),
-        ({"label": "y", "preset": "huge"}, "preset 'huge' is not one of"),
-        ({"label": "y", "seed": 1.5}, "`seed` must be an int"),
+        (
+            {"label": "y", "problem_type": "ranking"},
+            "unknown problem_type='ranking'; `problem_type` must be one of \\[None, ",
+        ),
+        ({"label": "y", "preset": "huge"}, "unknown preset='huge'"),
+        ({"label": "y", "seed": 1.5}, "`seed` must be an integer; received seed=1.5"),
         ({"label": "y", "encoders": ["a"]}, "`encoders` must be a dict"),
     ],
 )
@@ -89,9 +92,15 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_bad_fit_arguments_are_named(tmp_path):
     paths = _regression_table(str(tmp_path / "table"), rows=240)
     pred = mk.Predictor(label="y", path=str(tmp_path / "pred"), verbose=False)
-    with pytest.raises(ValueError, match="`time_limit` must be a number of seconds > 0"):
+    with pytest.raises(
+        ValueError,
+        match="Predictor.fit: `time_limit` must be a positive number or None; received time_limit=0",
+    ):
         pred.fit(paths["train"], time_limit=0)
-    with pytest.raises(ValueError, match="`num_trials` must be an int >= 1"):
+    with pytest.raises(
+        ValueError,
+        match="Predictor.fit: `num_trials` must be a positive integer or None; received num_trials=0",
+    ):
         pred.fit(paths["train"], num_trials=0)
     with pytest.raises(ValueError, match="has no label column 'target'"):
         mk.Predictor(label="target", verbose=False).fit(paths["train"])

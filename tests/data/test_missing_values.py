@@ -107,7 +107,9 @@ def test_imputation_survives_save_and_load(tmp_path):
 
 
 def test_impute_must_be_a_bool():
-    with pytest.raises(ValueError, match="`impute` must be a bool, received 'yes'"):
+    with pytest.raises(
+        ValueError, match="TabularSpec: `impute` must be a bool; received impute='yes'"
+    ):
         mk.data.TabularSpec(impute="yes")
 
 

@@ -33,7 +33,9 @@ def test_a_generous_budget_changes_nothing():
 
 @pytest.mark.parametrize("bad", [0, -1, "60", True, None])
 def test_bad_seconds_are_refused(bad):
-    with pytest.raises(ValueError, match="TimeLimit: `seconds` must be a number > 0"):
+    with pytest.raises(
+        ValueError, match="TimeLimit: `seconds` must be a positive number; received seconds="
+    ):
         mk.train.TimeLimit(bad)
 
 
