@@ -1,7 +1,6 @@
 """What each column of a table holds, and what problem its label poses, inferred from values."""
 
 import math
-import os
 
 IMAGE = "image"
 AUDIO = "audio"
@@ -149,8 +148,3 @@ def describe_columns(frame, label, types, problem_type):
         distinct = len(set(frame[column]))
         lines.append(f"  {column:<{width}}  {kind} ({distinct} distinct{extra})")
     return "\n".join(lines)
-
-
-def resolve_path(value, base_dir):
-    """`value` (a file path from a cell) made absolute against `base_dir`."""
-    return value if os.path.isabs(value) else os.path.join(base_dir, value)

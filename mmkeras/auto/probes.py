@@ -4,16 +4,17 @@ The `Predictor` sizes its inputs from these facts (a sample of the training rows
 of 32x32 grayscale digits is read at 32x32 in one channel, and 8 kHz speech at 8 kHz.
 """
 
-import os
 import wave
 
 import numpy as np
+
+from mmkeras.auto.tables import absolute_path
 
 SAMPLE = 64
 
 
 def _sample(values, base_dir):
-    paths = [v if os.path.isabs(v) else os.path.join(base_dir, v) for v in values if v.strip()]
+    paths = [absolute_path(v, base_dir) for v in values if v.strip()]
     step = max(1, len(paths) // SAMPLE)
     return paths[::step][:SAMPLE]
 

@@ -7,7 +7,6 @@ ensembling. The search stops at the time limit: no trial starts when too little 
 for it, and each trial's training is stopped at the search's deadline (`train.time_limit`).
 """
 
-import os
 import time
 
 import keras_tuner
@@ -115,17 +114,12 @@ class Search(keras_tuner.engine.base_tuner.BaseTuner):
         self.targets = targets[TARGET]
         epochs = len(run.history)
         record.update(status="ok", score=value, seconds=time.monotonic() - started, epochs=epochs)
-        with open(os.path.join(run.run_dir, "tuning_outputs.npy"), "wb") as f:
-            np.save(f, outputs[TARGET])
         best = max(r["score"] for r in self.records if r["status"] == "ok")
         self._say(
             f"  trial {number}: tuning score {value:.4f} in {record['seconds']:.0f} s "
             f"({epochs} epochs); best so far {best:.4f}"
         )
         return {"score": value}
-
-    def on_trial_end(self, trial):
-        self.oracle.end_trial(trial)
 
     def save(self):
         """The leaderboard is the search's record (`predictor.json`): no tuner file is kept."""

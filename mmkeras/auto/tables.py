@@ -61,14 +61,16 @@ def _as_text(value):
     return str(value)
 
 
+def absolute_path(value, base_dir):
+    """A file path from a cell made absolute against `base_dir` (an empty cell stays empty)."""
+    return value if not value.strip() or os.path.isabs(value) else os.path.join(base_dir, value)
+
+
 def absolute_paths(frame, base_dir, columns):
     """A copy of `frame` whose file paths in `columns` are absolute (relative to `base_dir`)."""
     frame = frame.copy()
     for column in columns:
-        frame[column] = [
-            v if not v.strip() or os.path.isabs(v) else os.path.join(base_dir, v)
-            for v in frame[column]
-        ]
+        frame[column] = [absolute_path(v, base_dir) for v in frame[column]]
     return frame
 
 
