@@ -229,16 +229,13 @@ class Predictor:
     def _load_members(self):
         from mmkeras.train import Run
 
-        runs = {}
         for trial in self.members:
             if trial not in self._models:
-                runs[trial] = Run.load(os.path.join(self.path, "trials", trial))
-                self._models[trial] = runs[trial].model
-        first = next(iter(self.members))
-        if self._pipeline is None:
-            from mmkeras.data import Pipeline
-
-            self._pipeline = Pipeline.load(os.path.join(self.path, "trials", first, "pipeline"))
+                run = Run.load(os.path.join(self.path, "trials", trial))
+                self._models[trial] = run.model
+                if self._pipeline is None:
+                    # Every trial reads the same data settings: one pipeline serves them all.
+                    self._pipeline = run.pipeline
         models = [self._models[t] for t in self.members]
         if len(models) == 1:
             self._model = models[0]
